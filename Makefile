@@ -1,0 +1,45 @@
+# walrus-evm: two commands on a fresh machine: `make up` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap up test lint typecheck layers unit contracts integration bench clean
+
+help:
+	@echo "make up      start the local network (devnet, contracts, nodes, backend, web UI)"
+	@echo "make test    install what is missing, lint, type-check, run the whole test suite"
+	@echo "make bench   run the benchmarks (JSON lines under bench/results/)"
+
+bootstrap:
+	@scripts/bootstrap
+
+up: bootstrap
+	@$(PY) -m scripts.up
+
+lint: bootstrap
+	@.venv/bin/ruff check backend nodes scripts tests bench
+	@.venv/bin/ruff format --check backend nodes scripts tests bench
+
+typecheck: bootstrap
+	@.venv/bin/mypy
+
+layers: bootstrap
+	@.venv/bin/lint-imports --no-cache
+
+test: lint typecheck layers
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: bootstrap
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+contracts: bootstrap
+	@$(PY) -m pytest tests/contracts $(PYTEST_ARGS)
+
+integration: bootstrap
+	@$(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+bench: bootstrap
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf contracts/out .pytest_cache .mypy_cache .ruff_cache

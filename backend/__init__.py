@@ -1,0 +1,1 @@
+"""walrus-evm backend: protocol core, chain bindings, SDK, HTTP API and CLI."""

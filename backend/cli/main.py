@@ -1,0 +1,25 @@
+"""The `walrus` command: every user and operator action.
+
+Subcommands live in their own modules and register on :data:`cli`. Errors meant
+for the user are raised as :class:`click.ClickException` (one line, exit 1);
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="walrus-evm", prog_name="walrus")
+def cli() -> None:
+    """walrus-evm: decentralized blob storage with an EVM control plane."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="walrus")
+
+
+if __name__ == "__main__":
+    main()
