@@ -20,6 +20,17 @@ interface IStaking {
         view
         returns (uint256[] memory nodeIds, uint16[] memory shardCounts);
 
+    /// @notice Shard counts of `epoch`'s committee in committee order, without the
+    /// node ids: what certificate checks need, kept cheap (packed storage).
+    function committeeShardCounts(uint32 epoch) external view returns (uint16[] memory);
+
+    /// @notice BLS public key (128-byte EIP-2537 G1 point) of the committee member at
+    /// `memberIndex` in `epoch`'s committee order (used to subtract non-signers).
+    function committeeMemberKey(uint32 epoch, uint256 memberIndex)
+        external
+        view
+        returns (bytes memory);
+
     /// @notice For `epoch`, the node id owning each shard index 0..nShards()-1.
     function shardAssignment(uint32 epoch) external view returns (uint256[] memory ownerOfShard);
 
