@@ -24,6 +24,7 @@ library BLS12381 {
     /// @notice Domain separation tag of the signature scheme (proof-of-possession ciphersuite).
     bytes constant SIG_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
 
+    address internal constant SHA256 = address(0x02);
     address internal constant MODEXP = address(0x05);
     address internal constant G1_ADD = address(0x0b);
     address internal constant G2_ADD = address(0x0d);
@@ -212,27 +213,46 @@ library BLS12381 {
     }
 
     /// @dev RFC 9380 §5.3.1 expand_message_xmd with SHA-256, len_in_bytes = 256 (ell = 8).
+    /// One scratch buffer past the free memory pointer holds each hash input in turn.
     function _expandMessageXmd(bytes memory message, bytes memory dst)
         private
-        pure
+        view
         returns (bytes memory uniform)
     {
-        if (dst.length == 0 || dst.length > 255) revert BLS12381InvalidDstLength(dst.length);
-        bytes memory dstPrime = abi.encodePacked(dst, uint8(dst.length));
-        bytes32 b0 = sha256(
-            abi.encodePacked(bytes32(0), bytes32(0), message, uint16(HASH_TO_G2_UNIFORM_BYTES), uint8(0), dstPrime)
-        );
+        uint256 dstLength = dst.length;
+        if (dstLength == 0 || dstLength > 255) revert BLS12381InvalidDstLength(dstLength);
         uniform = new bytes(HASH_TO_G2_UNIFORM_BYTES);
-        bytes32 previous = sha256(abi.encodePacked(b0, uint8(1), dstPrime));
+        bool ok;
         assembly ("memory-safe") {
-            mstore(add(uniform, 0x20), previous)
-        }
-        for (uint256 i = 2; i <= HASH_TO_G2_UNIFORM_BYTES / 32; ++i) {
-            previous = sha256(abi.encodePacked(b0 ^ previous, uint8(i), dstPrime));
-            assembly ("memory-safe") {
-                mstore(add(uniform, mul(i, 0x20)), previous)
+            let buffer := mload(0x40)
+            let messageLength := mload(message)
+            // b0 = H(Z_pad(64) ‖ msg ‖ I2OSP(256, 2) ‖ I2OSP(0, 1) ‖ DST ‖ I2OSP(len(DST), 1))
+            mstore(buffer, 0)
+            mstore(add(buffer, 0x20), 0)
+            mcopy(add(buffer, 0x40), add(message, 0x20), messageLength)
+            let cursor := add(add(buffer, 0x40), messageLength)
+            mstore8(cursor, 0x01)
+            mstore8(add(cursor, 1), 0x00)
+            mstore8(add(cursor, 2), 0x00)
+            mcopy(add(cursor, 3), add(dst, 0x20), dstLength)
+            mstore8(add(add(cursor, 3), dstLength), dstLength)
+            ok := staticcall(gas(), 0x02, buffer, add(sub(cursor, buffer), add(4, dstLength)), 0x00, 0x20)
+            let b0 := mload(0x00)
+            // b_i = H((b0 XOR b_(i-1)) ‖ I2OSP(i, 1) ‖ DST ‖ I2OSP(len(DST), 1)), b_0 XOR-term = 0
+            mcopy(add(buffer, 33), add(dst, 0x20), dstLength)
+            mstore8(add(add(buffer, 33), dstLength), dstLength)
+            let inputLength := add(34, dstLength)
+            let previous := 0
+            let out := add(uniform, 0x20)
+            for { let i := 1 } lt(i, 9) { i := add(i, 1) } {
+                mstore(buffer, xor(b0, previous))
+                mstore8(add(buffer, 32), i)
+                ok := and(ok, staticcall(gas(), 0x02, buffer, inputLength, out, 0x20))
+                previous := mload(out)
+                out := add(out, 0x20)
             }
         }
+        if (!ok) revert BLS12381PrecompileFailed(SHA256);
     }
 
     function _requireLength(bytes memory point, uint256 expected) private pure {

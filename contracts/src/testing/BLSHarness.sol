@@ -65,4 +65,35 @@ contract BLSHarness {
         }
         return BLS12381.verify(signersKey, message, signature);
     }
+
+    /// @notice Gas spent inside `BLS12381.hashToG2` (for the gas benchmark).
+    /// @param message The message to hash.
+    /// @param dst The domain separation tag.
+    /// @return gasUsed Gas between entering and leaving the library call.
+    function hashToG2GasUsed(bytes calldata message, bytes calldata dst) external view returns (uint256 gasUsed) {
+        bytes memory messageInMemory = message;
+        bytes memory dstInMemory = dst;
+        gasUsed = gasleft();
+        BLS12381.hashToG2(messageInMemory, dstInMemory);
+        gasUsed -= gasleft();
+    }
+
+    /// @notice Gas spent inside `BLS12381.verify` (for the gas benchmark); reverts if invalid.
+    /// @param publicKey A 128-byte G1 point.
+    /// @param message The signed message.
+    /// @param signature A 256-byte G2 point.
+    /// @return gasUsed Gas between entering and leaving the library call.
+    function verifyGasUsed(bytes calldata publicKey, bytes calldata message, bytes calldata signature)
+        external
+        view
+        returns (uint256 gasUsed)
+    {
+        bytes memory publicKeyInMemory = publicKey;
+        bytes memory messageInMemory = message;
+        bytes memory signatureInMemory = signature;
+        gasUsed = gasleft();
+        bool valid = BLS12381.verify(publicKeyInMemory, messageInMemory, signatureInMemory);
+        gasUsed -= gasleft();
+        require(valid, "BLSHarness: invalid signature");
+    }
 }
