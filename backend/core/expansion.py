@@ -1,0 +1,47 @@
+"""Extending slivers to full rows/columns of the n x n matrix E, and hashing them.
+
+Primary sliver i (s symbols) extends with the row code (k = s) to row i of E; secondary
+sliver j (p symbols) extends with the column code (k = p) to column j of E. Many
+slivers of one kind are extended in one library call: their symbols are transposed
+so that each shard is one symbol position across all of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backend.core.encoding_types import EncodingType
+from backend.core.merkle import HASH_SIZE, hash_leaves, merkle_roots
+from backend.core.params import EncodingParams
+from backend.core.rs import ReedSolomonCode, Shards, rs_code
+from backend.core.sliver_kind import SliverKind
+
+
+def code_for(
+    encoding_type: EncodingType, params: EncodingParams, kind: SliverKind
+) -> ReedSolomonCode:
+    """Row code (s -> n) for primary slivers, column code (p -> n) for secondary slivers."""
+    k = params.s if kind is SliverKind.PRIMARY else params.p
+    return rs_code(encoding_type, k, params.n_shards)
+
+
+def extend(code: ReedSolomonCode, slivers: Shards) -> Shards:
+    """(count, k, S) sliver symbols -> (count, n, S): each sliver extended to n symbols."""
+    count, k, size = slivers.shape
+    source = np.ascontiguousarray(slivers.transpose(1, 0, 2)).reshape(k, count * size)
+    parity = code.encode(source).reshape(code.n - k, count, size)
+    expanded = np.empty((count, code.n, size), dtype=np.uint8)
+    expanded[:, :k] = slivers
+    expanded[:, k:] = parity.transpose(1, 0, 2)
+    return expanded
+
+
+def expanded_leaf_hashes(expanded: Shards) -> Shards:
+    """(count, n, S) expanded slivers -> (count, n, 32) Merkle leaf hashes."""
+    count, n, size = expanded.shape
+    return hash_leaves(expanded.reshape(count * n, size)).reshape(count, n, HASH_SIZE)
+
+
+def sliver_hashes(code: ReedSolomonCode, slivers: Shards) -> list[bytes]:
+    """Merkle root over the n expanded symbols of each sliver in (count, k, S)."""
+    return merkle_roots(expanded_leaf_hashes(extend(code, slivers)))

@@ -1,0 +1,163 @@
+"""SHA-256 Merkle trees with domain separation (DESIGN §3.5).
+
+Leaf hash ``H(0x00 || data)``, inner node ``H(0x01 || left || right)``; the leaf level
+is padded to a power of two with 32 zero bytes. Many trees of the same width are
+hashed level by level in one pass (`merkle_roots`), which is how the encoder hashes
+all n primary and n secondary trees of a blob with a single Python loop per level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+HASH_SIZE = 32
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+EMPTY_LEAF = bytes(HASH_SIZE)
+
+Hashes = npt.NDArray[np.uint8]
+
+_sha256 = hashlib.sha256
+
+
+def leaf_hash(data: bytes | memoryview) -> bytes:
+    """Hash of one leaf's data."""
+    h = _sha256(LEAF_PREFIX)
+    h.update(data)
+    return h.digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """Hash of an inner node from its two children."""
+    return _sha256(NODE_PREFIX + left + right).digest()
+
+
+def tree_depth(leaf_count: int) -> int:
+    """Number of levels above the leaves once padded to a power of two."""
+    return max(leaf_count - 1, 0).bit_length()
+
+
+def _padding_hashes(depth: int) -> list[bytes]:
+    """Hash of an all-padding subtree at each level (level 0 is the padding leaf)."""
+    hashes = [EMPTY_LEAF]
+    for _ in range(depth):
+        hashes.append(node_hash(hashes[-1], hashes[-1]))
+    return hashes
+
+
+def _hash_rows(rows: npt.NDArray[np.uint8]) -> Hashes:
+    """SHA-256 of every row of a 2-D array, as an array of 32-byte rows."""
+    count, width = rows.shape
+    flat = memoryview(np.ascontiguousarray(rows).data).cast("B")
+    digests = b"".join(
+        [_sha256(flat[i : i + width]).digest() for i in range(0, count * width, width)]
+    )
+    return np.frombuffer(digests, dtype=np.uint8).reshape(count, HASH_SIZE)
+
+
+def hash_leaves(symbols: npt.NDArray[np.uint8]) -> Hashes:
+    """Leaf hashes of a (count, symbol_size) array of symbols, as a (count, 32) array."""
+    count, size = symbols.shape
+    prefixed = np.empty((count, size + 1), dtype=np.uint8)
+    prefixed[:, 0] = LEAF_PREFIX[0]
+    prefixed[:, 1:] = symbols
+    return _hash_rows(prefixed)
+
+
+def _levels(leaves: Hashes) -> list[Hashes]:
+    """All levels of many same-width trees: leaves (trees, width, 32) up to (trees, 1, 32)."""
+    trees, width, _ = leaves.shape
+    padding = _padding_hashes(tree_depth(width))
+    levels = [leaves]
+    level = leaves
+    for height in range(tree_depth(width)):
+        if level.shape[1] % 2:
+            pad = np.frombuffer(padding[height], dtype=np.uint8)
+            level = np.concatenate([level, np.broadcast_to(pad, (trees, 1, HASH_SIZE))], axis=1)
+        pairs = level.reshape(trees * level.shape[1] // 2, 2 * HASH_SIZE)
+        prefixed = np.empty((pairs.shape[0], 1 + 2 * HASH_SIZE), dtype=np.uint8)
+        prefixed[:, 0] = NODE_PREFIX[0]
+        prefixed[:, 1:] = pairs
+        level = _hash_rows(prefixed).reshape(trees, -1, HASH_SIZE)
+        levels.append(level)
+    return levels
+
+
+def merkle_roots(leaves: Hashes) -> list[bytes]:
+    """Roots of many trees at once; `leaves` has shape (trees, leaves_per_tree, 32)."""
+    top = _levels(np.ascontiguousarray(leaves))[-1]
+    return [bytes(root) for root in top.reshape(-1, HASH_SIZE)]
+
+
+def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:
+    """Root over a list of leaf hashes (at least one)."""
+    if not leaf_hashes:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    leaves = np.frombuffer(b"".join(leaf_hashes), dtype=np.uint8).reshape(1, -1, HASH_SIZE)
+    return merkle_roots(leaves)[0]
+
+
+@dataclass(frozen=True)
+class MerkleProof:
+    """Sibling hashes from a leaf up to the root, lowest level first."""
+
+    siblings: tuple[bytes, ...]
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self.siblings)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, leaf_count: int) -> MerkleProof:
+        depth = tree_depth(leaf_count)
+        if len(raw) != depth * HASH_SIZE:
+            raise ValueError(
+                f"a Merkle proof for {leaf_count} leaves has {depth} hashes "
+                f"({depth * HASH_SIZE} bytes), got {len(raw)} bytes"
+            )
+        return cls(tuple(raw[i : i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)))
+
+
+class MerkleTree:
+    """One tree with every level kept, to hand out inclusion proofs."""
+
+    def __init__(self, leaf_hashes: Hashes) -> None:
+        if leaf_hashes.ndim != 2 or leaf_hashes.shape[0] == 0:
+            raise ValueError("a Merkle tree needs a non-empty (leaves, 32) array of leaf hashes")
+        self.leaf_count = leaf_hashes.shape[0]
+        self._levels = [lv[0] for lv in _levels(leaf_hashes.reshape(1, -1, HASH_SIZE))]
+        self._padding = _padding_hashes(tree_depth(self.leaf_count))
+
+    @property
+    def root(self) -> bytes:
+        return bytes(self._levels[-1][0])
+
+    def proof(self, index: int) -> MerkleProof:
+        if not 0 <= index < self.leaf_count:
+            raise IndexError(f"leaf index {index} out of range [0, {self.leaf_count})")
+        siblings = []
+        for height, level in enumerate(self._levels[:-1]):
+            sibling = index ^ 1
+            if sibling < level.shape[0]:
+                siblings.append(bytes(level[sibling]))
+            else:
+                siblings.append(self._padding[height])
+            index //= 2
+        return MerkleProof(tuple(siblings))
+
+
+def verify_proof(root: bytes, leaf: bytes, index: int, proof: MerkleProof, leaf_count: int) -> bool:
+    """True if `leaf` (a leaf hash) sits at `index` of the tree of `leaf_count` leaves."""
+    if not 0 <= index < leaf_count or len(proof.siblings) != tree_depth(leaf_count):
+        return False
+    current = leaf
+    for sibling in proof.siblings:
+        if len(sibling) != HASH_SIZE:
+            return False
+        current = node_hash(sibling, current) if index % 2 else node_hash(current, sibling)
+        index //= 2
+    return current == root

@@ -1,0 +1,162 @@
+"""Systematic Reed-Solomon codes on whole shards, behind one small interface.
+
+A code with parameters (k, n) maps k source shards of equal length to n shards whose
+first k are the source shards themselves; any k of the n shards give the source back.
+Shards are the rows of a 2-D ``uint8`` numpy array. Both codes act on every field
+element position of the shards independently and identically, so coding a row of
+symbols in one call is the same as coding each symbol on its own: this is what makes
+the Red Stuff matrix commute (extend columns then rows = rows then columns).
+
+- Type 1, zfec: GF(2^8), one byte is one field element, n <= 256.
+- Type 2, reed-solomon-leopard (reed-solomon-simd): GF(2^16). A field element is two
+  consecutive bytes (low, high) of a shard, so symbol sizes are even. The library wants
+  its own layout (64-byte chunks: 32 low bytes then 32 high bytes), which we convert
+  to and from with numpy. Position k + r of the codeword is the library's recovery
+  shard r.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import reed_solomon_leopard
+import zfec
+
+from backend.core.encoding_types import MAX_SHARDS, EncodingType
+from backend.core.errors import InvalidShardCount
+
+Shards = npt.NDArray[np.uint8]
+
+
+class ReedSolomonCode(ABC):
+    """A systematic (k, n) MDS code over whole shards (rows of a 2-D uint8 array)."""
+
+    encoding_type: EncodingType
+
+    def __init__(self, k: int, n: int) -> None:
+        limit = MAX_SHARDS[self.encoding_type]
+        if not 1 <= k < n <= limit:
+            raise InvalidShardCount(
+                f"{self.encoding_type.name} needs 1 <= k < n <= {limit}, got k = {k}, n = {n}"
+            )
+        self.k = k
+        self.n = n
+
+    @abstractmethod
+    def encode(self, source: Shards) -> Shards:
+        """Return the n - k parity shards (codeword positions k..n-1) of k source shards."""
+
+    @abstractmethod
+    def decode(self, positions: Sequence[int], shards: Shards) -> Shards:
+        """Return the k source shards from k shards at distinct codeword `positions`."""
+
+    def _check_decode_input(self, positions: Sequence[int], shards: Shards) -> None:
+        if len(positions) != self.k or shards.shape[0] != self.k:
+            raise ValueError(f"decoding needs exactly k = {self.k} shards, got {len(positions)}")
+        if len(set(positions)) != self.k or not all(0 <= p < self.n for p in positions):
+            raise ValueError(f"shard positions must be distinct and in [0, {self.n}): {positions}")
+
+
+class ZfecCode(ReedSolomonCode):
+    """GF(2^8) Vandermonde code from zfec (encoding type 1)."""
+
+    encoding_type = EncodingType.RS_GF256_ZFEC
+
+    def __init__(self, k: int, n: int) -> None:
+        super().__init__(k, n)
+        self._encoder = zfec.Encoder(k, n)
+        self._decoder = zfec.Decoder(k, n)
+        self._parity_numbers = list(range(k, n))
+
+    def encode(self, source: Shards) -> Shards:
+        width = source.shape[1]
+        if width == 0:
+            return np.zeros((self.n - self.k, 0), dtype=np.uint8)
+        blocks = self._encoder.encode(list(np.ascontiguousarray(source)), self._parity_numbers)
+        return np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(self.n - self.k, width)
+
+    def decode(self, positions: Sequence[int], shards: Shards) -> Shards:
+        self._check_decode_input(positions, shards)
+        width = shards.shape[1]
+        if width == 0:
+            return np.zeros((self.k, 0), dtype=np.uint8)
+        blocks = self._decoder.decode(list(np.ascontiguousarray(shards)), list(positions))
+        return np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(self.k, width)
+
+
+_CHUNK = 64  # reed-solomon-simd processes shards in 64-byte chunks of 32 GF(2^16) elements
+
+
+def _to_leopard_layout(shards: Shards) -> list[bytes]:
+    """Canonical (low, high) byte pairs -> the library's chunk layout, padded to 64 bytes."""
+    rows, width = shards.shape
+    chunks = -(-width // _CHUNK)
+    elements = np.zeros((rows, chunks * _CHUNK // 2), dtype=np.uint16)
+    elements.view(np.uint8)[:, :width] = shards
+    elements = elements.reshape(rows, chunks, _CHUNK // 2)
+    laid_out = np.empty((rows, chunks, 2, _CHUNK // 2), dtype=np.uint8)
+    np.bitwise_and(elements, 0xFF, out=laid_out[:, :, 0, :], casting="unsafe")
+    np.right_shift(elements, 8, out=laid_out[:, :, 1, :], casting="unsafe")
+    return [row.tobytes() for row in laid_out.reshape(rows, chunks * _CHUNK)]
+
+
+def _from_leopard_layout(blocks: Sequence[bytes], width: int) -> Shards:
+    rows = len(blocks)
+    chunks = len(blocks[0]) // _CHUNK
+    raw = np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(rows, chunks, 2, _CHUNK // 2)
+    elements = np.empty((rows, chunks, _CHUNK // 2), dtype=np.uint16)
+    np.left_shift(raw[:, :, 1, :], 8, out=elements, dtype=np.uint16)
+    np.bitwise_or(elements, raw[:, :, 0, :], out=elements)
+    canonical = elements.reshape(rows, chunks * _CHUNK // 2).view(np.uint8)
+    if canonical.shape[1] == width:
+        return canonical
+    return np.ascontiguousarray(canonical[:, :width])
+
+
+class LeopardCode(ReedSolomonCode):
+    """GF(2^16) FFT-based code from reed-solomon-leopard (encoding type 2)."""
+
+    encoding_type = EncodingType.RS_GF65536_LEOPARD
+
+    def __init__(self, k: int, n: int) -> None:
+        super().__init__(k, n)
+        if not reed_solomon_leopard.supports(k, n - k):
+            raise InvalidShardCount(f"reed-solomon-leopard does not support k = {k}, n = {n}")
+
+    def encode(self, source: Shards) -> Shards:
+        width = source.shape[1]
+        if width % 2:
+            raise ValueError(f"GF(2^16) shards need an even length, got {width}")
+        if width == 0:
+            return np.zeros((self.n - self.k, 0), dtype=np.uint8)
+        parity = reed_solomon_leopard.encode(_to_leopard_layout(source), self.n - self.k)
+        return _from_leopard_layout(parity, width)
+
+    def decode(self, positions: Sequence[int], shards: Shards) -> Shards:
+        self._check_decode_input(positions, shards)
+        width = shards.shape[1]
+        if width % 2:
+            raise ValueError(f"GF(2^16) shards need an even length, got {width}")
+        if width == 0:
+            return np.zeros((self.k, 0), dtype=np.uint8)
+        blocks = _to_leopard_layout(shards)
+        originals = {p: b for p, b in zip(positions, blocks, strict=True) if p < self.k}
+        if len(originals) < self.k:
+            recovery = {
+                p - self.k: b for p, b in zip(positions, blocks, strict=True) if p >= self.k
+            }
+            restored = reed_solomon_leopard.decode(self.k, self.n - self.k, originals, recovery)
+            originals.update(restored)
+        return _from_leopard_layout([originals[i] for i in range(self.k)], width)
+
+
+@lru_cache(maxsize=64)
+def rs_code(encoding_type: EncodingType, k: int, n: int) -> ReedSolomonCode:
+    """The (k, n) code of `encoding_type`; instances are cached (zfec builds tables)."""
+    if EncodingType(encoding_type) == EncodingType.RS_GF256_ZFEC:
+        return ZfecCode(k, n)
+    return LeopardCode(k, n)
