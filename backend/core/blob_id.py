@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
 
@@ -12,6 +12,7 @@ from backend.core.errors import InvalidBlobId
 
 BLOB_ID_SIZE = 32
 BLOB_ID_TEXT_LENGTH = 43  # URL-safe base64 of 32 bytes without padding
+_URL_SAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, order=True)
@@ -33,10 +34,9 @@ class BlobId:
                 f"a blob id is {BLOB_ID_TEXT_LENGTH} characters of URL-safe base64, "
                 f"got {len(text)} characters: {text[:60]!r}"
             )
-        try:
-            raw = base64.b64decode(text + "=", altchars=b"-_", validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidBlobId(f"not URL-safe base64: {text!r}") from None
+        if not _URL_SAFE_BASE64.fullmatch(text):
+            raise InvalidBlobId(f"not URL-safe base64 (A-Z a-z 0-9 - _): {text!r}")
+        raw = base64.urlsafe_b64decode(text + "=")
         blob_id = cls(raw)
         if blob_id.to_base64() != text:  # the last character carries 2 unused bits
             raise InvalidBlobId(f"non-canonical base64 blob id: {text!r}")
