@@ -9,7 +9,8 @@ s..n-1), hashed, and dropped, so that every symbol of E is hashed exactly once a
 peak memory stays near n (p + s) S, about 4-4.5x the blob.
 
 The RS codes run on whole shards: each call covers many symbol columns or rows at
-once (chunks of about `CHUNK_BYTES` of input), never one symbol at a time.
+once (chunks of about 1/16 of the blob), never one symbol at a time. Chunking keeps the
+library's temporary copies small next to the blob.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from backend.core.rs import ReedSolomonCode, Shards, rs_code
 from backend.core.sliver_kind import SliverKind
 from backend.core.slivers import VerifiedSliver, seal_sliver
 
-CHUNK_BYTES = 4 << 20
+MIN_CHUNK_BYTES = 256 << 10
+MAX_CHUNK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class EncodedBlob:
         return self.primary_slivers[pair_index], self.secondary_slivers[n - 1 - pair_index]
 
 
-def _chunks(total: int, item_bytes: int) -> list[tuple[int, int]]:
-    step = max(1, CHUNK_BYTES // max(item_bytes, 1))
+def _chunks(total: int, item_bytes: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    step = max(1, chunk_bytes // max(item_bytes, 1))
     return [(start, min(start + step, total)) for start in range(0, total, step)]
 
 
@@ -85,19 +87,20 @@ def encode_blob(
     row_code = rs_code(chosen, s, n)
 
     primary, size = source_matrix(bytes(data) if not isinstance(data, bytes) else data, params)
-    for j0, j1 in _chunks(s, p * size):
+    chunk_bytes = min(max(len(data) // 16, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
+    for j0, j1 in _chunks(s, p * size, chunk_bytes):
         primary[p:, j0:j1] = _encode_along_first_axis(column_code, primary[:p, j0:j1])
 
     secondary = np.empty((n, p, size), dtype=np.uint8)
     secondary[:s] = primary[:p].transpose(1, 0, 2)
-    for i0, i1 in _chunks(p, s * size):
+    for i0, i1 in _chunks(p, s * size, chunk_bytes):
         secondary[s:, i0:i1] = _encode_along_first_axis(row_code, secondary[:s, i0:i1])
 
     leaves = np.empty((n, n, HASH_SIZE), dtype=np.uint8)  # leaves[i, j] = leaf hash of E[i][j]
     leaves[:, :s] = hash_leaves(primary.reshape(n * s, size)).reshape(n, s, HASH_SIZE)
     top_right = hash_leaves(secondary[s:].reshape((n - s) * p, size))
     leaves[:p, s:] = top_right.reshape(n - s, p, HASH_SIZE).transpose(1, 0, 2)
-    for j0, j1 in _chunks(n - s, p * size):
+    for j0, j1 in _chunks(n - s, p * size, chunk_bytes):
         columns = secondary[s + j0 : s + j1].transpose(1, 0, 2)  # (p, c, S)
         bottom_right = _encode_along_first_axis(column_code, columns)  # (n - p, c, S)
         c = j1 - j0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,8 @@ HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 EMPTY_LEAF = bytes(HASH_SIZE)
+_BATCH = 1 << 14  # rows hashed per batch: bounds the temporary digest objects
+PARALLEL_MIN_SYMBOL = 16 * 1024  # hashlib drops the GIL above 2 KiB; threads pay off well above
 
 Hashes = npt.NDArray[np.uint8]
 
@@ -50,48 +53,86 @@ def _padding_hashes(depth: int) -> list[bytes]:
     return hashes
 
 
-def _hash_rows(rows: npt.NDArray[np.uint8]) -> Hashes:
-    """SHA-256 of every row of a 2-D array, as an array of 32-byte rows."""
-    count, width = rows.shape
-    flat = memoryview(np.ascontiguousarray(rows).data).cast("B")
-    digests = b"".join(
-        [_sha256(flat[i : i + width]).digest() for i in range(0, count * width, width)]
-    )
-    return np.frombuffer(digests, dtype=np.uint8).reshape(count, HASH_SIZE)
+def _batches(count: int) -> range:
+    return range(0, count, _BATCH)
+
+
+def _hash_pairs(pairs: npt.NDArray[np.uint8]) -> Hashes:
+    """Inner-node hashes of a (count, 64) array of child pairs, in bounded batches."""
+    count = pairs.shape[0]
+    out = np.empty((count, HASH_SIZE), dtype=np.uint8)
+    width = 1 + 2 * HASH_SIZE
+    for start in _batches(count):
+        stop = min(start + _BATCH, count)
+        prefixed = np.empty((stop - start, width), dtype=np.uint8)
+        prefixed[:, 0] = NODE_PREFIX[0]
+        prefixed[:, 1:] = pairs[start:stop]
+        flat = prefixed.tobytes()
+        digests = [_sha256(flat[i : i + width]).digest() for i in range(0, len(flat), width)]
+        out[start:stop] = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, HASH_SIZE)
+    return out
+
+
+def _hash_leaf_range(flat: memoryview, size: int, start: int, stop: int, out: Hashes) -> None:
+    prefix = _sha256(LEAF_PREFIX)
+    for batch in range(start, stop, _BATCH):
+        batch_stop = min(batch + _BATCH, stop)
+        digests = []
+        for offset in range(batch * size, batch_stop * size, size):
+            h = prefix.copy()
+            h.update(flat[offset : offset + size])
+            digests.append(h.digest())
+        out[batch:batch_stop] = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(
+            -1, HASH_SIZE
+        )
 
 
 def hash_leaves(symbols: npt.NDArray[np.uint8]) -> Hashes:
-    """Leaf hashes of a (count, symbol_size) array of symbols, as a (count, 32) array."""
+    """Leaf hashes of a (count, symbol_size) array of symbols, as a (count, 32) array.
+
+    No copy of the symbols is made. Symbols of at least `PARALLEL_MIN_SYMBOL` bytes are
+    hashed on two threads (hashlib releases the GIL for large updates).
+    """
     count, size = symbols.shape
-    prefixed = np.empty((count, size + 1), dtype=np.uint8)
-    prefixed[:, 0] = LEAF_PREFIX[0]
-    prefixed[:, 1:] = symbols
-    return _hash_rows(prefixed)
+    out = np.empty((count, HASH_SIZE), dtype=np.uint8)
+    flat = memoryview(np.ascontiguousarray(symbols).data).cast("B")
+    if size >= PARALLEL_MIN_SYMBOL and count >= 2:
+        half = count // 2
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(_hash_leaf_range, flat, size, 0, half, out)
+            _hash_leaf_range(flat, size, half, count, out)
+            first.result()
+    else:
+        _hash_leaf_range(flat, size, 0, count, out)
+    return out
+
+
+def _next_level(level: Hashes, padding: bytes) -> Hashes:
+    """(trees, width, 32) -> (trees, ceil(width / 2), 32), pairing with `padding` if odd."""
+    trees, width, _ = level.shape
+    if width % 2:
+        pad = np.broadcast_to(np.frombuffer(padding, dtype=np.uint8), (trees, 1, HASH_SIZE))
+        level = np.concatenate([level, pad], axis=1)
+    pairs = np.ascontiguousarray(level).reshape(-1, 2 * HASH_SIZE)
+    return _hash_pairs(pairs).reshape(trees, -1, HASH_SIZE)
 
 
 def _levels(leaves: Hashes) -> list[Hashes]:
     """All levels of many same-width trees: leaves (trees, width, 32) up to (trees, 1, 32)."""
-    trees, width, _ = leaves.shape
-    padding = _padding_hashes(tree_depth(width))
+    padding = _padding_hashes(tree_depth(leaves.shape[1]))
     levels = [leaves]
-    level = leaves
-    for height in range(tree_depth(width)):
-        if level.shape[1] % 2:
-            pad = np.frombuffer(padding[height], dtype=np.uint8)
-            level = np.concatenate([level, np.broadcast_to(pad, (trees, 1, HASH_SIZE))], axis=1)
-        pairs = level.reshape(trees * level.shape[1] // 2, 2 * HASH_SIZE)
-        prefixed = np.empty((pairs.shape[0], 1 + 2 * HASH_SIZE), dtype=np.uint8)
-        prefixed[:, 0] = NODE_PREFIX[0]
-        prefixed[:, 1:] = pairs
-        level = _hash_rows(prefixed).reshape(trees, -1, HASH_SIZE)
-        levels.append(level)
+    for height in range(len(padding) - 1):
+        levels.append(_next_level(levels[-1], padding[height]))
     return levels
 
 
 def merkle_roots(leaves: Hashes) -> list[bytes]:
     """Roots of many trees at once; `leaves` has shape (trees, leaves_per_tree, 32)."""
-    top = _levels(np.ascontiguousarray(leaves))[-1]
-    return [bytes(root) for root in top.reshape(-1, HASH_SIZE)]
+    padding = _padding_hashes(tree_depth(leaves.shape[1]))
+    level = leaves
+    for height in range(len(padding) - 1):
+        level = _next_level(level, padding[height])
+    return [bytes(root) for root in level.reshape(-1, HASH_SIZE)]
 
 
 def merkle_root(leaf_hashes: Sequence[bytes]) -> bytes:

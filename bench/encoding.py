@@ -1,0 +1,160 @@
+"""Red Stuff encode / read throughput, peak memory, and two same-run limits (JSON lines).
+
+For each blob size and shard count (and each code that supports it) this prints one JSON
+line with:
+- encode_mib_s: `encode_blob` (all slivers + metadata + blob id), MiB of unencoded data/s;
+- read_default_mib_s: what a reader does with p systematic primary slivers off the wire:
+  verify them against the metadata, decode, default consistency check;
+- read_strict_mib_s: the same with the strict check (full re-encode, compare blob id);
+- read_secondary_mib_s: verify s secondary slivers, decode, default check (the slow path);
+- peak_encode_x / peak_read_x: peak traced memory (tracemalloc, numpy included) / blob size;
+- rs_1d_mib_s: baseline, one plain RS pass (k = s, m = n) over the same bytes;
+- hash_limit_mib_s: SHA-256 speed (one core, this run) x p*s / (2 n^2), the issue's bound
+  for hashing every symbol of the n x n matrix twice; pct_of_hash_limit = encode / limit.
+
+Usage: python bench/encoding.py [--sizes 1,16,64] [--shards 10,100,1000] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from backend.core.decoder import ConsistencyCheck, decode_blob
+from backend.core.encoder import encode_blob
+from backend.core.encoding_types import MAX_SHARDS, EncodingType
+from backend.core.params import EncodingParams
+from backend.core.rs import rs_code
+from backend.core.slivers import verify_slivers
+
+MIB = 1 << 20
+RESULTS = Path(__file__).resolve().parent / "results" / "encoding.jsonl"
+
+
+def best_seconds(action: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def peak_ratio(action: Callable[[], object], size: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    action()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return round(peak / max(size, 1), 2)
+
+
+def sha256_mib_s(data: bytes) -> float:
+    seconds = best_seconds(lambda: hashlib.sha256(data).digest(), 3)
+    return len(data) / MIB / seconds
+
+
+def rs_1d_mib_s(data: bytes, encoding_type: EncodingType, n: int, repeat: int) -> float:
+    s = EncodingParams(n).s
+    width = -(-len(data) // s)
+    width += width % 2
+    shards = np.zeros(s * width, dtype=np.uint8)
+    shards[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+    code = rs_code(encoding_type, s, n)
+    source = shards.reshape(s, width)
+    return len(data) / MIB / best_seconds(lambda: code.encode(source), repeat)
+
+
+def machine() -> dict[str, object]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version()}
+
+
+def run_one(size_mib: int, n: int, encoding_type: EncodingType, repeat: int) -> dict[str, object]:
+    size = size_mib * MIB
+    data = np.random.default_rng(size_mib * 1000 + n).bytes(size)
+    params = EncodingParams(n)
+    encode_s = best_seconds(lambda: encode_blob(data, n, encoding_type), repeat)
+    encoded = encode_blob(data, n, encoding_type)
+    metadata = encoded.metadata
+    wire_primary = [s.to_unverified() for s in encoded.primary_slivers[: params.p]]
+    wire_secondary = [s.to_unverified() for s in encoded.secondary_slivers[n - params.s :]]
+
+    def read(wire: list, check: ConsistencyCheck) -> Callable[[], bytes]:  # type: ignore[type-arg]
+        def action() -> bytes:
+            out = decode_blob(metadata, verify_slivers(metadata, wire), check)
+            assert len(out) == size
+            return out
+
+        return action
+
+    read_default_s = best_seconds(read(wire_primary, ConsistencyCheck.DEFAULT), repeat)
+    read_strict_s = best_seconds(read(wire_primary, ConsistencyCheck.STRICT), 1)
+    read_secondary_s = best_seconds(read(wire_secondary, ConsistencyCheck.DEFAULT), 1)
+    del encoded
+    peak_encode = peak_ratio(lambda: encode_blob(data, n, encoding_type), size)
+    peak_read = peak_ratio(read(wire_primary, ConsistencyCheck.DEFAULT), size)
+    sha = sha256_mib_s(data)
+    hash_limit = sha * params.p * params.s / (2 * n * n)
+    encode_mib_s = size_mib / encode_s
+    return {
+        "bench": "encoding",
+        "size_mib": size_mib,
+        "n": n,
+        "encoding_type": int(encoding_type),
+        "code": encoding_type.name,
+        "encode_mib_s": round(encode_mib_s, 1),
+        "read_default_mib_s": round(size_mib / read_default_s, 1),
+        "read_strict_mib_s": round(size_mib / read_strict_s, 1),
+        "read_secondary_mib_s": round(size_mib / read_secondary_s, 1),
+        "peak_encode_x": peak_encode,
+        "peak_read_x": peak_read,
+        "rs_1d_mib_s": round(rs_1d_mib_s(data, encoding_type, n, repeat), 1),
+        "sha256_mib_s": round(sha, 1),
+        "hash_limit_mib_s": round(hash_limit, 1),
+        "pct_of_hash_limit": round(100 * encode_mib_s / hash_limit, 1),
+        "load_1min": round(os.getloadavg()[0], 2),
+        "machine": machine(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,16,64", help="blob sizes in MiB")
+    parser.add_argument("--shards", default="10,100,1000", help="shard counts n")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs, best is kept")
+    parser.add_argument("--codes", default="1,2", help="encoding types to run")
+    args = parser.parse_args()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    codes = [EncodingType(int(c)) for c in args.codes.split(",")]
+    with RESULTS.open("a") as out:
+        for n in (int(x) for x in args.shards.split(",")):
+            for size_mib in (int(x) for x in args.sizes.split(",")):
+                for encoding_type in codes:
+                    if n > MAX_SHARDS[encoding_type]:
+                        continue
+                    line = json.dumps(run_one(size_mib, n, encoding_type, args.repeat))
+                    print(line, flush=True)
+                    out.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
