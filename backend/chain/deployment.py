@@ -1,0 +1,227 @@
+"""Deploy the contracts in order and record them in deployments/<chain-id>.json.
+
+Deployment is an ordered list of :data:`STEPS`; each step deploys one contract given what
+was deployed before it (``context.deployed``) and returns its address. To add a contract,
+write a ``_deploy_<name>`` function and append it to STEPS. ABIs are not stored in the
+deployment file: they come from the compile cache, and the file records the ABI hash of
+the sources it was deployed from, so a stale deployment is detected when loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import REPO_ROOT, Artifacts
+from backend.chain.errors import DeploymentError
+
+DEPLOYMENTS_DIR: Final = REPO_ROOT / "deployments"
+FROST_PER_WAL: Final = 10**9
+ALLOCATION_NAMES: Final = (
+    "community_reserve",
+    "user_drop",
+    "subsidies",
+    "contributors",
+    "investors",
+)
+DEV_DROP_WAL: Final = 1_000_000
+"""WAL sent from the user-drop allocation to each funded dev account on a devnet deploy."""
+
+
+@dataclass(frozen=True)
+class WalAllocations:
+    """The five WAL allocation addresses, in WAL constructor order."""
+
+    community_reserve: str
+    user_drop: str
+    subsidies: str
+    contributors: str
+    investors: str
+
+    def as_args(self) -> list[ChecksumAddress]:
+        return [Web3.to_checksum_address(getattr(self, name)) for name in ALLOCATION_NAMES]
+
+    @classmethod
+    def parse(cls, text: str) -> WalAllocations:
+        """From ``reserve,drop,subsidies,contributors,investors`` (five addresses)."""
+        parts = [part.strip() for part in text.split(",")]
+        if len(parts) != len(ALLOCATION_NAMES) or not all(Web3.is_address(p) for p in parts):
+            raise DeploymentError(
+                "allocations must be five comma-separated addresses: "
+                "community reserve, user drop, subsidies, contributors, investors"
+            )
+        return cls(*parts)
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    allocations: WalAllocations
+    user_drop_key: str | None = None
+    """Private key of the user-drop address; when given, ``drop_recipients`` get WAL."""
+    drop_recipients: Sequence[str] = ()
+    drop_amount_wal: int = DEV_DROP_WAL
+
+
+@dataclass
+class DeployContext:
+    """What a deploy step sees: the client, compiled artifacts, config and prior addresses."""
+
+    client: ChainClient
+    artifacts: Artifacts
+    config: DeployConfig
+    deployed: dict[str, ChecksumAddress] = field(default_factory=dict)
+
+    def deploy(self, name: str, *args: Any) -> ChecksumAddress:
+        contract, _ = self.client.deploy(
+            self.artifacts.abi(name), self.artifacts.bytecode(name), *args
+        )
+        return contract.address
+
+    def contract(self, name: str) -> Contract:
+        return self.client.contract(self.deployed[name], self.artifacts.abi(name))
+
+
+DeployStep = Callable[[DeployContext], ChecksumAddress]
+
+
+def _deploy_wal(context: DeployContext) -> ChecksumAddress:
+    address = context.deploy("WAL", *context.config.allocations.as_args())
+    config = context.config
+    if config.user_drop_key is not None and config.drop_recipients:
+        dropper = context.client.with_account(config.user_drop_key)
+        if dropper.address != Web3.to_checksum_address(config.allocations.user_drop):
+            raise DeploymentError("user_drop_key is not the key of the user-drop address")
+        wal = context.client.contract(address, context.artifacts.abi("WAL"))
+        amount = config.drop_amount_wal * FROST_PER_WAL
+        for recipient in config.drop_recipients:
+            if Web3.to_checksum_address(recipient) != dropper.address:
+                dropper.transact(
+                    wal.functions.transfer(Web3.to_checksum_address(recipient), amount)
+                )
+    return address
+
+
+STEPS: list[tuple[str, DeployStep]] = [
+    ("WAL", _deploy_wal),
+]
+"""Contracts deployed by :func:`deploy`, in order. Append (name, step) to add one."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the contracts of one chain live; ABIs come from the compile cache."""
+
+    chain_id: int
+    deploy_block: int
+    abi_hash: str
+    contracts: dict[str, ChecksumAddress]
+
+    def address(self, name: str) -> ChecksumAddress:
+        try:
+            return self.contracts[name]
+        except KeyError:
+            have = ", ".join(sorted(self.contracts)) or "none"
+            raise DeploymentError(
+                f"contract {name} is not in the deployment for chain {self.chain_id} "
+                f"(deployed: {have}); redeploy with `walrus devnet deploy`"
+            ) from None
+
+    def contract(self, client: ChainClient, artifacts: Artifacts, name: str) -> Contract:
+        return client.contract(self.address(name), artifacts.abi(name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "deploy_block": self.deploy_block,
+            "abi_hash": self.abi_hash,
+            "contracts": dict(self.contracts),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, source: str = "deployment") -> Deployment:
+        try:
+            return cls(
+                chain_id=int(raw["chain_id"]),
+                deploy_block=int(raw["deploy_block"]),
+                abi_hash=str(raw["abi_hash"]),
+                contracts={
+                    str(name): Web3.to_checksum_address(address)
+                    for name, address in dict(raw["contracts"]).items()
+                },
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise DeploymentError(f"{source} is malformed ({error}); redeploy") from None
+
+
+def deploy(
+    client: ChainClient,
+    artifacts: Artifacts,
+    config: DeployConfig,
+    steps: Sequence[tuple[str, DeployStep]] = STEPS,
+) -> Deployment:
+    """Run every step in order against ``client``'s chain; returns the new deployment."""
+    start_block = client.block_number() + 1
+    context = DeployContext(client, artifacts, config)
+    for name, step in steps:
+        context.deployed[name] = step(context)
+    return Deployment(client.chain_id, start_block, artifacts.abi_hash, dict(context.deployed))
+
+
+def deployment_path(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    return directory / f"{chain_id}.json"
+
+
+def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = deployment_path(deployment.chain_id, directory)
+    path.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
+    return path
+
+
+def load_deployment(
+    chain_id: int, artifacts: Artifacts | None = None, directory: Path = DEPLOYMENTS_DIR
+) -> Deployment:
+    """The deployment recorded for ``chain_id``; DeploymentError if it is missing, malformed
+    or (when ``artifacts`` are given) deployed from contracts whose ABIs have changed since."""
+    path = deployment_path(chain_id, directory)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DeploymentError(
+            f"no deployment for chain {chain_id} ({path} is missing); "
+            "run `walrus devnet deploy` (or scripts/deploy) first"
+        ) from None
+    except ValueError:
+        raise DeploymentError(f"{path} is not valid JSON; redeploy") from None
+    deployment = Deployment.from_json(raw, str(path))
+    if deployment.chain_id != chain_id:
+        raise DeploymentError(f"{path} is for chain {deployment.chain_id}, not {chain_id}")
+    if artifacts is not None and deployment.abi_hash != artifacts.abi_hash:
+        raise DeploymentError(
+            f"{path} was deployed from different contract sources (ABI hash "
+            f"{deployment.abi_hash[:12]}, sources now {artifacts.abi_hash[:12]}); redeploy"
+        )
+    return deployment
+
+
+def devnet_config(accounts: Sequence[LocalAccount]) -> DeployConfig:
+    """Devnet allocations: dev accounts 0-4 hold the five allocations (reserve, user drop,
+    subsidies, contributors, investors) and the user drop pays DEV_DROP_WAL to every
+    account in ``accounts``, so demos and tests can pay in WAL."""
+    if len(accounts) < len(ALLOCATION_NAMES):
+        raise DeploymentError(f"a devnet deploy needs at least {len(ALLOCATION_NAMES)} accounts")
+    allocations = WalAllocations(*(account.address for account in accounts[:5]))
+    return DeployConfig(
+        allocations=allocations,
+        user_drop_key=accounts[1].key.hex(),
+        drop_recipients=[account.address for account in accounts],
+    )
