@@ -18,6 +18,8 @@ from py_ecc.fields import optimized_bls12_381_FQ as FQ
 from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2
 from py_ecc.optimized_bls12_381.optimized_curve import b, b2, is_on_curve, normalize
 
+from backend.core.errors import CoreError
+
 SIGNATURE_DST: Final = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
 FIELD_MODULUS: Final = int(
     "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab",
@@ -37,7 +39,7 @@ _FP_PADDING: Final = FP_EIP2537_SIZE - 48
 _G1_INFINITY_COMPRESSED: Final = bytes(G1Element())
 
 
-class BlsError(ValueError):
+class BlsError(CoreError):
     """Base class of all BLS input errors."""
 
 

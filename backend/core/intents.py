@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Final
 
 from backend.core.bls import G1_EIP2537_SIZE, BlsPublicKey
+from backend.core.errors import CoreError
 
 INTENT_VERSION: Final = 0
 APP_ID: Final = 3
@@ -26,7 +27,7 @@ class IntentType(IntEnum):
     EPOCH_SYNC_DONE = 3
 
 
-class InvalidIntentFieldError(ValueError):
+class InvalidIntentFieldError(CoreError):
     """A field of a signed message is out of range or malformed."""
 
 

@@ -31,6 +31,7 @@ from backend.core.bls import (
     verify,
     verify_aggregate_same_message,
 )
+from backend.core.errors import CoreError
 from backend.core.intents import (
     IntentType,
     InvalidIntentFieldError,
@@ -296,6 +297,13 @@ def test_malformed_signatures_are_rejected() -> None:
         BlsSignature.from_eip2537(_P_BYTES + bytes(192))
     with pytest.raises(InvalidSignatureError, match="not a valid G2 point"):
         BlsSignature.from_eip2537(g2_point_outside_subgroup())
+
+
+def test_bls_and_message_errors_are_core_errors_the_api_maps_to_4xx() -> None:
+    with pytest.raises(CoreError):
+        BlsSignature.from_bytes(bytes(96))
+    with pytest.raises(CoreError):
+        invalid_blob_message(1, "0x00", 1, bytes(32))
 
 
 def test_wrong_types_are_named_errors_not_type_errors() -> None:
