@@ -90,6 +90,23 @@ def test_hash_to_g2_matches_py_ecc_with_the_signature_dst(harness: Contract) -> 
     assert harness.functions.hashToG2(message, SIGNATURE_DST).call() == expected
 
 
+@pytest.mark.parametrize(
+    ("message_length", "dst"),
+    [
+        (55, b"A"),  # one-byte DST; b0's input crosses a SHA-256 block boundary
+        (56, SIGNATURE_DST),
+        (64, b"D" * 255),  # longest DST RFC 9380 allows
+        (1000, SIGNATURE_DST),
+    ],
+)
+def test_hash_to_g2_matches_py_ecc_at_length_boundaries(
+    harness: Contract, message_length: int, dst: bytes
+) -> None:
+    message = bytes((7 * i + 3) % 256 for i in range(message_length))
+    expected = py_ecc_hash_to_g2_eip2537(message, dst)
+    assert harness.functions.hashToG2(message, dst).call() == expected
+
+
 def test_hash_to_g2_rejects_empty_or_oversized_dst(harness: Contract) -> None:
     signature = "BLS12381InvalidDstLength(uint256)"
     _expect_revert(harness.functions.hashToG2(b"m", b""), _custom_error(signature, _uint_word(0)))
