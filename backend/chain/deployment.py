@@ -23,6 +23,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, Artifacts
 from backend.chain.errors import DeploymentError
+from backend.chain.staking import StakingParameters
 
 DEPLOYMENTS_DIR: Final = REPO_ROOT / "deployments"
 FROST_PER_WAL: Final = 10**9
@@ -110,8 +111,17 @@ def _deploy_wal(context: DeployContext) -> ChecksumAddress:
     return address
 
 
+def _deploy_staking(context: DeployContext) -> ChecksumAddress:
+    """Staking with devnet parameters, owned by the deployer (later: the timelock)."""
+    arguments = StakingParameters().constructor_args(
+        context.deployed["WAL"], context.client.address
+    )
+    return context.deploy("Staking", *arguments)
+
+
 STEPS: list[tuple[str, DeployStep]] = [
     ("WAL", _deploy_wal),
+    ("Staking", _deploy_staking),
 ]
 """Contracts deployed by :func:`deploy`, in order. Append (name, step) to add one."""
 

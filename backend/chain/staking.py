@@ -552,7 +552,7 @@ class StakingParameters:
     """Constructor parameters of `Staking` (defaults suit a devnet)."""
 
     n_shards: int = 10
-    epoch_duration: int = 60
+    epoch_duration: int = 300
     """Seconds."""
     storage_price: int = 1_000
     """Initial FROST per MiB of encoded size per epoch."""
@@ -562,6 +562,20 @@ class StakingParameters:
     """1 WAL."""
     max_committee_size: int = 10
     max_shard_share_bps: int = 10_000
+
+    def constructor_args(self, wal: str, owner: str) -> list[Any]:
+        """`Staking` constructor arguments, in order."""
+        return [
+            Web3.to_checksum_address(wal),
+            Web3.to_checksum_address(owner),
+            self.n_shards,
+            self.epoch_duration,
+            self.storage_price,
+            self.write_price,
+            self.min_stake,
+            self.max_committee_size,
+            self.max_shard_share_bps,
+        ]
 
 
 def deploy_staking(
@@ -573,17 +587,5 @@ def deploy_staking(
     parameters: StakingParameters = StakingParameters(),
 ) -> StakingContract:
     """Deploy `Staking` for the WAL token at `wal`, parameters owned by `owner`."""
-    contract, _ = client.deploy(
-        abi,
-        bytecode,
-        Web3.to_checksum_address(wal),
-        Web3.to_checksum_address(owner),
-        parameters.n_shards,
-        parameters.epoch_duration,
-        parameters.storage_price,
-        parameters.write_price,
-        parameters.min_stake,
-        parameters.max_committee_size,
-        parameters.max_shard_share_bps,
-    )
+    contract, _ = client.deploy(abi, bytecode, *parameters.constructor_args(wal, owner))
     return StakingContract(client, contract)

@@ -19,6 +19,7 @@ from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
 from backend.chain.errors import ContractRevert
 from backend.chain.staking import (
     CommitteeSelected,
@@ -739,3 +740,70 @@ def test_constructor_rejects_too_few_shards(make_env: Callable[..., Env]) -> Non
 
 def test_contract_fits_the_size_limit(artifacts: Artifacts) -> None:
     assert artifacts.get("Staking").deployed_size <= 24_576
+
+
+def test_stake_with_permit_needs_no_prior_approval(env: Env) -> None:
+    node_id = env.register(0)
+    staker = Account.from_key(bytes([0xD1, 0x77]) * 16)
+    env.chain.send_value(staker.address, 10**18)
+    env.chain.transact(env.wal.functions.transfer(staker.address, 5_000))
+    client = env.chain.with_account(bytes(staker.key))
+    deadline = 2**40
+    nonce = int(env.wal.functions.nonces(staker.address).call())
+    signed = Account.sign_typed_data(
+        staker.key,
+        domain_data={
+            "name": "Walrus",
+            "version": "1",
+            "chainId": env.chain.chain_id,
+            "verifyingContract": env.wal.address,
+        },
+        message_types={
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ]
+        },
+        message_data={
+            "owner": staker.address,
+            "spender": env.staking.address,
+            "value": 5_000,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    )
+    position = env.staking.as_account(client).stake_with_permit(
+        node_id,
+        5_000,
+        deadline,
+        signed.v,
+        signed.r.to_bytes(32, "big"),
+        signed.s.to_bytes(32, "big"),
+    )
+    assert (position.owner, position.amount) == (staker.address, 5_000)
+    assert wal_balance(env, staker.address) == 0
+    # A replayed (used) permit is ignored and the missing allowance is reported by name.
+    env.chain.transact(env.wal.functions.transfer(staker.address, 5_000))
+    with reverts("ERC20InsufficientAllowance"):
+        env.staking.as_account(client).stake_with_permit(
+            node_id,
+            5_000,
+            deadline,
+            signed.v,
+            signed.r.to_bytes(32, "big"),
+            signed.s.to_bytes(32, "big"),
+        )
+
+
+def test_devnet_deployment_includes_staking(
+    chain: ChainClient, artifacts: Artifacts, wal: Contract, deployment: Deployment
+) -> None:
+    staking = StakingContract.at(chain, deployment.address("Staking"), artifacts.abi("Staking"))
+    defaults = StakingParameters()
+    assert staking.n_shards == defaults.n_shards
+    assert staking.client.call(staking.contract.functions.wal()) == wal.address
+    assert staking.client.call(staking.contract.functions.owner()) == chain.address
+    assert staking.epoch_info().duration == defaults.epoch_duration
