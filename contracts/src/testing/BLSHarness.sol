@@ -70,7 +70,11 @@ contract BLSHarness {
     /// @param message The message to hash.
     /// @param dst The domain separation tag.
     /// @return gasUsed Gas between entering and leaving the library call.
-    function hashToG2GasUsed(bytes calldata message, bytes calldata dst) external view returns (uint256 gasUsed) {
+    function hashToG2GasUsed(bytes calldata message, bytes calldata dst)
+        external
+        view
+        returns (uint256 gasUsed)
+    {
         bytes memory messageInMemory = message;
         bytes memory dstInMemory = dst;
         gasUsed = gasleft();
