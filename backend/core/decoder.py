@@ -13,7 +13,7 @@ Either way, a failed check raises `InconsistentBlob`; wrong data is never return
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 
 import numpy as np
@@ -39,10 +39,11 @@ def _pick(slivers: dict[int, VerifiedSliver], count: int) -> list[VerifiedSliver
 
 def decode_source(
     metadata: VerifiedMetadata, slivers: Iterable[VerifiedSliver]
-) -> tuple[Shards, bool]:
-    """The (p, s, S) source symbol matrix from any p primary or any s secondary slivers.
+) -> tuple[Sequence[Shards], bool]:
+    """The p source rows (s, S) from any p primary or any s secondary slivers.
 
-    The flag says whether the matrix is just the verified systematic primary slivers.
+    The flag says whether the rows are just the verified systematic primary slivers
+    (then they are returned as they are, without a copy).
     """
     params = metadata.params
     primaries: dict[int, VerifiedSliver] = {}
@@ -58,18 +59,18 @@ def decode_source(
     if len(primaries) >= params.p:
         chosen = _pick(primaries, params.p)
         if all(s.index < params.p for s in chosen):
-            return np.stack([s.symbols for s in chosen]), True
+            return [s.symbols for s in chosen], True
         code = code_for(metadata.encoding_type, params, SliverKind.SECONDARY)  # column code
         rows = np.stack([s.symbols for s in chosen]).reshape(params.p, params.s * size)
         source_rows = code.decode([s.index for s in chosen], rows)
-        return source_rows.reshape(params.p, params.s, size), False
+        return list(source_rows.reshape(params.p, params.s, size)), False
     if len(secondaries) >= params.s:
         chosen = _pick(secondaries, params.s)
         code = code_for(metadata.encoding_type, params, SliverKind.PRIMARY)  # row code
         columns = np.stack([s.symbols for s in chosen]).reshape(params.s, params.p * size)
         source_columns = code.decode([s.index for s in chosen], columns)
         source = source_columns.reshape(params.s, params.p, size).transpose(1, 0, 2)
-        return np.ascontiguousarray(source), False
+        return list(np.ascontiguousarray(source)), False
     raise NotEnoughSlivers(
         f"decoding blob {metadata.blob_id} needs {params.p} distinct primary or "
         f"{params.s} distinct secondary slivers, got {len(primaries)} primary and "
@@ -77,7 +78,7 @@ def decode_source(
     )
 
 
-def _check_systematic_rows(metadata: VerifiedMetadata, source: Shards) -> None:
+def _check_systematic_rows(metadata: VerifiedMetadata, source: Sequence[Shards]) -> None:
     code = code_for(metadata.encoding_type, metadata.params, SliverKind.PRIMARY)
     committed = metadata.metadata.primary_hashes[: metadata.params.p]
     if tuple(sliver_hashes(code, source)) != committed:
@@ -94,13 +95,19 @@ def decode_blob(
 ) -> bytes:
     """The blob's bytes from verified slivers; `InconsistentBlob` if the check fails."""
     source, systematic = decode_source(metadata, slivers)
-    flat = source.reshape(-1)
     length = metadata.unencoded_length
-    if flat[length:].any():
-        raise InconsistentBlob(
-            f"blob {metadata.blob_id} is inconsistent: the padding after byte {length} is not zero"
-        )
-    data = flat[:length].tobytes()
+    row_bytes = metadata.params.s * metadata.symbol_size
+    parts = []
+    for row_index, row in enumerate(source):
+        flat = row.reshape(-1)
+        keep = min(max(length - row_index * row_bytes, 0), row_bytes)
+        if flat[keep:].any():
+            raise InconsistentBlob(
+                f"blob {metadata.blob_id} is inconsistent: the padding after byte {length} "
+                "is not zero"
+            )
+        parts.append(memoryview(flat[:keep].data))
+    data = b"".join(parts)
     if check is ConsistencyCheck.STRICT:
         again = encode_blob(data, metadata.n_shards, metadata.encoding_type).blob_id
         if again != metadata.blob_id:

@@ -8,6 +8,8 @@ so that each shard is one symbol position across all of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from backend.core.encoding_types import EncodingType
@@ -28,12 +30,20 @@ def code_for(
 def extend(code: ReedSolomonCode, slivers: Shards) -> Shards:
     """(count, k, S) sliver symbols -> (count, n, S): each sliver extended to n symbols."""
     count, k, size = slivers.shape
-    source = np.ascontiguousarray(slivers.transpose(1, 0, 2)).reshape(k, count * size)
-    parity = code.encode(source).reshape(code.n - k, count, size)
     expanded = np.empty((count, code.n, size), dtype=np.uint8)
     expanded[:, :k] = slivers
-    expanded[:, k:] = parity.transpose(1, 0, 2)
+    expanded[:, k:] = _parity(code, list(slivers)).transpose(1, 0, 2)
     return expanded
+
+
+def _parity(code: ReedSolomonCode, slivers: Sequence[Shards]) -> Shards:
+    """(n - k, count, S): the parity symbols of every sliver, in one library call."""
+    count = len(slivers)
+    k, size = slivers[0].shape
+    source = np.empty((k, count, size), dtype=np.uint8)
+    for column, sliver in enumerate(slivers):
+        source[:, column] = sliver
+    return code.encode(source.reshape(k, count * size)).reshape(code.n - k, count, size)
 
 
 def expanded_leaf_hashes(expanded: Shards) -> Shards:
@@ -42,6 +52,18 @@ def expanded_leaf_hashes(expanded: Shards) -> Shards:
     return hash_leaves(expanded.reshape(count * n, size)).reshape(count, n, HASH_SIZE)
 
 
-def sliver_hashes(code: ReedSolomonCode, slivers: Shards) -> list[bytes]:
-    """Merkle root over the n expanded symbols of each sliver in (count, k, S)."""
-    return merkle_roots(expanded_leaf_hashes(extend(code, slivers)))
+def sliver_hashes(code: ReedSolomonCode, slivers: Sequence[Shards]) -> list[bytes]:
+    """Merkle root over the n expanded symbols of each (k, S) sliver.
+
+    The expanded slivers are never assembled: source and parity symbols are hashed
+    where they lie, so the only large temporary is the parity.
+    """
+    count = len(slivers)
+    k, size = slivers[0].shape
+    leaves = np.empty((count, code.n, HASH_SIZE), dtype=np.uint8)
+    for index, sliver in enumerate(slivers):
+        leaves[index, :k] = hash_leaves(sliver)
+    parity = _parity(code, slivers)
+    parity_leaves = hash_leaves(parity.reshape(-1, size)).reshape(code.n - k, count, HASH_SIZE)
+    leaves[:, k:] = parity_leaves.transpose(1, 0, 2)
+    return merkle_roots(leaves)

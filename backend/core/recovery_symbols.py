@@ -183,6 +183,6 @@ def rebuild_sliver(
     decoded = code.decode(
         [s.source_index for s in used], stacked.reshape(needed, metadata.symbol_size)
     )
-    actual = sliver_hashes(code, decoded[np.newaxis])[0]
+    actual = sliver_hashes(code, [decoded])[0]
     matches = actual == committed_hash(metadata, target_kind, target_index)
     return RebuiltSliver(decoded, matches, used)

@@ -169,7 +169,7 @@ def verify_slivers(
         if not items:
             continue
         code = code_for(metadata.encoding_type, metadata.params, kind)
-        hashes = sliver_hashes(code, np.stack([symbols for _, symbols in items]))
+        hashes = sliver_hashes(code, [symbols for _, symbols in items])
         for (sliver, symbols), actual in zip(items, hashes, strict=True):
             if actual != committed_hash(metadata, kind, sliver.index):
                 if skip_invalid:

@@ -43,7 +43,7 @@ def _badly_encoded(
     corrupted[0, 0] ^= 0xFF
     code = code_for(encoding_type, params, SliverKind.PRIMARY)
     primary_hashes = list(honest.metadata.metadata.primary_hashes)
-    primary_hashes[bad_primary] = sliver_hashes(code, corrupted[np.newaxis])[0]
+    primary_hashes[bad_primary] = sliver_hashes(code, [corrupted])[0]
     bad = BlobMetadata(
         encoding_type, len(data), tuple(primary_hashes), honest.metadata.metadata.secondary_hashes
     )
