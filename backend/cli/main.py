@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import click
 
+from backend.cli.devnet import devnet
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="walrus-evm", prog_name="walrus")
 def cli() -> None:
     """walrus-evm: decentralized blob storage with an EVM control plane."""
+
+
+cli.add_command(devnet)
 
 
 def main() -> None:
