@@ -10,7 +10,6 @@ import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -36,6 +35,8 @@ from backend.chain.staking import (
     deploy_staking,
 )
 from backend.core.bls import BlsSecretKey, aggregate_public_keys
+
+from .test_staking_math import capped_largest_remainder, quorum_above, quorum_below
 
 N_SHARDS = 10
 EPOCH_SECONDS = 1_000
@@ -149,65 +150,6 @@ def reverts(name: str) -> AbstractContextManager[Any]:
 
 def wal_balance(env: Env, who: str) -> int:
     return int(env.wal.functions.balanceOf(who).call())
-
-
-# ---------------------------------------------------------------- reference models
-
-
-def capped_largest_remainder(stakes: list[int], n_shards: int, cap: int) -> list[int]:
-    """Independent model of the contract's apportionment, in exact fractions."""
-    cap = max(cap, -(-n_shards // len(stakes)))
-    counts = [0] * len(stakes)
-    capped = [False] * len(stakes)
-    remaining = n_shards
-    while True:
-        open_stake = sum(s for s, c in zip(stakes, capped, strict=True) if not c)
-        newly = [
-            i
-            for i, s in enumerate(stakes)
-            if not capped[i] and open_stake and Fraction(remaining * s, open_stake) >= cap
-        ]
-        if not newly:
-            break
-        # The contract caps them one by one in index order, re-using the same totals
-        # within a pass; capping is monotone so doing them together with the same
-        # quotas is what a pass does as long as quotas are recomputed per member.
-        i = newly[0]
-        capped[i] = True
-        counts[i] = cap
-        remaining -= cap
-    open_members = [i for i in range(len(stakes)) if not capped[i]]
-    if not open_members:
-        return counts
-    open_stake = sum(stakes[i] for i in open_members)
-    quotas = {i: Fraction(remaining * stakes[i], open_stake) for i in open_members}
-    for i in open_members:
-        counts[i] = int(quotas[i])
-    left = remaining - sum(counts[i] for i in open_members)
-    by_remainder = sorted(open_members, key=lambda i: (-(quotas[i] - int(quotas[i])), i))
-    for i in by_remainder[:left]:
-        counts[i] += 1
-    return counts
-
-
-def quorum_below(votes: list[int], weights: list[int]) -> int:
-    """Lowest vote such that members holding n - f shards voted for it or less."""
-    total = sum(weights)
-    quorum = total - (total - 1) // 3
-    for value in sorted(set(votes)):
-        if sum(w for v, w in zip(votes, weights, strict=True) if v <= value) >= quorum:
-            return value
-    raise AssertionError("unreachable")
-
-
-def quorum_above(votes: list[int], weights: list[int]) -> int:
-    """Highest vote such that members holding n - f shards voted for it or more."""
-    total = sum(weights)
-    quorum = total - (total - 1) // 3
-    for value in sorted(set(votes), reverse=True):
-        if sum(w for v, w in zip(votes, weights, strict=True) if v >= value) >= quorum:
-            return value
-    raise AssertionError("unreachable")
 
 
 # ---------------------------------------------------------------- nodes
