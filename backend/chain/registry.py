@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, TypeVar
 
+from eth_account.messages import encode_typed_data
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
@@ -297,6 +298,54 @@ def _blob_id_bytes(blob_id: bytes) -> bytes:
     if len(blob_id) != BLOB_ID_SIZE:
         raise ValueError(f"a blob id has {BLOB_ID_SIZE} bytes, got {len(blob_id)}")
     return bytes(blob_id)
+
+
+def sign_permit(
+    client: ChainClient, wal: Contract, spender: str, value: int, deadline: int
+) -> Permit:
+    """An EIP-2612 permit by `client`'s account letting `spender` (the registry) pull `value`
+    FROST of the token `wal` until `deadline` (unix seconds); the domain is read from the
+    token (EIP-5267) and the nonce is the owner's current one."""
+    account = client.account
+    if account is None:
+        raise ChainError("signing a permit needs a client with a private key")
+    _, name, version, chain_id, verifying_contract, _, _ = client.call(wal.functions.eip712Domain())
+    nonce = int(client.call(wal.functions.nonces(account.address)))
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": int(chain_id),
+            "verifyingContract": verifying_contract,
+        },
+        "message": {
+            "owner": account.address,
+            "spender": Web3.to_checksum_address(spender),
+            "value": value,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    }
+    signed = account.sign_message(encode_typed_data(full_message=typed))
+    return Permit(
+        value, deadline, int(signed.v), signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    )
 
 
 class BlobRegistryContract:
