@@ -77,7 +77,12 @@ def up(port: int, chain_state: Path | None, block_time: float | None, state_file
                 f"a devnet is already running at {running.url} (pid {running.pid}); "
                 "`walrus devnet down` stops it"
             )
-        node = start_anvil(port, state_path=chain_state, block_time=block_time)
+        node = start_anvil(
+            port,
+            state_path=chain_state,
+            block_time=block_time,
+            log_path=state_file.parent / f"anvil-{port}.log",
+        )
     except ChainError as error:
         raise click.ClickException(str(error)) from None
     write_state(node.info, state_file)
