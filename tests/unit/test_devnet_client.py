@@ -48,7 +48,9 @@ def test_a_transaction_that_reverts_when_mined_is_decoded_by_replay(
     assert raised.value.name == "ERC20InsufficientBalance"
     assert raised.value.arguments == (sender.address, balance, balance + 5)
     block = sender.w3.eth.get_block("latest")
-    mined = sender.w3.eth.get_transaction_receipt(HexBytes(block["transactions"][0]))
+    tx_hash = block["transactions"][0]
+    assert isinstance(tx_hash, bytes)
+    mined = sender.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
     assert mined["status"] == 0 and mined["from"] == sender.address  # it really was mined
 
 
