@@ -29,7 +29,7 @@ from backend.core.rs import ReedSolomonCode, Shards, rs_code
 from backend.core.sliver_kind import SliverKind
 from backend.core.slivers import VerifiedSliver, seal_sliver
 
-MIN_CHUNK_BYTES = 256 << 10
+MIN_CHUNK_BYTES = 64 << 10
 MAX_CHUNK_BYTES = 8 << 20
 
 

@@ -94,25 +94,32 @@ _CHUNK = 64  # reed-solomon-simd processes shards in 64-byte chunks of 32 GF(2^1
 def _to_leopard_layout(shards: Shards) -> list[bytes]:
     """Canonical (low, high) byte pairs -> the library's chunk layout, padded to 64 bytes."""
     rows, width = shards.shape
-    chunks = -(-width // _CHUNK)
-    elements = np.zeros((rows, chunks * _CHUNK // 2), dtype=np.uint16)
-    elements.view(np.uint8)[:, :width] = shards
-    elements = elements.reshape(rows, chunks, _CHUNK // 2)
-    laid_out = np.empty((rows, chunks, 2, _CHUNK // 2), dtype=np.uint8)
-    np.bitwise_and(elements, 0xFF, out=laid_out[:, :, 0, :], casting="unsafe")
-    np.right_shift(elements, 8, out=laid_out[:, :, 1, :], casting="unsafe")
+    full, tail = divmod(width, _CHUNK)
+    chunks = full + (tail > 0)
+    half = _CHUNK // 2
+    laid_out = np.empty((rows, chunks, 2, half), dtype=np.uint8)
+    body = shards[:, : full * _CHUNK].reshape(rows, full, half, 2)
+    laid_out[:, :full, 0] = body[..., 0]
+    laid_out[:, :full, 1] = body[..., 1]
+    if tail:
+        last = np.zeros((rows, _CHUNK), dtype=np.uint8)
+        last[:, :tail] = shards[:, full * _CHUNK :]
+        pairs = last.reshape(rows, half, 2)
+        laid_out[:, full, 0] = pairs[..., 0]
+        laid_out[:, full, 1] = pairs[..., 1]
     return [row.tobytes() for row in laid_out.reshape(rows, chunks * _CHUNK)]
 
 
 def _from_leopard_layout(blocks: Sequence[bytes], width: int) -> Shards:
     rows = len(blocks)
     chunks = len(blocks[0]) // _CHUNK
-    raw = np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(rows, chunks, 2, _CHUNK // 2)
-    elements = np.empty((rows, chunks, _CHUNK // 2), dtype=np.uint16)
-    np.left_shift(raw[:, :, 1, :], 8, out=elements, dtype=np.uint16)
-    np.bitwise_or(elements, raw[:, :, 0, :], out=elements)
-    canonical = elements.reshape(rows, chunks * _CHUNK // 2).view(np.uint8)
-    if canonical.shape[1] == width:
+    half = _CHUNK // 2
+    raw = np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(rows, chunks, 2, half)
+    canonical = np.empty((rows, chunks * _CHUNK), dtype=np.uint8)
+    pairs = canonical.reshape(rows, chunks, half, 2)
+    pairs[..., 0] = raw[:, :, 0]
+    pairs[..., 1] = raw[:, :, 1]
+    if width == chunks * _CHUNK:
         return canonical
     return np.ascontiguousarray(canonical[:, :width])
 
