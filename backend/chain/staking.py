@@ -496,6 +496,10 @@ class StakingContract:
         """Every registered node, by id."""
         return [self.node(node_id) for node_id in range(1, self.node_count() + 1)]
 
+    def candidate_node_ids(self) -> set[int]:
+        """Nodes the next committee selection considers."""
+        return {int(node_id) for node_id in self._call("candidateNodeIds")}
+
     def node_stake_at(self, node_id: int, epoch: int) -> int:
         """The node's stake in `epoch` (the current epoch or later)."""
         return int(self._call("nodeStakeAt", node_id, epoch))

@@ -138,6 +138,13 @@ contract Staking is IStaking, Ownable {
     mapping(address owner => uint256[]) private _positionIds;
     mapping(uint32 epoch => Committee) private _committees;
     mapping(uint32 epoch => mapping(uint256 nodeId => bool)) private _syncReported;
+    /// @dev WAL in a node's live positions (also those waiting for withdrawal).
+    mapping(uint256 nodeId => uint256) private _principal;
+    /// @dev Nodes considered at committee selection: listed by the stake that brings their
+    /// principal to minStake, removed when their last position is withdrawn. Keeps the
+    /// selection loop independent of how many nodes merely registered.
+    uint256[] private _candidates;
+    mapping(uint256 nodeId => uint256) private _candidateSlot; // index + 1, 0 = not listed
 
     /// @notice A node was registered.
     event NodeRegistered(
@@ -426,6 +433,9 @@ contract Staking is IStaking, Ownable {
         amount = stored.amount;
         uint256 nodeId = stored.nodeId;
         delete _positions[positionId];
+        uint256 principal = _principal[nodeId] - amount;
+        _principal[nodeId] = principal;
+        if (principal == 0) _removeCandidate(nodeId);
         emit Withdrawn(positionId, msg.sender, nodeId, amount);
         wal.safeTransfer(msg.sender, amount);
     }
@@ -580,6 +590,13 @@ contract Staking is IStaking, Ownable {
         return _positionIds[owner];
     }
 
+    /// @notice Nodes considered at the next committee selection (in no particular order):
+    /// those with live positions whose total reached minStake when last staked to.
+    /// @return The node ids.
+    function candidateNodeIds() external view returns (uint256[] memory) {
+        return _candidates;
+    }
+
     /// @notice Whether `nodeId` reported sync done for `epoch`.
     /// @param epoch The epoch.
     /// @param nodeId The node.
@@ -667,6 +684,12 @@ contract Staking is IStaking, Ownable {
             nodeId: uint64(nodeId)
         });
         _positionIds[msg.sender].push(positionId);
+        uint256 principal = _principal[nodeId] + amount;
+        _principal[nodeId] = principal;
+        if (principal >= minStake && _candidateSlot[nodeId] == 0) {
+            _candidates.push(nodeId);
+            _candidateSlot[nodeId] = _candidates.length;
+        }
         _changeStake(nodeId, activationEpoch, SafeCast.toInt256(amount));
         emit Staked(positionId, msg.sender, nodeId, amount, activationEpoch);
         wal.safeTransferFrom(msg.sender, address(this), amount);
@@ -697,6 +720,16 @@ contract Staking is IStaking, Ownable {
         }
     }
 
+    function _removeCandidate(uint256 nodeId) private {
+        uint256 slot = _candidateSlot[nodeId];
+        if (slot == 0) return;
+        uint256 last = _candidates[_candidates.length - 1];
+        _candidates[slot - 1] = last;
+        _candidateSlot[last] = slot;
+        _candidates.pop();
+        delete _candidateSlot[nodeId];
+    }
+
     function _stakeAt(NodeStake storage nodeStake, uint32 epoch) private view returns (uint256) {
         int256 total = int256(uint256(nodeStake.committed));
         if (nodeStake.epochA != 0 && nodeStake.epochA <= epoch) total += nodeStake.deltaA;
@@ -711,11 +744,12 @@ contract Staking is IStaking, Ownable {
         view
         returns (uint256[] memory nodeIds, uint256[] memory stakes)
     {
-        uint256 count = nodeCount;
+        uint256 count = _candidates.length;
         uint256[] memory keys = new uint256[](count);
         uint256 eligible = 0;
         uint256 threshold = minStake == 0 ? 1 : minStake;
-        for (uint256 nodeId = 1; nodeId <= count; ++nodeId) {
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 nodeId = _candidates[i];
             uint256 amount = _stakeAt(_stakes[nodeId], epoch);
             if (amount >= threshold) {
                 // Ascending order of (stake, -id): the best candidates come last.

@@ -508,6 +508,23 @@ def test_min_stake_and_max_committee_size_select_the_top_nodes(
     )
 
 
+def test_only_nodes_with_min_stake_are_candidates(env: Env) -> None:
+    staked = env.register(0, stake=1_000)
+    registered_only = env.register(1)
+    below = env.register(2, stake=999)
+    assert env.staking.candidate_node_ids() == {staked}
+    env.as_operator(2).stake(below, 1)
+    assert env.staking.candidate_node_ids() == {staked, below}
+    # Withdrawing everything removes a node; it comes back with new stake.
+    env.as_operator(0).request_withdraw(1, 1_000)
+    env.next_epoch()
+    assert env.staking.committee().node_ids == (below,)
+    assert env.as_operator(0).withdraw(1) == 1_000
+    assert env.staking.candidate_node_ids() == {below}
+    env.as_operator(1).stake(registered_only, 5_000)
+    assert env.staking.candidate_node_ids() == {below, registered_only}
+
+
 def test_tiny_stake_gets_no_shard_and_is_left_out(env: Env) -> None:
     env.register(0, stake=1_000_000)
     env.register(1, stake=1_000)
