@@ -1,7 +1,9 @@
 """Encode -> slivers -> decode round trips, over shard counts, sizes and both codes."""
 
+import os
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,7 @@ from backend.core.decoder import ConsistencyCheck, decode_blob
 from backend.core.encoder import encode_blob
 from backend.core.encoding_types import EncodingType, default_encoding_type
 from backend.core.errors import BlobTooLarge, InvalidShardCount, NotEnoughSlivers
-from backend.core.params import EncodingParams, max_blob_size
+from backend.core.params import MAX_SYMBOL_SIZE, EncodingParams, max_blob_size
 from backend.core.slivers import verify_slivers
 
 ZFEC = EncodingType.RS_GF256_ZFEC
@@ -134,3 +136,16 @@ def test_shard_count_and_size_limits_are_named() -> None:
 
     with pytest.raises(BlobTooLarge, match=f"maximum of {max_blob_size(4)} bytes for n = 4"):
         encode_blob(Huge(), 4)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("WALRUS_SLOW_TESTS") != "1",
+    reason="encodes a 384 MiB blob (~35 s, ~4 GB RSS); set WALRUS_SLOW_TESTS=1 to run",
+)
+def test_round_trip_at_the_maximum_blob_size() -> None:
+    size = max_blob_size(4)
+    data = np.random.default_rng(4).bytes(size)
+    encoded = encode_blob(data, 4, LEOPARD)
+    assert encoded.metadata.symbol_size == MAX_SYMBOL_SIZE
+    assert decode_blob(encoded.metadata, encoded.secondary_slivers[1:]) == data
