@@ -40,6 +40,12 @@ class RecoverySymbol:
     data: bytes
     proof: MerkleProof
 
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "target_kind", SliverKind.parse(self.target_kind))
+        except CoreError as exc:
+            raise InvalidRecoverySymbol(str(exc)) from None
+
     @property
     def source_kind(self) -> SliverKind:
         return self.target_kind.other

@@ -32,6 +32,13 @@ class UnverifiedSliver:
     index: int
     data: bytes
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", SliverKind.parse(self.kind))
+        if not isinstance(self.index, int) or isinstance(self.index, bool):
+            raise InvalidSliver(f"a sliver index is an integer, got {self.index!r}")
+        if not isinstance(self.data, bytes):
+            object.__setattr__(self, "data", bytes(self.data))
+
     def to_bytes(self) -> bytes:
         return _HEADER.pack(self.kind, self.index) + self.data
 
@@ -114,9 +121,7 @@ def sliver_size(metadata: VerifiedMetadata, kind: SliverKind) -> int:
 
 def _symbols_of(metadata: VerifiedMetadata, sliver: UnverifiedSliver) -> Shards:
     n = metadata.n_shards
-    if not isinstance(sliver.kind, SliverKind):
-        raise InvalidSliver(f"unknown sliver kind {sliver.kind!r}")
-    if not isinstance(sliver.index, int) or not 0 <= sliver.index < n:
+    if not 0 <= sliver.index < n:
         raise InvalidSliver(
             f"{sliver.kind.name.lower()} sliver index {sliver.index} out of range [0, {n})"
         )

@@ -78,3 +78,13 @@ def test_pairs_hold_primary_i_and_secondary_n_minus_1_minus_i() -> None:
     primary, secondary = ENCODED.sliver_pair(3)
     assert (primary.index, secondary.index) == (3, 6)
     assert primary.pair_index == secondary.pair_index == 3
+
+
+def test_kind_given_as_wire_byte_or_word_is_accepted_and_bad_ones_named() -> None:
+    sliver = ENCODED.secondary_slivers[1]
+    assert verify_sliver(METADATA, UnverifiedSliver(1, 1, sliver.data)) == sliver  # type: ignore[arg-type]
+    assert UnverifiedSliver("primary", 0, b"").kind is SliverKind.PRIMARY  # type: ignore[arg-type]
+    with pytest.raises(InvalidSliver, match="got 2"):
+        UnverifiedSliver(2, 0, b"")  # type: ignore[arg-type]
+    with pytest.raises(InvalidSliver, match="integer"):
+        UnverifiedSliver(SliverKind.PRIMARY, "0", b"")  # type: ignore[arg-type]
