@@ -533,6 +533,12 @@ class StakingContract:
         epoch = self.current_epoch() if epoch is None else epoch
         return tuple(int(owner) for owner in self._call("shardAssignment", epoch))
 
+    def shards_of_node(self, node_id: int, epoch: int | None = None) -> tuple[int, ...]:
+        """Shard indices `node_id` holds in `epoch` (default: the current epoch)."""
+        return tuple(
+            shard for shard, owner in enumerate(self.shard_assignment(epoch)) if owner == node_id
+        )
+
     def committee_aggregate_key(self, epoch: int) -> bytes:
         return bytes(self._call("committeeAggregateKey", epoch))
 

@@ -21,15 +21,21 @@ from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.errors import ContractRevert
 from backend.chain.staking import (
+    CommissionUpdated,
+    CommitteeParametersUpdated,
     CommitteeSelected,
     EpochChangeDone,
     EpochChangeStarted,
+    EpochDurationUpdated,
     EpochParametersSelected,
     EpochState,
+    EpochSyncDoneReported,
+    NodeMetadataUpdated,
     NodeRegistered,
     Staked,
     StakingContract,
     StakingParameters,
+    VotesCast,
     WithdrawalRequested,
     Withdrawn,
     deploy_staking,
@@ -470,6 +476,7 @@ def test_equal_stakes_share_shards_evenly(env: Env) -> None:
     assert committee.shard_counts == (3, 3, 2, 2)
     assignment = env.staking.shard_assignment(1)
     assert assignment == (1, 1, 1, 2, 2, 2, 3, 3, 4, 4)
+    assert env.staking.shards_of_node(3) == (6, 7)
 
 
 def test_skewed_stakes_are_capped(make_env: Callable[..., Env]) -> None:
@@ -766,3 +773,53 @@ def test_devnet_deployment_includes_staking(
     assert staking.client.call(staking.contract.functions.wal()) == wal.address
     assert staking.client.call(staking.contract.functions.owner()) == chain.address
     assert staking.epoch_info().duration == defaults.epoch_duration
+
+
+def test_every_event_decodes(env: Env) -> None:
+    first_block = env.block_number() + 1
+    node_id = env.register(0, stake=5_000)
+    operator = env.as_operator(0)
+    operator.set_node_metadata(node_id, "n", "http://n")
+    operator.set_commission(node_id, 7)
+    operator.cast_votes(node_id, storage_price=11, write_price=12, capacity=13)
+    env.next_epoch()
+    operator.epoch_sync_done(node_id, 1)
+    operator.request_withdraw(1, 5_000)
+    env.staking.set_epoch_duration(EPOCH_SECONDS)
+    env.staking.set_committee_parameters(
+        min_stake=1, max_committee_size=N_SHARDS, max_shard_share_bps=10_000
+    )
+    operator.stake(node_id, 1)
+    env.next_epoch()
+    operator.withdraw(1)
+    events = env.staking.events.in_blocks(first_block, env.block_number())
+    assert {type(event) for event in events} == {
+        NodeRegistered,
+        NodeMetadataUpdated,
+        CommissionUpdated,
+        VotesCast,
+        Staked,
+        WithdrawalRequested,
+        Withdrawn,
+        EpochChangeStarted,
+        CommitteeSelected,
+        EpochParametersSelected,
+        EpochSyncDoneReported,
+        EpochChangeDone,
+        EpochDurationUpdated,
+        CommitteeParametersUpdated,
+    }
+    assert VotesCast(node_id, 11, 12, 13) in events
+    assert CommissionUpdated(node_id, 7) in events
+    assert EpochSyncDoneReported(1, node_id, N_SHARDS) in events
+    assert EpochParametersSelected(1, 11, 12, 13) in events
+    assert CommitteeParametersUpdated(1, N_SHARDS, 10_000) in events
+    withdrawn = [event for event in events if isinstance(event, Withdrawn)]
+    assert withdrawn == [Withdrawn(1, operator.client.address, node_id, 5_000)]
+    # Logs of other contracts are ignored.
+    assert (
+        env.staking.events.decode_logs(
+            env.chain.w3.eth.get_logs({"address": env.wal.address, "fromBlock": first_block})
+        )
+        == []
+    )
