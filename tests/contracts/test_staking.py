@@ -7,7 +7,7 @@ so tests do not share state; operators are fresh accounts funded once per module
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +96,16 @@ class Env:
         if self.staking.current_epoch() > 0:
             self.advance(EPOCH_SECONDS + 1)
         self.staking.initiate_epoch_change()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_chain(chain: ChainClient) -> Iterator[None]:
+    """Undo this module's chain changes (WAL moved to fresh accounts, deployments) at its
+    end, so session-level balances other modules check stay as deployed."""
+    snapshot_id = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+    chain.reset_nonces()
 
 
 @pytest.fixture(scope="module")

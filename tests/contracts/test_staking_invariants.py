@@ -7,7 +7,7 @@ exactly the WAL of the live positions (nothing created or lost).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -37,6 +37,16 @@ class ModelPosition:
     amount: int
     activation_epoch: int
     withdraw_epoch: int | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_chain(chain: ChainClient) -> Iterator[None]:
+    """Undo this module's chain changes (WAL moved to fresh accounts, deployments) at its
+    end, so session-level balances other modules check stay as deployed."""
+    snapshot_id = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+    chain.reset_nonces()
 
 
 @pytest.fixture(scope="module")
