@@ -552,6 +552,10 @@ class BlobRegistryContract:
         """FROST held for `epoch`'s rewards (0 once released)."""
         return int(self._call("epochPool", epoch))
 
+    def epoch_pools(self, from_epoch: int, count: int) -> list[int]:
+        """The pools of `count` consecutive epochs from `from_epoch` (one call)."""
+        return [int(amount) for amount in self._call("epochPools", from_epoch, count)]
+
     def unreleased_total(self) -> int:
         """Sum of the unreleased pools: equals the registry's WAL balance."""
         return int(self._call("unreleasedTotal"))

@@ -530,6 +530,14 @@ contract BlobRegistry is ERC721, Ownable {
         return _pools.poolOf(epoch);
     }
 
+    /// @notice The pools of `count` consecutive epochs from `fromEpoch` (0 for released ones).
+    /// @param fromEpoch The first epoch.
+    /// @param count How many epochs.
+    /// @return pools The amounts in FROST.
+    function epochPools(uint32 fromEpoch, uint32 count) external view returns (uint256[] memory pools) {
+        return _pools.poolsOf(fromEpoch, count);
+    }
+
     /// @notice Sum of all unreleased pools; equals this contract's WAL balance.
     /// @return The amount in FROST.
     function unreleasedTotal() external view returns (uint256) {

@@ -95,12 +95,14 @@ def test_register_mints_a_token_and_pays_storage_and_write(
     assert env.wal_balance(alice.address) == before - registered.cost
     assert env.wal_balance(env.registry.address) == registered.cost
     assert env.registry.unreleased_total() == registered.cost
-    assert [env.registry.epoch_pool(epoch + i) for i in range(epochs + 1)] == [
+    expected_pools = [
         storage_per_epoch + WRITE_PRICE * mib,
         storage_per_epoch,
         storage_per_epoch,
         0,
     ]
+    assert [env.registry.epoch_pool(epoch + i) for i in range(epochs + 1)] == expected_pools
+    assert env.registry.epoch_pools(epoch - 1, epochs + 2) == [0, *expected_pools]
     info = env.registry.blob_info(registered.token_id)
     assert info.owner == alice.address
     assert (info.size, info.encoding_type) == (size, 2)

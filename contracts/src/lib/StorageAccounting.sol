@@ -87,6 +87,22 @@ library StorageAccounting {
         return uint256(rate) + pools.oneOff[epoch];
     }
 
+    /// @notice The pools of `count` consecutive epochs from `from` (0 for released ones).
+    function poolsOf(Pools storage pools, uint32 from, uint32 count) internal view returns (uint256[] memory out) {
+        out = new uint256[](count);
+        uint32 next = pools.nextRelease;
+        int256 rate = int256(pools.runningRate);
+        uint32 e = next;
+        for (uint32 i = 0; i < count; ++i) {
+            uint32 epoch = from + i;
+            if (epoch < next) continue;
+            for (; e <= epoch; ++e) {
+                rate += pools.rateDelta[e];
+            }
+            out[i] = uint256(rate) + pools.oneOff[epoch];
+        }
+    }
+
     function _checkRange(Pools storage pools, uint32 from, uint32 to) private view {
         if (from < pools.nextRelease) revert StorageAccountingEpochReleased(from, pools.nextRelease);
         if (to <= from) revert StorageAccountingEmptyRange(from, to);
