@@ -41,6 +41,7 @@ from backend.chain.staking import (
     deploy_staking,
 )
 from backend.core.bls import BlsSecretKey, aggregate_public_keys
+from backend.core.intents import proof_of_possession_message
 
 from .test_staking_math import capped_largest_remainder, quorum_above, quorum_below
 
@@ -197,9 +198,13 @@ def test_proof_of_possession_message_matches_core(env: Env) -> None:
             staking.client.address, key.public_key().to_eip2537()
         )
     )
-    pop = staking.proof_of_possession(key)
-    assert key.public_key().to_eip2537() == bytes(on_chain)[-128:]
-    assert len(pop) == 256
+    expected = proof_of_possession_message(
+        env.chain.chain_id, env.staking.address, staking.client.address, key.public_key()
+    )
+    assert bytes(on_chain) == expected
+    # Layout (docs/protocol.md): intent 0, version 0, app 3, chain id, contract, operator, key.
+    assert expected[:3] == bytes([0, 0, 3])
+    assert len(expected) == 3 + 32 + 20 + 20 + 128
 
 
 def test_forged_proof_of_possession_is_rejected(env: Env) -> None:
