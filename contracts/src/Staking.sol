@@ -95,6 +95,7 @@ contract Staking is IStaking, Ownable {
     uint8 private constant INTENT_PROOF_OF_POSSESSION = 0;
     uint8 private constant INTENT_VERSION = 0;
     uint8 private constant APP_ID = 3;
+    uint256 private constant ON_CURVE_GAS = 20_000;
 
     /// @notice The WAL token staked here.
     IERC20 public immutable wal;
@@ -296,12 +297,20 @@ contract Staking is IStaking, Ownable {
     ) external returns (uint256 nodeId) {
         _checkMetadata(name, httpUrl);
         if (commissionBps > BPS) revert StakingInvalidCommission(commissionBps);
-        if (publicKey.length != BLS12381.G1_POINT_LENGTH || BLS12381.isG1Infinity(publicKey)) {
+        if (
+            publicKey.length != BLS12381.G1_POINT_LENGTH || BLS12381.isG1Infinity(publicKey)
+                || !_onCurve(BLS12381.G1_ADD, publicKey)
+        ) {
             revert StakingInvalidPublicKey();
         }
         bytes32 keyHash = keccak256(publicKey);
         if (_keyUsed[keyHash]) revert StakingPublicKeyAlreadyRegistered();
-        if (proofOfPossession.length != BLS12381.G2_POINT_LENGTH) revert StakingInvalidProofOfPossession();
+        if (
+            proofOfPossession.length != BLS12381.G2_POINT_LENGTH
+                || !_onCurve(BLS12381.G2_ADD, proofOfPossession)
+        ) {
+            revert StakingInvalidProofOfPossession();
+        }
         if (!BLS12381.verify(publicKey, proofOfPossessionMessage(msg.sender, publicKey), proofOfPossession)) {
             revert StakingInvalidProofOfPossession();
         }
@@ -718,6 +727,14 @@ contract Staking is IStaking, Ownable {
             // Pending epochs are all > current and epoch is current + 1 or + 2: B is free.
             (nodeStake.epochB, nodeStake.deltaB) = (epoch, change);
         }
+    }
+
+    /// @dev Whether the addition precompile accepts `point` (canonical coordinates, on the
+    /// curve) by adding the point at infinity, with a small gas stipend: a rejected input
+    /// burns the stipend instead of the whole transaction's gas, and the caller can revert
+    /// with its own error. Subgroup membership is left to the pairing check.
+    function _onCurve(address addPrecompile, bytes calldata point) private view returns (bool ok) {
+        (ok,) = addPrecompile.staticcall{gas: ON_CURVE_GAS}(bytes.concat(point, new bytes(point.length)));
     }
 
     function _removeCandidate(uint256 nodeId) private {

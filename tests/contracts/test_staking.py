@@ -40,7 +40,7 @@ from backend.chain.staking import (
     Withdrawn,
     deploy_staking,
 )
-from backend.core.bls import BlsSecretKey, aggregate_public_keys
+from backend.core.bls import FIELD_MODULUS, BlsSecretKey, aggregate_public_keys
 from backend.core.intents import proof_of_possession_message
 
 from .test_staking_math import capped_largest_remainder, quorum_above, quorum_below
@@ -253,6 +253,35 @@ def test_register_node_rejects_bad_input(env: Env) -> None:
     with reverts("StakingInvalidProofOfPossession"):
         staking.register_node_with_proof("n", "http://x", public_key, pop[:128])
     assert staking.node_count() == 0
+
+
+def test_points_off_the_curve_are_named_errors(env: Env) -> None:
+    staking = env.as_operator(0)
+    key = env.keys[0]
+    public_key = key.public_key().to_eip2537()
+    pop = staking.proof_of_possession(key)
+    bumped_y = public_key[:127] + bytes([public_key[127] ^ 1])
+    with reverts("StakingInvalidPublicKey"):
+        staking.register_node_with_proof("n", "http://x", bumped_y, pop)
+    with reverts("StakingInvalidPublicKey"):
+        staking.register_node_with_proof("n", "http://x", b"\xff" * 128, pop)
+    with reverts("StakingInvalidProofOfPossession"):
+        staking.register_node_with_proof("n", "http://x", public_key, pop[:255] + b"\x01")
+
+
+def test_a_key_outside_the_subgroup_is_rejected(env: Env) -> None:
+    # A point on the curve y^2 = x^3 + 4 that is (overwhelmingly likely) not in G1: the
+    # pairing precompile rejects it, which the BLS library reports by name.
+    p = FIELD_MODULUS
+    x = 5
+    while pow(x**3 + 4, (p - 1) // 2, p) != 1:
+        x += 1
+    y = pow(x**3 + 4, (p + 1) // 4, p)
+    point = x.to_bytes(64, "big") + y.to_bytes(64, "big")
+    staking = env.as_operator(0)
+    pop = staking.proof_of_possession(env.keys[0])
+    with reverts("BLS12381PrecompileFailed"):
+        staking.register_node_with_proof("n", "http://x", point, pop)
 
 
 def test_a_public_key_registers_once(env: Env) -> None:
