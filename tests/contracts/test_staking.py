@@ -180,6 +180,10 @@ def test_register_node_stores_details_and_numbers_nodes_from_one(env: Env) -> No
     assert info.operator == env.operators[0].address
     assert (info.name, info.http_url) == ("node-0", "http://127.0.0.1:9100")
     assert info.public_key == env.keys[0].public_key().to_eip2537()
+    functions = env.staking.contract.functions
+    assert env.staking.client.call(functions.nodePublicKey(first)) == info.public_key
+    with reverts("StakingUnknownNode"):
+        env.staking.client.call(functions.nodePublicKey(3))
     assert (info.commission_bps, info.capacity) == (250, 5 * 2**40)
     # New nodes vote the current prices until they vote otherwise.
     assert (info.storage_price_vote, info.write_price_vote) == (1_000, 100)
@@ -485,6 +489,11 @@ def test_first_epoch_needs_an_eligible_node(env: Env) -> None:
     assert (committee.epoch, committee.node_ids, committee.shard_counts) == (1, (1,), (10,))
     info = env.staking.epoch_info()
     assert (info.epoch, info.state) == (1, EpochState.SYNCING)
+    functions = env.staking.contract.functions
+    assert env.staking.client.call(functions.epochEndTime()) == info.end_time
+    assert info.end_time == info.start_time + EPOCH_SECONDS
+    assert env.staking.client.call(functions.committeeMemberIndex(1, node_id)) == [True, 0]
+    assert env.staking.client.call(functions.committeeMemberIndex(1, 2)) == [False, 0]
 
 
 def test_epoch_change_waits_for_the_duration_and_emits_events(env: Env) -> None:
