@@ -23,6 +23,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, Artifacts
 from backend.chain.errors import DeploymentError
+from backend.chain.registry import RegistryParameters
 from backend.chain.staking import StakingParameters
 
 DEPLOYMENTS_DIR: Final = REPO_ROOT / "deployments"
@@ -119,9 +120,19 @@ def _deploy_staking(context: DeployContext) -> ChecksumAddress:
     return context.deploy("Staking", *arguments)
 
 
+def _deploy_blob_registry(context: DeployContext) -> ChecksumAddress:
+    """BlobRegistry paying in WAL, following Staking, owned by the deployer."""
+    deployed = context.deployed
+    arguments = RegistryParameters().constructor_args(
+        deployed["WAL"], deployed["Staking"], context.client.address
+    )
+    return context.deploy("BlobRegistry", *arguments)
+
+
 STEPS: list[tuple[str, DeployStep]] = [
     ("WAL", _deploy_wal),
     ("Staking", _deploy_staking),
+    ("BlobRegistry", _deploy_blob_registry),
 ]
 """Contracts deployed by :func:`deploy`, in order. Append (name, step) to add one."""
 

@@ -582,6 +582,15 @@ class RegistryParameters:
     max_epochs_ahead: int = 53
     """Storage may be bought at most this many epochs ahead (Walrus: 53 two-week epochs)."""
 
+    def constructor_args(self, wal: str, staking: str, owner: str) -> list[Any]:
+        """`BlobRegistry` constructor arguments, in order."""
+        return [
+            Web3.to_checksum_address(wal),
+            Web3.to_checksum_address(staking),
+            Web3.to_checksum_address(owner),
+            self.max_epochs_ahead,
+        ]
+
 
 def deploy_registry(
     client: ChainClient,
@@ -593,12 +602,5 @@ def deploy_registry(
     parameters: RegistryParameters = RegistryParameters(),
 ) -> BlobRegistryContract:
     """Deploy `BlobRegistry` paying in the WAL at `wal`, following the Staking at `staking`."""
-    contract, _ = client.deploy(
-        abi,
-        bytecode,
-        Web3.to_checksum_address(wal),
-        Web3.to_checksum_address(staking),
-        Web3.to_checksum_address(owner),
-        parameters.max_epochs_ahead,
-    )
+    contract, _ = client.deploy(abi, bytecode, *parameters.constructor_args(wal, staking, owner))
     return BlobRegistryContract(client, contract)

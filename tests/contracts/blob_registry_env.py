@@ -54,6 +54,15 @@ def fresh_client(
     return client_for(bytes(account.key))
 
 
+def restore_chain_after(chain: ChainClient) -> Iterator[None]:
+    """Body of a module-scoped autouse fixture: undo the module's chain changes (fresh funded
+    accounts, deployments) at its end, so session-level balances stay as deployed."""
+    snapshot_id = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
+    chain.reset_nonces()
+
+
 def blob_fields(
     size: int, salt: bytes = b"", encoding_type: int = 2
 ) -> tuple[bytes, bytes, int, int]:

@@ -9,7 +9,7 @@ Certificates and invalidation are in test_blob_registry_certificates.py.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from web3 import Web3
@@ -17,12 +17,15 @@ from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
 from backend.chain.registry import (
     BlobAttributeRemoved,
     BlobAttributeSet,
     BlobDeleted,
     BlobRegistered,
+    BlobRegistryContract,
     BlobTransferred,
+    RegistryParameters,
     sign_permit,
 )
 from backend.core.blob_id import compute_blob_id
@@ -34,6 +37,7 @@ from tests.contracts.blob_registry_env import (
     blob_fields,
     build_env,
     fresh_client,
+    restore_chain_after,
     reverts,
 )
 
@@ -42,6 +46,11 @@ STAKES = [4 * 10**9, 3 * 10**9, 2 * 10**9, 1 * 10**9]
 MIB = 2**20
 
 pytestmark = pytest.mark.usefixtures("snapshot")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_chain(chain: ChainClient) -> Iterator[None]:
+    yield from restore_chain_after(chain)
 
 
 @pytest.fixture(scope="module")
@@ -486,7 +495,19 @@ def test_max_epochs_ahead_is_owner_only(env: RegistryEnv, bob: ChainClient) -> N
         env.as_user(bob).set_max_epochs_ahead(100)
 
 
-# ---------------------------------------------------------------- pure views
+# ---------------------------------------------------------------- deployment and pure views
+
+
+def test_the_deployment_includes_a_registry_wired_to_wal_and_staking(
+    chain: ChainClient, artifacts: Artifacts, deployment: Deployment
+) -> None:
+    registry = BlobRegistryContract.at(
+        chain, deployment.address("BlobRegistry"), artifacts.abi("BlobRegistry")
+    )
+    assert registry.wal_address() == deployment.address("WAL")
+    assert registry.staking_address() == deployment.address("Staking")
+    assert registry.max_epochs_ahead() == RegistryParameters().max_epochs_ahead
+    assert registry.next_token_id() == 1
 
 
 def test_on_chain_encoded_size_matches_backend_core(env: RegistryEnv) -> None:

@@ -6,7 +6,7 @@ n = 10 shards: f = 3, quorum 7, validity 4); signatures are blspy's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from web3.contract import Contract
@@ -16,7 +16,13 @@ from backend.chain.compiler import Artifacts
 from backend.chain.registry import BlobCertified, BlobInvalidated, signer_bitmap
 from backend.core.bls import BlsSecretKey, aggregate_signatures
 from backend.core.intents import blob_certification_message, invalid_blob_message
-from tests.contracts.blob_registry_env import RegistryEnv, build_env, fresh_client, reverts
+from tests.contracts.blob_registry_env import (
+    RegistryEnv,
+    build_env,
+    fresh_client,
+    restore_chain_after,
+    reverts,
+)
 
 N_SHARDS = 10
 STAKES = [4 * 10**9, 3 * 10**9, 2 * 10**9, 1 * 10**9]
@@ -24,6 +30,11 @@ QUORUM = 7
 VALIDITY = 4
 
 pytestmark = pytest.mark.usefixtures("snapshot")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_chain(chain: ChainClient) -> Iterator[None]:
+    yield from restore_chain_after(chain)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ default (about half a minute); set WAL_CONSERVATION_EXAMPLES for a deeper run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -38,6 +38,7 @@ from tests.contracts.blob_registry_env import (
     RegistryEnv,
     build_env,
     fresh_client,
+    restore_chain_after,
     reverts,
 )
 
@@ -55,6 +56,11 @@ class Token:
     end_epoch: int
     paid: dict[int, int] = field(default_factory=dict)
     """Storage paid per epoch (the model's own record, for refunds)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_chain(chain: ChainClient) -> Iterator[None]:
+    yield from restore_chain_after(chain)
 
 
 @pytest.fixture(scope="module")
