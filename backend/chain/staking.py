@@ -16,6 +16,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.types import LogReceipt, TxReceipt
 
 from backend.chain.client import ChainClient
@@ -299,6 +300,24 @@ class StakingEvents:
         return self.decode_logs(logs)
 
 
+class StakingArgumentError(ChainError):
+    """An argument does not fit its Solidity type (e.g. a negative amount)."""
+
+
+def _check_uint(function: str, parameter: str, solidity_type: str, value: Any) -> None:
+    if not solidity_type.startswith("uint") or solidity_type.endswith("]"):
+        return
+    bits = int(solidity_type[4:] or 256)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StakingArgumentError(
+            f"{function}: {parameter} must be an integer, got {type(value).__name__}"
+        )
+    if not 0 <= value < 2**bits:
+        raise StakingArgumentError(
+            f"{function}: {parameter} must be between 0 and 2**{bits} - 1, got {value}"
+        )
+
+
 class StakingContract:
     """The `Staking` contract as seen by one account of a :class:`ChainClient`.
 
@@ -369,31 +388,37 @@ class StakingContract:
     ) -> int:
         """Register a node from an EIP-2537 public key and an already made proof."""
         receipt = self.client.transact(
-            self.contract.functions.registerNode(
-                name, http_url, public_key, proof_of_possession, commission_bps, capacity
+            self._function(
+                "registerNode",
+                name,
+                http_url,
+                public_key,
+                proof_of_possession,
+                commission_bps,
+                capacity,
             )
         )
         return self._one(receipt, NodeRegistered).node_id
 
     def set_node_metadata(self, node_id: int, name: str, http_url: str) -> None:
-        self.client.transact(self.contract.functions.setNodeMetadata(node_id, name, http_url))
+        self.client.transact(self._function("setNodeMetadata", node_id, name, http_url))
 
     def set_commission(self, node_id: int, commission_bps: int) -> None:
-        self.client.transact(self.contract.functions.setCommission(node_id, commission_bps))
+        self.client.transact(self._function("setCommission", node_id, commission_bps))
 
     def cast_votes(
         self, node_id: int, *, storage_price: int, write_price: int, capacity: int
     ) -> None:
         """Set the node's price and capacity votes; they count from the next epoch change."""
         self.client.transact(
-            self.contract.functions.castVotes(node_id, storage_price, write_price, capacity)
+            self._function("castVotes", node_id, storage_price, write_price, capacity)
         )
 
     # ------------------------------------------------------------ stake
 
     def stake(self, node_id: int, amount: int) -> StakePosition:
         """Stake `amount` FROST with `node_id` (needs a WAL allowance for Staking)."""
-        receipt = self.client.transact(self.contract.functions.stake(node_id, amount))
+        receipt = self.client.transact(self._function("stake", node_id, amount))
         staked = self._one(receipt, Staked)
         return StakePosition(
             staked.position_id, staked.staker, node_id, amount, staked.activation_epoch, None
@@ -404,7 +429,7 @@ class StakingContract:
     ) -> StakePosition:
         """Like `stake`, approving with an EIP-2612 permit signature in the same transaction."""
         receipt = self.client.transact(
-            self.contract.functions.stakeWithPermit(node_id, amount, deadline, v, r, s)
+            self._function("stakeWithPermit", node_id, amount, deadline, v, r, s)
         )
         staked = self._one(receipt, Staked)
         return StakePosition(
@@ -414,46 +439,58 @@ class StakingContract:
     def request_withdraw(self, position_id: int, amount: int) -> StakePosition:
         """Request the withdrawal of `amount` from a position; returns the position that
         waits for withdrawal (a new one when `amount` is a part of the position)."""
-        receipt = self.client.transact(self.contract.functions.requestWithdraw(position_id, amount))
+        receipt = self.client.transact(self._function("requestWithdraw", position_id, amount))
         return self.position(self._one(receipt, WithdrawalRequested).position_id)
 
     def withdraw(self, position_id: int) -> int:
         """Pay back a position whose withdraw epoch has come; returns the FROST paid."""
-        receipt = self.client.transact(self.contract.functions.withdraw(position_id))
+        receipt = self.client.transact(self._function("withdraw", position_id))
         return self._one(receipt, Withdrawn).amount
 
     # ------------------------------------------------------------ epochs
 
     def initiate_epoch_change(self) -> Committee:
         """Start the next epoch; returns its committee."""
-        receipt = self.client.transact(self.contract.functions.initiateEpochChange())
+        receipt = self.client.transact(self._function("initiateEpochChange"))
         selected = self._one(receipt, CommitteeSelected)
         return Committee(selected.epoch, selected.node_ids, selected.shard_counts)
 
     def epoch_sync_done(self, node_id: int, epoch: int) -> bool:
         """Report that `node_id` has its shards for `epoch`; True if that completed the
         epoch change."""
-        receipt = self.client.transact(self.contract.functions.epochSyncDone(node_id, epoch))
+        receipt = self.client.transact(self._function("epochSyncDone", node_id, epoch))
         return any(
             isinstance(event, EpochChangeDone) for event in self.events.from_receipt(receipt)
         )
 
     def set_epoch_duration(self, seconds: int) -> None:
-        self.client.transact(self.contract.functions.setEpochDuration(seconds))
+        self.client.transact(self._function("setEpochDuration", seconds))
 
     def set_committee_parameters(
         self, *, min_stake: int, max_committee_size: int, max_shard_share_bps: int
     ) -> None:
         self.client.transact(
-            self.contract.functions.setCommitteeParameters(
-                min_stake, max_committee_size, max_shard_share_bps
+            self._function(
+                "setCommitteeParameters", min_stake, max_committee_size, max_shard_share_bps
             )
         )
 
     # ------------------------------------------------------------ views
 
     def _call(self, name: str, *args: Any) -> Any:
-        return self.client.call(self.contract.functions[name](*args))
+        return self.client.call(self._function(name, *args))
+
+    def _function(self, name: str, *args: Any) -> ContractFunction:
+        """The bound contract function, after checking integer arguments against their
+        Solidity types so that bad input is a named error, not a web3 encoding failure."""
+        for entry in self.contract.abi:
+            if entry.get("type") == "function" and entry.get("name") == name:
+                inputs: list[dict[str, Any]] = list(entry.get("inputs", []))  # type: ignore[call-overload]
+                if len(inputs) == len(args):
+                    for parameter, value in zip(inputs, args, strict=True):
+                        _check_uint(name, parameter["name"], parameter["type"], value)
+                    break
+        return self.contract.functions[name](*args)
 
     @property
     def n_shards(self) -> int:

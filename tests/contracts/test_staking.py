@@ -33,6 +33,7 @@ from backend.chain.staking import (
     NodeMetadataUpdated,
     NodeRegistered,
     Staked,
+    StakingArgumentError,
     StakingContract,
     StakingParameters,
     VotesCast,
@@ -876,3 +877,17 @@ def test_every_event_decodes(env: Env) -> None:
         )
         == []
     )
+
+
+def test_arguments_outside_their_solidity_types_are_named_errors(env: Env) -> None:
+    node_id = env.register(0)
+    staking = env.as_operator(0)
+    with pytest.raises(StakingArgumentError, match=r"^stake: amount must be between 0"):
+        staking.stake(node_id, -1)
+    with pytest.raises(StakingArgumentError, match=r"epochSyncDone: epoch must be between"):
+        staking.epoch_sync_done(node_id, 2**32)
+    with pytest.raises(StakingArgumentError, match=r"setCommission: commissionBps"):
+        staking.set_commission(node_id, 2**16)
+    with pytest.raises(StakingArgumentError, match=r"must be an integer, got str"):
+        staking.withdraw("1")  # type: ignore[arg-type]
+    assert env.staking.node(node_id).commission_bps == 500
