@@ -638,6 +638,16 @@ contract Staking is IStaking, Ownable {
     }
 
     /// @inheritdoc IStaking
+    function committeePackedShardCounts(uint32 epoch)
+        external
+        view
+        returns (uint256 size, uint256[] memory words)
+    {
+        Committee storage committee = _committee(epoch);
+        return (committee.size, committee.shardCountWords);
+    }
+
+    /// @inheritdoc IStaking
     function committeeMemberKey(uint32 epoch, uint256 memberIndex) external view returns (bytes memory) {
         Committee storage committee = _committee(epoch);
         if (memberIndex >= committee.size) revert StakingMemberIndexOutOfRange(epoch, memberIndex);

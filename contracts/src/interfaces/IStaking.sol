@@ -24,6 +24,14 @@ interface IStaking {
     /// node ids: what certificate checks need, kept cheap (packed storage).
     function committeeShardCounts(uint32 epoch) external view returns (uint16[] memory);
 
+    /// @notice `epoch`'s committee size and its shard counts as stored: 16-bit entries,
+    /// 16 per word, member i at bits 16 * (i % 16) of word i / 16. Certificate checks read
+    /// this (a few storage words) instead of unpacking per member.
+    function committeePackedShardCounts(uint32 epoch)
+        external
+        view
+        returns (uint256 size, uint256[] memory words);
+
     /// @notice BLS public key (128-byte EIP-2537 G1 point) of the committee member at
     /// `memberIndex` in `epoch`'s committee order (used to subtract non-signers).
     function committeeMemberKey(uint32 epoch, uint256 memberIndex)
