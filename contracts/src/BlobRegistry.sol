@@ -701,6 +701,7 @@ contract BlobRegistry is ERC721, Ownable {
 
     /// @dev Checks `signers` against `epoch`'s committee, their shard weight against
     /// `required`, and the aggregate signature against the committee key minus non-signers.
+    /// Costs a few storage words for the weights; each non-signer adds one key subtraction.
     function _verifyCertificate(
         uint32 epoch,
         bytes calldata signers,
@@ -709,28 +710,60 @@ contract BlobRegistry is ERC721, Ownable {
         uint256 required
     ) private view {
         if (epoch == 0) revert BlobRegistryNoCommittee();
-        uint16[] memory shardCounts = staking.committeeShardCounts(epoch);
-        uint256 size = shardCounts.length;
+        (uint256 size, uint256[] memory countWords) = staking.committeePackedShardCounts(epoch);
+        _checkBitmap(signers, size);
+        uint256 weight = _signerWeight(signers, countWords);
+        if (weight < required) revert BlobRegistryInsufficientWeight(weight, required);
+
+        if (!BLS12381.verify(_signersKey(epoch, signers, size), message, signature)) {
+            revert BlobRegistryInvalidCertificate();
+        }
+    }
+
+    /// @dev The committee's aggregate key minus the keys of the members not in `signers`.
+    function _signersKey(uint32 epoch, bytes calldata signers, uint256 size)
+        private
+        view
+        returns (bytes memory aggregateKey)
+    {
+        aggregateKey = staking.committeeAggregateKey(epoch);
+        for (uint256 byteIndex = 0; byteIndex < signers.length; ++byteIndex) {
+            uint256 bits = uint8(signers[byteIndex]);
+            if (bits == 0xFF) continue;
+            for (uint256 bit = 0; bit < 8; ++bit) {
+                uint256 member = byteIndex * 8 + bit;
+                if (member >= size) break;
+                if ((bits >> bit) & 1 == 0) {
+                    aggregateKey = BLS12381.g1Sub(aggregateKey, staking.committeeMemberKey(epoch, member));
+                }
+            }
+        }
+    }
+
+    /// @dev The bitmap has exactly ceil(size / 8) bytes and no bit set beyond the committee.
+    function _checkBitmap(bytes calldata signers, uint256 size) private pure {
         if (signers.length != (size + 7) / 8 || (size % 8 != 0 && uint8(signers[size / 8]) >> (size % 8) != 0)) {
             revert BlobRegistryInvalidSignerBitmap(signers.length, size);
         }
-        uint256 weight = 0;
-        for (uint256 i = 0; i < size; ++i) {
-            if (_isSigner(signers, i)) weight += shardCounts[i];
-        }
-        if (weight < required) revert BlobRegistryInsufficientWeight(weight, required);
-
-        bytes memory aggregateKey = staking.committeeAggregateKey(epoch);
-        for (uint256 i = 0; i < size; ++i) {
-            if (!_isSigner(signers, i)) {
-                aggregateKey = BLS12381.g1Sub(aggregateKey, staking.committeeMemberKey(epoch, i));
-            }
-        }
-        if (!BLS12381.verify(aggregateKey, message, signature)) revert BlobRegistryInvalidCertificate();
     }
 
-    function _isSigner(bytes calldata signers, uint256 index) private pure returns (bool) {
-        return (uint8(signers[index / 8]) >> (index % 8)) & 1 == 1;
+    /// @dev Sum of the signers' shard counts. Byte b of the bitmap covers members 8b..8b+7,
+    /// whose 16-bit counts are the half (b % 2) of packed word b / 2.
+    function _signerWeight(bytes calldata signers, uint256[] memory countWords)
+        private
+        pure
+        returns (uint256 weight)
+    {
+        unchecked {
+            for (uint256 byteIndex = 0; byteIndex < signers.length; ++byteIndex) {
+                uint256 bits = uint8(signers[byteIndex]);
+                if (bits == 0) continue;
+                uint256 counts = countWords[byteIndex / 2] >> ((byteIndex % 2) * 128);
+                for (uint256 bit = 0; bit < 8; ++bit) {
+                    if ((bits >> bit) & 1 == 1) weight += (counts >> (bit * 16)) & 0xFFFF;
+                }
+            }
+        }
     }
 
     function _existingBlob(uint256 tokenId) private view returns (Blob storage blob) {
