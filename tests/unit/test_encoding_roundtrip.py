@@ -149,3 +149,18 @@ def test_round_trip_at_the_maximum_blob_size() -> None:
     encoded = encode_blob(data, 4, LEOPARD)
     assert encoded.metadata.symbol_size == MAX_SYMBOL_SIZE
     assert decode_blob(encoded.metadata, encoded.secondary_slivers[1:]) == data
+
+
+@pytest.mark.parametrize("encoding_type", list(EncodingType))
+def test_every_shard_count_from_4_to_100_decodes_from_a_minimal_set(
+    encoding_type: EncodingType,
+) -> None:
+    rng = random.Random(int(encoding_type))
+    for n in range(4, 101):
+        params = EncodingParams(n)
+        data = rng.randbytes(params.p * params.s * 2 + rng.randrange(0, 100))
+        encoded = encode_blob(data, n, encoding_type)
+        primaries = rng.sample(encoded.primary_slivers, params.p)
+        secondaries = rng.sample(encoded.secondary_slivers, params.s)
+        assert decode_blob(encoded.metadata, primaries) == data, n
+        assert decode_blob(encoded.metadata, secondaries) == data, n
