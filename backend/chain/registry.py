@@ -199,7 +199,7 @@ RegistryEvent: TypeAlias = (
 )
 
 # Solidity event name -> (dataclass, argument names in dataclass field order).
-_EVENTS: Final[dict[str, tuple[type[Any], tuple[str, ...]]]] = {
+EVENT_FIELDS: Final[dict[str, tuple[type[Any], tuple[str, ...]]]] = {
     "BlobRegistered": (
         BlobRegistered,
         (
@@ -246,7 +246,7 @@ class RegistryEvents:
     def __init__(self, contract: Contract) -> None:
         self._contract = contract
         self._by_topic: dict[bytes, str] = {}
-        for name in _EVENTS:
+        for name in EVENT_FIELDS:
             event = contract.events[name]
             self._by_topic[bytes(Web3.keccak(text=event.signature))] = name
 
@@ -257,7 +257,7 @@ class RegistryEvents:
         name = self._by_topic.get(bytes(log["topics"][0]))
         if name is None:
             return None
-        event_type, fields = _EVENTS[name]
+        event_type, fields = EVENT_FIELDS[name]
         args = self._contract.events[name]().process_log(log)["args"]
         decoded: RegistryEvent = event_type(*(_plain(args[field]) for field in fields))
         return decoded

@@ -19,12 +19,14 @@ from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.registry import (
+    EVENT_FIELDS,
     BlobAttributeRemoved,
     BlobAttributeSet,
     BlobDeleted,
     BlobRegistered,
     BlobRegistryContract,
     BlobTransferred,
+    MaxEpochsAheadUpdated,
     RegistryParameters,
     sign_permit,
 )
@@ -245,12 +247,14 @@ def test_register_without_allowance_or_balance_names_the_erc20_error(
         env.register(pauper, 1_000)
 
 
-def test_register_before_the_first_committee_is_refused(
+def test_nothing_is_registered_or_invalidated_before_the_first_committee(
     chain: ChainClient, artifacts: Artifacts, wal: Contract, alice: ChainClient
 ) -> None:
     bare = build_env(chain, artifacts, wal, [], [], start_epoch=False)
     with reverts("BlobRegistryNoCommittee"):
         bare.register(alice, 1_000)
+    with reverts("BlobRegistryNoCommittee"):
+        bare.registry.invalidate_blob(bytes(32), b"\x01", bytes(256))
 
 
 def test_zfec_encoding_is_refused_beyond_256_shards(
@@ -508,6 +512,17 @@ def test_the_deployment_includes_a_registry_wired_to_wal_and_staking(
     assert registry.staking_address() == deployment.address("Staking")
     assert registry.max_epochs_ahead() == RegistryParameters().max_epochs_ahead
     assert registry.next_token_id() == 1
+
+
+def test_every_registry_event_has_a_decoder(env: RegistryEnv) -> None:
+    abi_events = {entry["name"] for entry in env.registry.contract.abi if entry["type"] == "event"}
+    not_followed = {"Approval", "ApprovalForAll", "OwnershipTransferred"}
+    assert abi_events - not_followed == set(EVENT_FIELDS)
+    start = env.chain.block_number() + 1
+    env.registry.set_max_epochs_ahead(7)
+    assert env.registry.events.in_blocks(start, env.chain.block_number()) == [
+        MaxEpochsAheadUpdated(7)
+    ]
 
 
 def test_on_chain_encoded_size_matches_backend_core(env: RegistryEnv) -> None:

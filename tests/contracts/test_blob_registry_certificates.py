@@ -210,6 +210,24 @@ def test_permanent_certificate_serves_every_permanent_token_of_the_blob(
     assert env.registry.certified_until(first.blob_id) == second.end_epoch
 
 
+def test_another_owner_may_register_an_already_certified_blob(
+    env: RegistryEnv,
+    alice: ChainClient,
+    chain: ChainClient,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+) -> None:
+    first = env.register(alice, 1_000, 2, deletable=False, salt=b"shared")
+    env.certify(first)
+    bob = fresh_client(chain, wal, client_for, b"cert-bob")
+    second = env.register(bob, 1_000, 4, deletable=False, salt=b"shared")
+    assert second.blob_id == first.blob_id and second.token_id != first.token_id
+    assert env.registry.owner_of(second.token_id) == bob.address
+    env.certify(second)
+    assert env.registry.certified_until(first.blob_id) == second.end_epoch
+    assert env.registry.blob_id_status(first.blob_id).registrations == 2
+
+
 def test_malformed_bitmaps_are_named(env: RegistryEnv, alice: ChainClient) -> None:
     registered = env.register(alice, 1_000, 3)
     _, signature = env.certification(registered, [0, 1, 2, 3])
