@@ -13,7 +13,12 @@ from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
-from backend.chain.registry import BlobCertified, BlobInvalidated, signer_bitmap
+from backend.chain.registry import (
+    BlobCertified,
+    BlobInvalidated,
+    InvalidSignerSet,
+    signer_bitmap,
+)
 from backend.core.bls import BlsSecretKey, aggregate_signatures
 from backend.core.intents import blob_certification_message, invalid_blob_message
 from tests.contracts.blob_registry_env import (
@@ -298,6 +303,37 @@ def test_deleting_the_last_certified_deletable_token_uncertifies_the_blob_id(
     env.as_user(alice).delete_blob(first.token_id)
     assert not env.registry.is_certified(first.blob_id)
     assert env.registry.certified_until(first.blob_id) == 0
+
+
+def test_certify_gas_regression_guard(env: RegistryEnv, alice: ChainClient) -> None:
+    """Gas is deterministic: all members signing stays near the fixed BLS cost (hash-to-G2
+    and a 2-pair pairing, ~160k), each non-signer adds one key read and subtraction."""
+    registered = env.register(alice, 1_000, 3, salt=b"gas-all")
+    receipt = env.chain.transact(
+        env.registry.contract.functions.certifyBlob(
+            registered.token_id, *env.certification(registered, [0, 1, 2, 3])
+        )
+    )
+    all_signing = int(receipt["gasUsed"])
+    assert all_signing < 245_000
+    registered = env.register(alice, 1_000, 3, salt=b"gas-quorum")
+    receipt = env.chain.transact(
+        env.registry.contract.functions.certifyBlob(
+            registered.token_id, *env.certification(registered, [0, 1])
+        )
+    )
+    assert all_signing < int(receipt["gasUsed"]) < all_signing + 2 * 20_000
+
+
+def test_signer_bitmap_layout_and_bad_indices() -> None:
+    assert signer_bitmap(10, [0, 3, 9]) == bytes([0b0000_1001, 0b0000_0010])
+    assert signer_bitmap(8, range(8)) == b"\xff"
+    with pytest.raises(InvalidSignerSet, match="outside the committee"):
+        signer_bitmap(4, [4])
+    with pytest.raises(InvalidSignerSet, match="twice"):
+        signer_bitmap(4, [1, 1])
+    with pytest.raises(InvalidSignerSet, match="positive"):
+        signer_bitmap(0, [])
 
 
 # ---------------------------------------------------------------- invalidation
