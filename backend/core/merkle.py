@@ -9,12 +9,19 @@ all n primary and n secondary trees of a blob with a single Python loop per leve
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+_native_digests: Callable[[int, Any, int, Any], None] | None
+try:  # OpenSSL batch hasher (backend/core/_native); hashlib below gives the same bytes
+    from backend.core._native.sha256batch import prefixed_digests as _native_digests
+except ImportError:  # pragma: no cover - depends on the build
+    _native_digests = None
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -22,6 +29,7 @@ NODE_PREFIX = b"\x01"
 EMPTY_LEAF = bytes(HASH_SIZE)
 _BATCH = 1 << 14  # rows hashed per batch: bounds the temporary digest objects
 PARALLEL_MIN_SYMBOL = 16 * 1024  # hashlib drops the GIL above 2 KiB; threads pay off well above
+NATIVE_PARALLEL_MIN_BYTES = 1 << 20  # the native hasher drops the GIL; split work above this
 
 Hashes = npt.NDArray[np.uint8]
 
@@ -57,8 +65,29 @@ def _batches(count: int) -> range:
     return range(0, count, _BATCH)
 
 
+def _native_hash_items(prefix: bytes, items: npt.NDArray[np.uint8]) -> Hashes:
+    """``H(prefix || item)`` for each row of a (count, size) array, in OpenSSL, on two threads."""
+    assert _native_digests is not None
+    count, size = items.shape
+    out = np.empty((count, HASH_SIZE), dtype=np.uint8)
+    if count == 0:
+        return out
+    flat = np.ascontiguousarray(items)
+    if count >= 2 and flat.nbytes >= NATIVE_PARALLEL_MIN_BYTES:
+        half = count // 2
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(_native_digests, prefix[0], flat[:half], size, out[:half])
+            _native_digests(prefix[0], flat[half:], size, out[half:])
+            first.result()
+    else:
+        _native_digests(prefix[0], flat, size, out)
+    return out
+
+
 def _hash_pairs(pairs: npt.NDArray[np.uint8]) -> Hashes:
     """Inner-node hashes of a (count, 64) array of child pairs, in bounded batches."""
+    if _native_digests is not None:
+        return _native_hash_items(NODE_PREFIX, pairs)
     count = pairs.shape[0]
     out = np.empty((count, HASH_SIZE), dtype=np.uint8)
     width = 1 + 2 * HASH_SIZE
@@ -93,6 +122,8 @@ def hash_leaves(symbols: npt.NDArray[np.uint8]) -> Hashes:
     No copy of the symbols is made. Symbols of at least `PARALLEL_MIN_SYMBOL` bytes are
     hashed on two threads (hashlib releases the GIL for large updates).
     """
+    if _native_digests is not None and symbols.shape[1] > 0:
+        return _native_hash_items(LEAF_PREFIX, symbols)
     count, size = symbols.shape
     out = np.empty((count, HASH_SIZE), dtype=np.uint8)
     flat = memoryview(np.ascontiguousarray(symbols).data).cast("B")

@@ -1,0 +1,3 @@
+from typing_extensions import Buffer
+
+def prefixed_digests(prefix: int, data: Buffer, item_size: int, out: Buffer) -> None: ...
