@@ -9,7 +9,7 @@ nodes and the indexer follow registrations, certifications and deletions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, TypeVar
 
@@ -21,6 +21,7 @@ from web3.types import LogReceipt, TxReceipt
 
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainError
+from backend.core.bls import BlsSignature, aggregate_signatures
 
 CONTRACT_NAME: Final = "BlobRegistry"
 BLOB_ID_SIZE: Final = 32
@@ -294,6 +295,30 @@ def signer_bitmap(committee_size: int, signer_indices: Iterable[int]) -> bytes:
     return bytes(bitmap)
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """What `certifyBlob` / `invalidateBlob` take: signer bitmap and aggregate signature."""
+
+    signers: bytes
+    signature: bytes
+    """256-byte EIP-2537 G2 point."""
+
+
+def aggregate_certificate(
+    committee_size: int, signatures: Mapping[int, BlsSignature]
+) -> Certificate:
+    """A certificate from members' signatures of one message, keyed by committee index.
+
+    Raises InvalidSignerSet for an index outside the committee or no signature at all."""
+    if not signatures:
+        raise InvalidSignerSet("a certificate needs at least one signature")
+    indices = sorted(signatures)
+    return Certificate(
+        signer_bitmap(committee_size, indices),
+        aggregate_signatures([signatures[i] for i in indices]).to_eip2537(),
+    )
+
+
 def _blob_id_bytes(blob_id: bytes) -> bytes:
     if len(blob_id) != BLOB_ID_SIZE:
         raise ValueError(f"a blob id has {BLOB_ID_SIZE} bytes, got {len(blob_id)}")
@@ -538,6 +563,10 @@ class BlobRegistryContract:
 
     def invalid_blob_message(self, epoch: int, blob_id: bytes) -> bytes:
         return bytes(self._call("invalidBlobMessage", epoch, _blob_id_bytes(blob_id)))
+
+    def n_shards(self) -> int:
+        """Shards the blobs are encoded for (Staking's n, fixed)."""
+        return int(self._call("nShards"))
 
     def max_epochs_ahead(self) -> int:
         return int(self._call("maxEpochsAhead"))

@@ -98,6 +98,8 @@ contract BlobRegistry is ERC721, Ownable {
     IERC20 public immutable wal;
     /// @notice The staking contract: epochs, committees, prices; receives released pools.
     IStaking public immutable staking;
+    /// @notice Shards the blobs are encoded for (Staking's, fixed at its deployment).
+    uint16 public immutable nShards;
 
     /// @notice Registrations and extensions may pay for at most this many epochs ahead.
     uint32 public maxEpochsAhead;
@@ -199,6 +201,7 @@ contract BlobRegistry is ERC721, Ownable {
     {
         wal = wal_;
         staking = staking_;
+        nShards = staking_.nShards();
         _setMaxEpochsAhead(maxEpochsAhead_);
         uint32 current = staking_.currentEpoch();
         _pools.nextRelease = current == 0 ? 1 : current;
@@ -443,13 +446,13 @@ contract BlobRegistry is ERC721, Ownable {
         return (_hasAttribute[tokenId][key], _attributes[tokenId][key]);
     }
 
-    /// @notice Encoded length (bytes over all shards) of a blob of `size` bytes on `nShards`
+    /// @notice Encoded length (bytes over all shards) of a blob of `size` bytes on `shards`
     /// shards, as backend/core computes it.
-    /// @param nShards Shard count (>= 4).
+    /// @param shards Shard count (>= 4).
     /// @param size Unencoded size.
     /// @return The encoded length.
-    function encodedSize(uint256 nShards, uint256 size) external pure returns (uint256) {
-        return EncodedSize.encodedLength(nShards, size);
+    function encodedSize(uint256 shards, uint256 size) external pure returns (uint256) {
+        return EncodedSize.encodedLength(shards, size);
     }
 
     /// @notice The blob id for these fields: sha256(encodingType ‖ size u64 LE ‖ rootHash).
@@ -471,7 +474,7 @@ contract BlobRegistry is ERC721, Ownable {
         view
         returns (uint256 storageCost, uint256 writeCost)
     {
-        uint256 mib = EncodedSize.toMiBRoundedUp(EncodedSize.encodedLength(staking.nShards(), size));
+        uint256 mib = EncodedSize.toMiBRoundedUp(EncodedSize.encodedLength(nShards, size));
         storageCost = staking.storagePrice() * mib * epochs;
         writeCost = staking.writePrice() * mib;
     }
@@ -779,7 +782,7 @@ contract BlobRegistry is ERC721, Ownable {
     }
 
     function _checkedEncodedSize(uint64 size, uint8 encodingType) private view returns (uint256) {
-        uint256 n = staking.nShards();
+        uint256 n = nShards;
         bool supported = encodingType == ENCODING_RS_GF65536
             || (encodingType == ENCODING_RS_GF256 && n <= MAX_SHARDS_GF256);
         if (!supported) revert BlobRegistryUnsupportedEncodingType(encodingType, n);
@@ -801,12 +804,12 @@ contract BlobRegistry is ERC721, Ownable {
     }
 
     function _quorumWeight() private view returns (uint256) {
-        uint256 n = staking.nShards();
+        uint256 n = nShards;
         return n - (n - 1) / 3;
     }
 
     function _validityWeight() private view returns (uint256) {
-        return (uint256(staking.nShards()) - 1) / 3 + 1;
+        return (uint256(nShards) - 1) / 3 + 1;
     }
 
     function _permit(Permit calldata permit) private {

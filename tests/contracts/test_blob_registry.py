@@ -30,6 +30,7 @@ from backend.chain.registry import (
     RegistryParameters,
     sign_permit,
 )
+from backend.chain.staking import StakingParameters
 from backend.core.blob_id import compute_blob_id
 from backend.core.params import encoded_length, max_blob_size
 from tests.contracts.blob_registry_env import (
@@ -512,6 +513,7 @@ def test_the_deployment_includes_a_registry_wired_to_wal_and_staking(
     assert registry.staking_address() == deployment.address("Staking")
     assert registry.max_epochs_ahead() == RegistryParameters().max_epochs_ahead
     assert registry.next_token_id() == 1
+    assert registry.n_shards() == StakingParameters().n_shards
 
 
 def test_every_registry_event_has_a_decoder(env: RegistryEnv) -> None:

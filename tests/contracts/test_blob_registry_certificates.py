@@ -17,6 +17,7 @@ from backend.chain.registry import (
     BlobCertified,
     BlobInvalidated,
     InvalidSignerSet,
+    aggregate_certificate,
     signer_bitmap,
 )
 from backend.core.bls import BlsSecretKey, aggregate_signatures
@@ -323,6 +324,24 @@ def test_certify_gas_regression_guard(env: RegistryEnv, alice: ChainClient) -> N
         )
     )
     assert all_signing < int(receipt["gasUsed"]) < all_signing + 2 * 20_000
+
+
+def test_certificate_aggregated_from_node_confirmations(
+    env: RegistryEnv, alice: ChainClient
+) -> None:
+    """What a publisher does: collect members' signatures, aggregate, submit."""
+    registered = env.register(alice, 1_000, 3, deletable=False)
+    message = env.registry.certification_message(env.epoch(), registered.blob_id, False, 0)
+    keys = env.committee_keys()
+    certificate = aggregate_certificate(4, {3: keys[3].sign(message), 0: keys[0].sign(message)})
+    assert certificate.signers == bytes([0b1001])
+    with reverts("BlobRegistryInsufficientWeight", 5, QUORUM):
+        env.registry.certify_blob(registered.token_id, certificate.signers, certificate.signature)
+    confirmations = {i: key.sign(message) for i, key in enumerate(keys)}
+    certificate = aggregate_certificate(4, confirmations)
+    env.registry.certify_blob(registered.token_id, certificate.signers, certificate.signature)
+    with pytest.raises(InvalidSignerSet):
+        aggregate_certificate(4, {})
 
 
 def test_signer_bitmap_layout_and_bad_indices() -> None:
