@@ -407,7 +407,7 @@ def test_approved_operator_may_act_and_the_owner_gets_the_refund(
     assert env.wal_balance(alice.address) == alice_before + refund
 
 
-def test_burn_only_after_expiry(env: RegistryEnv, alice: ChainClient) -> None:
+def test_burn_only_after_expiry(env: RegistryEnv, alice: ChainClient, bob: ChainClient) -> None:
     registered = env.register(alice, 1_000, 2, deletable=False)
     with reverts("BlobRegistryBlobNotExpired", registered.token_id, registered.end_epoch):
         env.as_user(alice).burn_blob(registered.token_id)
@@ -416,6 +416,8 @@ def test_burn_only_after_expiry(env: RegistryEnv, alice: ChainClient) -> None:
         env.as_user(alice).burn_blob(registered.token_id)
     env.next_epoch()
     assert env.epoch() == registered.end_epoch
+    with reverts("BlobRegistryNotAuthorized", registered.token_id, bob.address):
+        env.as_user(bob).burn_blob(registered.token_id)
     before = env.wal_balance(alice.address)
     burned = env.as_user(alice).burn_blob(registered.token_id)
     assert burned.token_id == registered.token_id
