@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         say("compiling contracts (cached in contracts/out)")
         artifacts = compile_contracts()
         say(f"starting anvil on 127.0.0.1:{port}")
-        devnet = start_anvil(port)
+        devnet = start_anvil(port, log_path=args.state_file.parent / f"anvil-{port}.log")
         supervisor.add(Child("anvil", devnet.pid, devnet.is_running, devnet.stop))
         write_state(devnet.info, args.state_file)
         accounts = dev_accounts()
@@ -160,10 +160,10 @@ def print_summary(
 ) -> None:
     lines = [
         "",
-        f"  RPC URL     {url}   (chain id 31337)",
-        f"  deployment  {os.path.relpath(deployment_file)}",
+        f"  {'RPC URL':<16} {url}   (chain id 31337)",
+        f"  {'deployment':<16} {os.path.relpath(deployment_file)}",
     ]
-    lines += [f"  {name:<11} {address}" for name, address in contracts.items()]
+    lines += [f"  {name:<16} {address}" for name, address in contracts.items()]
     lines += ["", "  funded dev accounts (10,000 ETH each; keys are public, devnet only):"]
     for address, key, wal_balance in accounts:
         lines.append(

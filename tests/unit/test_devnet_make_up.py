@@ -45,9 +45,11 @@ def test_make_up_deploys_prints_and_stops_anvil_on_signal(
         info = read_state(state_file)
         assert info is not None
         anvil_pid = info.pid
-        assert f"RPC URL     http://127.0.0.1:{port}" in output
+        assert f"http://127.0.0.1:{port}   (chain id 31337)" in output
         record = json.loads((deployments / "31337.json").read_text())
-        assert f"WAL         {record['contracts']['WAL']}" in output
+        for name, address in record["contracts"].items():
+            assert f"  {name:<16} {address}" in output
+        assert (state_file.parent / f"anvil-{port}.log").is_file()
         assert "1,000,000 WAL" in output  # dev accounts were paid from the user drop
         assert ChainClient(info.url).block_number() >= 1
 
