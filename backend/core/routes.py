@@ -1,0 +1,39 @@
+"""HTTP routes of the storage node API, shared by the node (server) and the SDK (client).
+
+Flask-style templates (``<blob_id>``) for the server and functions building concrete
+paths for clients. Blob ids in paths are URL-safe base64 (`BlobId.to_base64`).
+"""
+
+from __future__ import annotations
+
+from backend.core.blob_id import BlobId
+from backend.core.sliver_kind import SliverKind
+
+HEALTH = "/v1/health"
+METRICS = "/metrics"
+METADATA = "/v1/blobs/<blob_id>/metadata"
+SLIVER = "/v1/blobs/<blob_id>/slivers/<int:pair>/<kind>"
+CONFIRMATION = "/v1/blobs/<blob_id>/confirmation"
+STATUS = "/v1/blobs/<blob_id>/status"
+
+SLIVER_KIND_NAMES = {"primary": SliverKind.PRIMARY, "secondary": SliverKind.SECONDARY}
+"""Path segment of each sliver kind."""
+
+
+def metadata_path(blob_id: BlobId) -> str:
+    return f"/v1/blobs/{blob_id.to_base64()}/metadata"
+
+
+def sliver_path(blob_id: BlobId, pair: int, kind: SliverKind) -> str:
+    """Path of the primary or secondary sliver of sliver pair `pair`."""
+    return f"/v1/blobs/{blob_id.to_base64()}/slivers/{pair}/{kind.name.lower()}"
+
+
+def confirmation_path(blob_id: BlobId, *, deletable: bool = False, token_id: int = 0) -> str:
+    """Confirmation of a permanent blob, or of a deletable one's registration `token_id`."""
+    base = f"/v1/blobs/{blob_id.to_base64()}/confirmation"
+    return f"{base}?deletable=true&token_id={token_id}" if deletable else base
+
+
+def status_path(blob_id: BlobId) -> str:
+    return f"/v1/blobs/{blob_id.to_base64()}/status"

@@ -1,0 +1,264 @@
+"""The storage node's HTTP API (DESIGN.md §5) as a Flask app; errors are always JSON."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from backend.core import routes
+from backend.core.blob_id import BlobId
+from backend.core.bls import BlsSecretKey
+from backend.core.errors import CoreError
+from backend.core.intents import blob_certification_message
+from backend.core.metadata import UnverifiedMetadata, VerifiedMetadata, verify_metadata
+from backend.core.pairs import pair_of_shard, secondary_index_of_pair, shard_of_pair
+from backend.core.params import METADATA_BYTES_PER_SHARD
+from backend.core.sliver_kind import SliverKind
+from backend.core.slivers import UnverifiedSliver, sliver_size, verify_sliver
+from nodes.chain_view import ChainView
+from nodes.metrics import NodeMetrics
+from nodes.store import NodeStore
+
+SLIVER_HEADER_BYTES = 5
+METADATA_HEADER_BYTES = 11
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code": ..., "message": ...}}`` with `status`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _fail(status: int, code: str, message: str) -> NoReturn:
+    raise ApiError(status, code, message)
+
+
+@dataclass
+class NodeContext:
+    store: NodeStore
+    chain: ChainView
+    signing_key: BlsSecretKey
+    metrics: NodeMetrics
+
+
+def _blob_id(text: str) -> BlobId:
+    try:
+        return BlobId.from_base64(text)
+    except CoreError as error:
+        _fail(400, "InvalidBlobId", str(error))
+
+
+def _read_body(limit: int) -> bytes:
+    """The request body, refused with 413 before reading when it is longer than `limit`."""
+    length = request.content_length
+    if length is None:
+        _fail(411, "LengthRequired", "send a Content-Length header")
+    if length > limit:
+        _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
+    return request.get_data(cache=False)
+
+
+def create_app(context: NodeContext) -> Flask:
+    app = Flask("walrus-node")
+    store, chain, metrics = context.store, context.chain, context.metrics
+
+    def require_registered(blob_id: BlobId) -> None:
+        if not chain.is_registered_blob(blob_id):
+            _fail(403, "BlobNotRegistered", f"blob {blob_id} is not registered on chain")
+
+    def stored_metadata(blob_id: BlobId) -> VerifiedMetadata:
+        raw = store.metadata(blob_id)
+        if raw is None:
+            _fail(404, "MetadataNotFound", f"no metadata stored for blob {blob_id}")
+        return verify_metadata(blob_id, UnverifiedMetadata.from_bytes(raw))
+
+    def my_pairs(metadata: VerifiedMetadata) -> list[int]:
+        return sorted(
+            pair_of_shard(metadata.blob_id, shard, metadata.n_shards) for shard in chain.my_shards()
+        )
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> tuple[Response, int]:
+        return jsonify(error={"code": error.code, "message": error.message}), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        code = (error.name or "HttpError").replace(" ", "")
+        status = error.code or 500
+        return jsonify(error={"code": code, "message": error.description}), status
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception) -> tuple[Response, int]:
+        app.logger.exception("request failed")
+        message = f"{type(error).__name__}: {error}"
+        return jsonify(error={"code": "InternalError", "message": message}), 500
+
+    @app.before_request
+    def remember_endpoint() -> None:
+        g.endpoint = request.url_rule.rule if request.url_rule else "unknown"
+
+    @app.after_request
+    def count(response: Response) -> Response:
+        metrics.count_request(getattr(g, "endpoint", "unknown"), response.status_code)
+        return response
+
+    @app.get(routes.HEALTH)
+    def health() -> Any:
+        return jsonify(
+            status="ok",
+            node_id=chain.node_id,
+            epoch=chain.current_epoch(),
+            shards=sorted(chain.my_shards()),
+            public_key=context.signing_key.public_key().to_bytes().hex(),
+        )
+
+    @app.get(routes.METRICS)
+    def prometheus() -> Response:
+        count_, total = store.sliver_stats()
+        return Response(metrics.render(count_, total), mimetype="text/plain; version=0.0.4")
+
+    @app.put(routes.METADATA)
+    def put_metadata(blob_id: str) -> Any:
+        blob = _blob_id(blob_id)
+        limit = METADATA_HEADER_BYTES + METADATA_BYTES_PER_SHARD * chain.n_shards
+        body = _read_body(limit)
+        require_registered(blob)
+        try:
+            verified = verify_metadata(blob, UnverifiedMetadata.from_bytes(body))
+        except CoreError as error:
+            _fail(400, type(error).__name__, str(error))
+        if verified.n_shards != chain.n_shards:
+            _fail(
+                400,
+                "WrongShardCount",
+                f"metadata is for {verified.n_shards} shards, the system has {chain.n_shards}",
+            )
+        store.put_metadata(blob, body)
+        return jsonify(stored=True), 201
+
+    @app.get(routes.METADATA)
+    def get_metadata(blob_id: str) -> Response:
+        blob = _blob_id(blob_id)
+        raw = store.metadata(blob)
+        if raw is None:
+            _fail(404, "MetadataNotFound", f"no metadata stored for blob {blob}")
+        return Response(raw, mimetype="application/octet-stream")
+
+    def sliver_target(blob: BlobId, pair: int, kind_word: str) -> tuple[SliverKind, int]:
+        kind = routes.SLIVER_KIND_NAMES.get(kind_word)
+        if kind is None:
+            _fail(
+                400, "InvalidSliverKind", f"sliver kind is primary or secondary, not {kind_word!r}"
+            )
+        if not 0 <= pair < chain.n_shards:
+            _fail(400, "InvalidPairIndex", f"pair {pair} out of range [0, {chain.n_shards})")
+        index = (
+            pair if kind is SliverKind.PRIMARY else secondary_index_of_pair(pair, chain.n_shards)
+        )
+        return kind, index
+
+    @app.put(routes.SLIVER)
+    def put_sliver(blob_id: str, pair: int, kind: str) -> Any:
+        blob = _blob_id(blob_id)
+        sliver_kind, index = sliver_target(blob, pair, kind)
+        shard = shard_of_pair(blob, pair, chain.n_shards)
+        if shard not in chain.my_shards():
+            _fail(
+                403,
+                "WrongShard",
+                f"pair {pair} of blob {blob} is stored by shard {shard}, "
+                "which this node does not hold this epoch",
+            )
+        metadata = stored_metadata(blob)
+        body = _read_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind))
+        require_registered(blob)
+        try:
+            sliver = UnverifiedSliver.from_bytes(body)
+        except CoreError as error:
+            _fail(400, type(error).__name__, str(error))
+        if sliver.kind is not sliver_kind or sliver.index != index:
+            _fail(
+                400,
+                "SliverPathMismatch",
+                f"body holds {sliver.kind.name.lower()} sliver "
+                f"{sliver.index}, the path names {kind} sliver {index}",
+            )
+        try:
+            verify_sliver(metadata, sliver)
+        except CoreError as error:
+            _fail(400, type(error).__name__, str(error))
+        store.put_sliver(blob, sliver_kind, index, sliver.data)
+        return jsonify(stored=True), 201
+
+    @app.get(routes.SLIVER)
+    def get_sliver(blob_id: str, pair: int, kind: str) -> Response:
+        blob = _blob_id(blob_id)
+        sliver_kind, index = sliver_target(blob, pair, kind)
+        data = store.sliver(blob, sliver_kind, index)
+        if data is None:
+            _fail(404, "SliverNotFound", f"{kind} sliver {index} of blob {blob} is not stored here")
+        wire = UnverifiedSliver(sliver_kind, index, data).to_bytes()
+        return Response(wire, mimetype="application/octet-stream")
+
+    @app.get(routes.CONFIRMATION)
+    def confirmation(blob_id: str) -> Any:
+        blob = _blob_id(blob_id)
+        deletable = request.args.get("deletable", "false") == "true"
+        try:
+            token_id = int(request.args.get("token_id", "0"))
+        except ValueError:
+            _fail(400, "InvalidTokenId", "token_id must be an integer")
+        if deletable:
+            info = chain.blob_info(token_id)
+            if info is None or info.blob_id != blob.raw or not info.deletable:
+                _fail(
+                    400,
+                    "NotADeletableRegistration",
+                    f"token {token_id} is not a deletable registration of blob {blob}",
+                )
+        elif token_id != 0:
+            _fail(400, "InvalidTokenId", "a permanent blob's confirmation takes no token_id")
+        require_registered(blob)
+        metadata = stored_metadata(blob)
+        missing = [
+            pair
+            for pair in my_pairs(metadata)
+            if not store.has_sliver(blob, SliverKind.PRIMARY, pair)
+            or not store.has_sliver(
+                blob, SliverKind.SECONDARY, secondary_index_of_pair(pair, metadata.n_shards)
+            )
+        ]
+        if missing:
+            _fail(409, "SliversMissing", f"slivers of pairs {missing} of blob {blob} not stored")
+        epoch = chain.current_epoch()
+        message = blob_certification_message(
+            chain.client.chain_id, chain.registry.address, epoch, blob.raw, deletable, token_id
+        )
+        signature = context.signing_key.sign(message).to_eip2537()
+        return jsonify(
+            epoch=epoch,
+            node_id=chain.node_id,
+            signature=base64.b64encode(signature).decode("ascii"),
+        )
+
+    @app.get(routes.STATUS)
+    def status(blob_id: str) -> Any:
+        blob = _blob_id(blob_id)
+        raw = store.metadata(blob)
+        if raw is None:
+            return jsonify(metadata=False, pairs_stored=[])
+        metadata = verify_metadata(blob, UnverifiedMetadata.from_bytes(raw))
+        stored = [
+            pair for pair in my_pairs(metadata) if store.has_sliver(blob, SliverKind.PRIMARY, pair)
+        ]
+        return jsonify(metadata=True, pairs_stored=stored)
+
+    return app

@@ -1,0 +1,71 @@
+"""What the node asks the chain: its shards this epoch, and whether a blob is registered."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import compile_contracts
+from backend.chain.errors import ContractRevert
+from backend.chain.registry import BlobInfo, BlobRegistryContract
+from backend.chain.staking import StakingContract
+from backend.core.blob_id import BlobId
+
+_EPOCH_TTL_SECONDS = 1.0
+
+
+class ChainView:
+    """Read-only chain queries with the epoch and shard assignment cached for a second."""
+
+    def __init__(self, client: ChainClient, staking: str, registry: str, node_id: int) -> None:
+        artifacts = compile_contracts()
+        self.client = client
+        self.staking = StakingContract.at(client, staking, artifacts.abi("Staking"))
+        self.registry = BlobRegistryContract.at(client, registry, artifacts.abi("BlobRegistry"))
+        self.node_id = node_id
+        self.n_shards = self.staking.n_shards
+        self._lock = threading.Lock()
+        self._epoch = -1
+        self._epoch_read_at = 0.0
+        self._shards: dict[int, frozenset[int]] = {}
+
+    def is_registered_node(self) -> bool:
+        return 0 < self.node_id <= self.staking.node_count()
+
+    def current_epoch(self) -> int:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._epoch_read_at > _EPOCH_TTL_SECONDS:
+                self._epoch = self.staking.current_epoch()
+                self._epoch_read_at = now
+            return self._epoch
+
+    def my_shards(self, epoch: int | None = None) -> frozenset[int]:
+        epoch = self.current_epoch() if epoch is None else epoch
+        with self._lock:
+            cached = self._shards.get(epoch)
+        if cached is None:
+            cached = frozenset(self.staking.shards_of_node(self.node_id, epoch))
+            with self._lock:
+                self._shards[epoch] = cached
+        return cached
+
+    def is_registered_blob(self, blob_id: BlobId) -> bool:
+        """Registered at least once and not invalidated.
+
+        Expiry of uncertified registrations is not visible in `blobIdStatus`; a certified
+        blob past `certifiedUntil` counts as expired."""
+        status = self.registry.blob_id_status(blob_id.raw)
+        if status.registrations == 0 or status.invalidated:
+            return False
+        certified_until = self.registry.certified_until(blob_id.raw)
+        return certified_until == 0 or certified_until > self.current_epoch()
+
+    def blob_info(self, token_id: int) -> BlobInfo | None:
+        if not 0 < token_id < self.registry.next_token_id():
+            return None
+        try:
+            return self.registry.blob_info(token_id)
+        except ContractRevert:  # deleted or burned registrations
+            return None

@@ -1,0 +1,37 @@
+"""Prometheus text-format counters of one node (no client library needed for a few series)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+
+class NodeMetrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[tuple[str, int]] = Counter()
+        self.recovery_backlog = 0
+
+    def count_request(self, endpoint: str, status: int) -> None:
+        with self._lock:
+            self._requests[(endpoint, status)] += 1
+
+    def render(self, slivers_stored: int, sliver_bytes: int) -> str:
+        lines = [
+            "# TYPE walrus_node_slivers_stored gauge",
+            f"walrus_node_slivers_stored {slivers_stored}",
+            "# TYPE walrus_node_sliver_bytes gauge",
+            f"walrus_node_sliver_bytes {sliver_bytes}",
+            "# TYPE walrus_node_recovery_backlog gauge",
+            f"walrus_node_recovery_backlog {self.recovery_backlog}",
+            "# TYPE walrus_node_requests_total counter",
+            "# TYPE walrus_node_errors_total counter",
+        ]
+        with self._lock:
+            items = sorted(self._requests.items())
+        for (endpoint, status), count in items:
+            labels = f'endpoint="{endpoint}",status="{status}"'
+            lines.append(f"walrus_node_requests_total{{{labels}}} {count}")
+            if status >= 400:
+                lines.append(f"walrus_node_errors_total{{{labels}}} {count}")
+        return "\n".join(lines) + "\n"

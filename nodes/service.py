@@ -1,0 +1,88 @@
+"""Start-up checks and the serving loop of one node process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from waitress.server import create_server
+
+from backend.chain.client import ChainClient
+from backend.chain.errors import ChainError
+from backend.core.bls import BlsSecretKey
+from backend.core.errors import CoreError
+from nodes.app import NodeContext, create_app
+from nodes.chain_view import ChainView
+from nodes.config import NodeConfig, NodeConfigError, read_secret
+from nodes.metrics import NodeMetrics
+from nodes.store import NodeStore
+
+MAX_REQUEST_BODY = 64 << 20
+"""Waitress's own cap; per-endpoint limits derived from the metadata are checked first."""
+
+
+class StartupError(Exception):
+    """A start-up check failed; the message is the one line the operator sees."""
+
+
+def prepare(config_path: Path) -> tuple[NodeConfig, NodeContext]:
+    """Load config and keys, reach the chain, and check the node is registered with this key."""
+    try:
+        config = NodeConfig.load(config_path)
+        bls_raw = read_secret(Path(config.bls_key_file), "BLS key file")
+        operator_key = read_secret(Path(config.operator_key_file), "operator key file")
+    except NodeConfigError as error:
+        raise StartupError(str(error)) from None
+    try:
+        signing_key = BlsSecretKey.from_bytes(bls_raw)
+    except CoreError as error:
+        raise StartupError(f"BLS key file {config.bls_key_file}: {error}") from None
+    try:
+        client = ChainClient.connect(config.rpc_url, operator_key.decode().strip())
+        chain = ChainView(client, config.staking, config.registry, config.node_id)
+        if not chain.is_registered_node():
+            raise StartupError(f"node {config.node_id} is not registered in Staking")
+        on_chain_key = chain.staking.node(config.node_id).public_key
+    except ChainError as error:
+        raise StartupError(f"chain at {config.rpc_url}: {error}") from None
+    except (OSError, ValueError) as error:
+        raise StartupError(f"chain at {config.rpc_url} is not usable: {error}") from None
+    if on_chain_key != signing_key.public_key().to_eip2537():
+        raise StartupError(f"node {config.node_id} is registered with another BLS key")
+    store = NodeStore(Path(config.data_dir))
+    return config, NodeContext(store, chain, signing_key, NodeMetrics())
+
+
+def run(config_path: Path) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        config, context = prepare(config_path)
+    except StartupError as error:
+        print(f"walrus node: {error}", file=sys.stderr)
+        return 2
+    server = create_server(
+        create_app(context),
+        host=config.host,
+        port=config.port,
+        threads=4,
+        max_request_body_size=MAX_REQUEST_BODY,
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    logging.getLogger("walrus-node").info(
+        "node %d serving on http://%s:%d", config.node_id, config.host, config.port
+    )
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    finally:
+        context.store.close()
+    return 0

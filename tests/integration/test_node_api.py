@@ -1,0 +1,146 @@
+"""Storage node HTTP API against real node processes and a real chain."""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+
+import pytest
+import requests
+
+from backend.core import routes
+from backend.core.blob_id import BlobId
+from backend.core.bls import BlsSignature, verify
+from backend.core.intents import blob_certification_message
+from backend.core.sliver_kind import SliverKind
+from tests.integration.network import Network
+
+
+def _error(response: requests.Response) -> str:
+    assert response.headers["Content-Type"].startswith("application/json"), response.text
+    return str(response.json()["error"]["code"])
+
+
+def _verify_confirmation(
+    network: Network, blob_id: BlobId, node_index: int, body: dict[str, Any]
+) -> None:
+    message = blob_certification_message(
+        network.env.chain.chain_id,
+        network.env.registry.address,
+        body["epoch"],
+        blob_id.raw,
+        False,
+        0,
+    )
+    signature = BlsSignature.from_eip2537(base64.b64decode(body["signature"]))
+    public_key = network.env.keys[node_index].public_key()
+    assert verify(public_key, message, signature)
+
+
+def test_health_reports_the_node_and_its_shards(network: Network) -> None:
+    assignment = network.env.staking.shard_assignment()
+    for node in network.nodes:
+        body = requests.get(node.url + routes.HEALTH).json()
+        assert body["node_id"] == node.node_id
+        assert body["shards"] == [s for s, owner in enumerate(assignment) if owner == node.node_id]
+
+
+def test_written_blob_is_confirmed_with_a_valid_bls_signature(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(3000))
+    network.upload(encoded)
+    for node in network.nodes:
+        response = requests.get(node.url + routes.confirmation_path(encoded.blob_id))
+        assert response.status_code == 200, response.text
+        _verify_confirmation(network, encoded.blob_id, node.index, response.json())
+    primary, _ = encoded.sliver_pair(0)
+    owner = network.owner_of_pair(encoded, 0)
+    got = requests.get(owner.url + routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY))
+    assert got.content == primary.to_bytes()
+
+
+def test_metadata_for_an_unregistered_blob_is_refused(network: Network) -> None:
+    from backend.core.encoder import encode_blob
+
+    encoded = encode_blob(os.urandom(1000), network.n_shards)
+    node = network.nodes[0]
+    response = requests.put(
+        node.url + routes.metadata_path(encoded.blob_id), data=encoded.metadata.to_bytes()
+    )
+    assert response.status_code == 403
+    assert _error(response) == "BlobNotRegistered"
+
+
+def test_tampered_sliver_is_refused_and_not_stored(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(2000))
+    node = network.owner_of_pair(encoded, 1)
+    requests.put(node.url + routes.metadata_path(encoded.blob_id), data=encoded.metadata.to_bytes())
+    primary, _ = encoded.sliver_pair(1)
+    wire = bytearray(primary.to_bytes())
+    wire[-1] ^= 0x01
+    path = routes.sliver_path(encoded.blob_id, 1, SliverKind.PRIMARY)
+    response = requests.put(node.url + path, data=bytes(wire))
+    assert response.status_code == 400
+    assert _error(response) == "SliverHashMismatch"
+    assert requests.get(node.url + path).status_code == 404
+    confirmation = requests.get(node.url + routes.confirmation_path(encoded.blob_id))
+    assert confirmation.status_code == 409
+    assert _error(confirmation) == "SliversMissing"
+
+
+def test_sliver_for_a_shard_the_node_does_not_hold_is_refused(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(1500))
+    owner = network.owner_of_pair(encoded, 2)
+    other = next(node for node in network.nodes if node is not owner)
+    primary, _ = encoded.sliver_pair(2)
+    path = routes.sliver_path(encoded.blob_id, 2, SliverKind.PRIMARY)
+    response = requests.put(other.url + path, data=primary.to_bytes())
+    assert response.status_code == 403
+    assert _error(response) == "WrongShard"
+
+
+def test_oversized_sliver_gets_413_json(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(1200))
+    node = network.owner_of_pair(encoded, 0)
+    requests.put(node.url + routes.metadata_path(encoded.blob_id), data=encoded.metadata.to_bytes())
+    primary, _ = encoded.sliver_pair(0)
+    path = routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY)
+    response = requests.put(node.url + path, data=primary.to_bytes() + b"\0" * 10_000)
+    assert response.status_code == 413
+    assert _error(response) == "PayloadTooLarge"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/v1/blobs/not-a-blob-id/metadata", None, 400, "InvalidBlobId"),
+        ("PUT", "/v1/blobs/" + "A" * 43 + "/slivers/0/tertiary", b"x", 400, "InvalidSliverKind"),
+        ("GET", "/v1/blobs/" + "A" * 43 + "/slivers/99/primary", None, 400, "InvalidPairIndex"),
+        ("GET", "/v1/blobs/" + "A" * 43 + "/metadata", None, 404, "MetadataNotFound"),
+        ("GET", "/v1/nothing-here", None, 404, "NotFound"),
+        ("DELETE", "/v1/health", None, 405, "MethodNotAllowed"),
+        ("PUT", "/v1/blobs/" + "A" * 43 + "/metadata", b"\0" * 100_000, 413, "PayloadTooLarge"),
+    ],
+)
+def test_malformed_requests_get_4xx_json(
+    network: Network, method: str, path: str, body: bytes | None, status: int, code: str
+) -> None:
+    response = requests.request(method, network.nodes[0].url + path, data=body)
+    assert response.status_code == status, response.text
+    assert _error(response) == code
+
+
+def test_malformed_metadata_for_a_registered_blob_is_400(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(900))
+    node = network.nodes[0]
+    raw = bytearray(encoded.metadata.to_bytes())
+    raw[20] ^= 0xFF
+    response = requests.put(node.url + routes.metadata_path(encoded.blob_id), data=bytes(raw))
+    assert response.status_code == 400
+    assert _error(response) == "MetadataMismatch"
+
+
+def test_metrics_count_slivers_and_errors(network: Network) -> None:
+    text = requests.get(network.nodes[0].url + routes.METRICS).text
+    assert "walrus_node_slivers_stored" in text
+    assert "walrus_node_requests_total" in text
