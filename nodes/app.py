@@ -17,10 +17,13 @@ from backend.core.intents import blob_certification_message
 from backend.core.metadata import UnverifiedMetadata, VerifiedMetadata, verify_metadata
 from backend.core.pairs import pair_of_shard, secondary_index_of_pair, shard_of_pair
 from backend.core.params import METADATA_BYTES_PER_SHARD
+from backend.core.recovery_symbols import recovery_symbol
 from backend.core.sliver_kind import SliverKind
-from backend.core.slivers import UnverifiedSliver, sliver_size, verify_sliver
+from backend.core.slivers import UnverifiedSliver, sliver_size, verify_sliver, verify_slivers
 from nodes.chain_view import ChainView
+from nodes.follower import EventFollower
 from nodes.metrics import NodeMetrics
+from nodes.recovery import Recoverer
 from nodes.store import NodeStore
 
 SLIVER_HEADER_BYTES = 5
@@ -47,6 +50,8 @@ class NodeContext:
     chain: ChainView
     signing_key: BlsSecretKey
     metrics: NodeMetrics
+    recoverer: Recoverer | None = None
+    follower: EventFollower | None = None
 
 
 def _blob_id(text: str) -> BlobId:
@@ -71,7 +76,10 @@ def create_app(context: NodeContext) -> Flask:
     store, chain, metrics = context.store, context.chain, context.metrics
 
     def require_registered(blob_id: BlobId) -> None:
-        if not chain.is_registered_blob(blob_id):
+        record = store.blob_record(blob_id)
+        if record is not None and record.is_live(chain.current_epoch()):
+            return
+        if not chain.is_registered_blob(blob_id):  # the follower may lag behind a new register
             _fail(403, "BlobNotRegistered", f"blob {blob_id} is not registered on chain")
 
     def stored_metadata(blob_id: BlobId) -> VerifiedMetadata:
@@ -122,8 +130,37 @@ def create_app(context: NodeContext) -> Flask:
 
     @app.get(routes.METRICS)
     def prometheus() -> Response:
+        if context.recoverer is not None:
+            metrics.recovery_backlog = context.recoverer.backlog
+        if context.follower is not None:
+            metrics.event_lag_blocks = context.follower.lag_blocks()
+        metrics.events_applied = store.events_applied()
         count_, total = store.sliver_stats()
         return Response(metrics.render(count_, total), mimetype="text/plain; version=0.0.4")
+
+    @app.get(routes.RECOVERY_SYMBOLS)
+    def recovery_symbols_for(blob_id: str, kind: str, index: int) -> Any:
+        blob = _blob_id(blob_id)
+        target_kind, _ = sliver_target(blob, 0, kind)
+        if not 0 <= index < chain.n_shards:
+            _fail(400, "InvalidSliverIndex", f"index {index} out of range [0, {chain.n_shards})")
+        metadata = stored_metadata(blob)
+        source_kind = target_kind.other
+        sources = []
+        for pair in my_pairs(metadata):
+            source_index = (
+                pair
+                if source_kind is SliverKind.PRIMARY
+                else secondary_index_of_pair(pair, metadata.n_shards)
+            )
+            data = store.sliver(blob, source_kind, source_index)
+            if data is not None:
+                sources.append(UnverifiedSliver(source_kind, source_index, data))
+        symbols = [
+            recovery_symbol(sliver, index).to_bytes()
+            for sliver in verify_slivers(metadata, sources, skip_invalid=True)
+        ]
+        return jsonify(symbols=[base64.b64encode(symbol).decode("ascii") for symbol in symbols])
 
     @app.put(routes.METADATA)
     def put_metadata(blob_id: str) -> Any:
@@ -253,12 +290,19 @@ def create_app(context: NodeContext) -> Flask:
     def status(blob_id: str) -> Any:
         blob = _blob_id(blob_id)
         raw = store.metadata(blob)
+        record = store.blob_record(blob)
+        epoch = chain.current_epoch()
+        chain_state = {
+            "known": record is not None,
+            "live": record is not None and record.is_live(epoch),
+            "certified": record is not None and record.is_certified(epoch),
+        }
         if raw is None:
-            return jsonify(metadata=False, pairs_stored=[])
+            return jsonify(metadata=False, pairs_stored=[], **chain_state)
         metadata = verify_metadata(blob, UnverifiedMetadata.from_bytes(raw))
         stored = [
             pair for pair in my_pairs(metadata) if store.has_sliver(blob, SliverKind.PRIMARY, pair)
         ]
-        return jsonify(metadata=True, pairs_stored=stored)
+        return jsonify(metadata=True, pairs_stored=stored, **chain_state)
 
     return app

@@ -26,6 +26,8 @@ class NodeConfig:
     operator_key_file: str
     host: str = "127.0.0.1"
     port: int = 9100
+    start_block: int = 0
+    """First block whose BlobRegistry events the node reads (the registry's deploy block)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -47,7 +49,7 @@ class NodeConfig:
             config = cls(**raw)
         except TypeError as error:
             raise NodeConfigError(f"config file {path}: {error}") from None
-        for name in ("node_id", "port"):
+        for name in ("node_id", "port", "start_block"):
             if not isinstance(getattr(config, name), int):
                 raise NodeConfigError(f"config file {path}: {name} must be an integer")
         return config

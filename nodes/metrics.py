@@ -11,6 +11,8 @@ class NodeMetrics:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, int]] = Counter()
         self.recovery_backlog = 0
+        self.event_lag_blocks = 0
+        self.events_applied = 0
 
     def count_request(self, endpoint: str, status: int) -> None:
         with self._lock:
@@ -24,6 +26,10 @@ class NodeMetrics:
             f"walrus_node_sliver_bytes {sliver_bytes}",
             "# TYPE walrus_node_recovery_backlog gauge",
             f"walrus_node_recovery_backlog {self.recovery_backlog}",
+            "# TYPE walrus_node_event_lag_blocks gauge",
+            f"walrus_node_event_lag_blocks {self.event_lag_blocks}",
+            "# TYPE walrus_node_events_applied_total counter",
+            f"walrus_node_events_applied_total {self.events_applied}",
             "# TYPE walrus_node_requests_total counter",
             "# TYPE walrus_node_errors_total counter",
         ]

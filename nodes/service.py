@@ -12,16 +12,23 @@ from waitress.server import create_server
 
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainError
+from backend.core.blob_id import BlobId
 from backend.core.bls import BlsSecretKey
 from backend.core.errors import CoreError
 from nodes.app import NodeContext, create_app
 from nodes.chain_view import ChainView
 from nodes.config import NodeConfig, NodeConfigError, read_secret
+from nodes.follower import EventFollower
+from nodes.gc import collect_garbage
 from nodes.metrics import NodeMetrics
+from nodes.recovery import Recoverer
 from nodes.store import NodeStore
 
 MAX_REQUEST_BODY = 64 << 20
 """Waitress's own cap; per-endpoint limits derived from the metadata are checked first."""
+
+
+log = logging.getLogger("walrus-node")
 
 
 class StartupError(Exception):
@@ -63,6 +70,24 @@ def run(config_path: Path) -> int:
     except StartupError as error:
         print(f"walrus node: {error}", file=sys.stderr)
         return 2
+    store, chain = context.store, context.chain
+    recoverer = Recoverer(store, chain)
+
+    def sweep() -> None:
+        """GC of blobs no longer live; recovery of certified blobs missing data."""
+        epoch = chain.current_epoch()
+        for blob_id in collect_garbage(store, epoch):
+            log.info("collected blob %s", blob_id)
+        for blob_id, record in store.blob_records():
+            if record.is_certified(epoch) and recoverer.needs_recovery(blob_id):
+                recoverer.submit(blob_id)
+
+    def after_batch(changed: list[BlobId]) -> None:
+        sweep()
+
+    follower = EventFollower(store, chain, config.start_block, after_batch, sweep)
+    context.recoverer = recoverer
+    context.follower = follower
     server = create_server(
         create_app(context),
         host=config.host,
@@ -76,13 +101,14 @@ def run(config_path: Path) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    logging.getLogger("walrus-node").info(
-        "node %d serving on http://%s:%d", config.node_id, config.host, config.port
-    )
+    follower.start()
+    log.info("node %d serving on http://%s:%d", config.node_id, config.host, config.port)
     try:
         server.run()
     except SystemExit:
         pass
     finally:
-        context.store.close()
+        follower.stop()
+        recoverer.shutdown()
+        store.close()
     return 0

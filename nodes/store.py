@@ -15,9 +15,12 @@ import lmdb
 
 from backend.core.blob_id import BlobId
 from backend.core.sliver_kind import SliverKind
+from nodes.blob_state import BlobRecord
 
 _MAP_SIZE = 1 << 40  # address space only; the file grows as data is written
 _SLIVER_KEY = struct.Struct(">BI")
+_CURSOR = b"cursor"
+_EVENTS_APPLIED = b"events_applied"
 
 
 def _sliver_key(blob_id: BlobId, kind: SliverKind, index: int) -> bytes:
@@ -30,7 +33,7 @@ class NodeStore:
         self._env = lmdb.open(
             str(directory / "store.lmdb"),
             map_size=_MAP_SIZE,
-            max_dbs=4,
+            max_dbs=8,
             subdir=True,
             sync=True,
             metasync=True,
@@ -38,6 +41,7 @@ class NodeStore:
         self._metadata = self._env.open_db(b"metadata")
         self._slivers = self._env.open_db(b"slivers")
         self._state = self._env.open_db(b"state")
+        self._blobs = self._env.open_db(b"blobs")
 
     def close(self) -> None:
         self._env.close()
@@ -86,3 +90,40 @@ class NodeStore:
                 count += 1
                 total += len(value)
         return count, total
+
+    # ------------------------------------------------------------ chain state
+
+    def cursor(self) -> int | None:
+        """The next block the event follower reads; None before the first batch."""
+        with self._env.begin(db=self._state) as txn:
+            value = txn.get(_CURSOR)
+        return None if value is None else int(value)
+
+    def events_applied(self) -> int:
+        with self._env.begin(db=self._state) as txn:
+            value = txn.get(_EVENTS_APPLIED)
+        return 0 if value is None else int(value)
+
+    def blob_record(self, blob_id: BlobId) -> BlobRecord | None:
+        with self._env.begin(db=self._blobs) as txn:
+            value = txn.get(blob_id.raw)
+        return None if value is None else BlobRecord.from_json(bytes(value))
+
+    def blob_records(self) -> list[tuple[BlobId, BlobRecord]]:
+        with self._env.begin(db=self._blobs) as txn:
+            return [
+                (BlobId(bytes(key)), BlobRecord.from_json(bytes(value)))
+                for key, value in txn.cursor()
+            ]
+
+    def commit_events(
+        self, records: dict[BlobId, BlobRecord], next_cursor: int, event_count: int
+    ) -> None:
+        """Store changed blob records, the cursor and the event count in one transaction."""
+        with self._env.begin(write=True) as txn:
+            for blob_id, record in records.items():
+                txn.put(blob_id.raw, record.to_json(), db=self._blobs)
+            applied = txn.get(_EVENTS_APPLIED, db=self._state)
+            total = (0 if applied is None else int(applied)) + event_count
+            txn.put(_EVENTS_APPLIED, str(total).encode(), db=self._state)
+            txn.put(_CURSOR, str(next_cursor).encode(), db=self._state)

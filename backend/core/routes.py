@@ -15,6 +15,9 @@ METADATA = "/v1/blobs/<blob_id>/metadata"
 SLIVER = "/v1/blobs/<blob_id>/slivers/<int:pair>/<kind>"
 CONFIRMATION = "/v1/blobs/<blob_id>/confirmation"
 STATUS = "/v1/blobs/<blob_id>/status"
+RECOVERY_SYMBOLS = "/v1/blobs/<blob_id>/recoverySymbols/<kind>/<int:index>"
+"""Symbols this node can give for rebuilding the `kind` sliver `index` (the target), one per
+sliver of the other kind it stores; JSON ``{"symbols": [base64 wire form, ...]}``."""
 
 SLIVER_KIND_NAMES = {"primary": SliverKind.PRIMARY, "secondary": SliverKind.SECONDARY}
 """Path segment of each sliver kind."""
@@ -37,3 +40,9 @@ def confirmation_path(blob_id: BlobId, *, deletable: bool = False, token_id: int
 
 def status_path(blob_id: BlobId) -> str:
     return f"/v1/blobs/{blob_id.to_base64()}/status"
+
+
+def recovery_symbols_path(blob_id: BlobId, target_kind: SliverKind, target_index: int) -> str:
+    """Recovery symbols for rebuilding sliver `target_index` of kind `target_kind`."""
+    kind = target_kind.name.lower()
+    return f"/v1/blobs/{blob_id.to_base64()}/recoverySymbols/{kind}/{target_index}"

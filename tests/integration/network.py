@@ -9,6 +9,7 @@ Use `start_network(...)` from a fixture and `network.stop()` at its end.
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -24,8 +25,9 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import free_port
-from backend.chain.registry import BlobRegistered
+from backend.chain.registry import BlobRegistered, aggregate_certificate
 from backend.core import routes
+from backend.core.bls import BlsSignature
 from backend.core.encoder import EncodedBlob, encode_blob
 from backend.core.pairs import shard_of_pair
 from nodes.config import NodeConfig, write_secret
@@ -172,9 +174,51 @@ class Network:
                 )
                 assert response.status_code == 201, response.text
 
+    def confirmations(
+        self,
+        encoded: EncodedBlob,
+        registered: BlobRegistered,
+        nodes: Sequence[NodeProcess] | None = None,
+    ) -> dict[int, BlsSignature]:
+        """Storage confirmations of `nodes` (default: all), keyed by committee index."""
+        committee = self.env.staking.committee().node_ids
+        path = routes.confirmation_path(
+            encoded.blob_id, deletable=registered.deletable, token_id=registered.token_id
+        )
+        signatures = {}
+        for node in self.nodes if nodes is None else nodes:
+            response = requests.get(node.url + path)
+            assert response.status_code == 200, response.text
+            raw = base64.b64decode(response.json()["signature"])
+            signatures[committee.index(node.node_id)] = BlsSignature.from_eip2537(raw)
+        return signatures
+
+    def certify(
+        self,
+        encoded: EncodedBlob,
+        registered: BlobRegistered,
+        nodes: Sequence[NodeProcess] | None = None,
+    ) -> None:
+        """Certify on chain with the nodes' own confirmations (a quorum must be among them)."""
+        signatures = self.confirmations(encoded, registered, nodes)
+        certificate = aggregate_certificate(len(self.env.staking.committee().node_ids), signatures)
+        self.env.registry.certify_blob(
+            registered.token_id, certificate.signers, certificate.signature
+        )
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Poll `condition` every 0.2 s; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
 
 
 def start_network(
@@ -191,6 +235,7 @@ def start_network(
     operators = [
         fresh_client(chain, wal, client_for, b"node-operator" + bytes([i])) for i in range(n_nodes)
     ]
+    start_block = chain.block_number() + 1
     env = build_env(chain, artifacts, wal, operators, [NODE_STAKE] * n_nodes, n_shards=n_shards)
     user = fresh_client(chain, wal, client_for, b"network-user")
     network = Network(env, user)
@@ -204,6 +249,9 @@ def start_network(
         assert account is not None
         write_secret(operator_file, bytes(account.key).hex().encode())
         port = free_port()
+        env.staking.as_account(operators[index]).set_node_metadata(
+            node_id, f"node-{index}", f"http://127.0.0.1:{port}"
+        )
         config = NodeConfig(
             node_id=node_id,
             rpc_url=chain.rpc_url,
@@ -213,6 +261,7 @@ def start_network(
             bls_key_file=str(bls_file),
             operator_key_file=str(operator_file),
             port=port,
+            start_block=start_block,
         )
         config_path = node_dir / "config.json"
         config.save(config_path)
