@@ -1,0 +1,504 @@
+"""`Client`: store and read blobs on a walrus-evm network (chain + storage nodes).
+
+Store: encode, register on chain (pay WAL), send metadata and sliver pairs to the nodes
+of the shards in parallel, collect signed confirmations until the quorum of shards, certify.
+Read: verified metadata from any node, verified primary slivers from the nodes until `p`
+are in, decode with the default consistency check.
+
+A store that fails after registering leaves the registration paid for; storing the same
+bytes again finds the wallet's uncertified registration of that blob id in the
+`BlobRegistered` events and reuses it instead of paying twice.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from web3 import Web3
+from web3.contract import Contract
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.chain.errors import ContractRevert
+from backend.chain.registry import BlobInfo, BlobRegistryContract, aggregate_certificate
+from backend.chain.staking import Committee, StakingContract
+from backend.core.blob_id import BlobId
+from backend.core.bls import BlsPublicKey, BlsSignature, verify
+from backend.core.decoder import decode_blob
+from backend.core.encoder import EncodedBlob, encode_blob
+from backend.core.errors import CoreError
+from backend.core.intents import blob_certification_message
+from backend.core.metadata import UnverifiedMetadata, VerifiedMetadata, verify_metadata
+from backend.core.pairs import shard_of_pair
+from backend.core.params import EncodingParams
+from backend.core.sliver_kind import SliverKind
+from backend.core.slivers import UnverifiedSliver, VerifiedSliver, verify_sliver
+from backend.sdk.errors import (
+    BlobDeleted,
+    BlobExpired,
+    BlobInvalid,
+    BlobNotCertified,
+    BlobNotFound,
+    InsufficientWal,
+    InvalidEpochs,
+    NodeRequestFailed,
+    NotEnoughConfirmations,
+    NotEnoughSlivers,
+    SdkError,
+)
+from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
+
+MAX_PARALLEL_NODES = 16
+Progress = Callable[[str, int, int], None]
+"""Called as (phase, done, total) while storing or reading."""
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    status: str
+    """``newlyCreated`` or ``alreadyCertified`` (Walrus publisher wording)."""
+    blob_id: BlobId
+    size: int
+    end_epoch: int
+    token_id: int | None = None
+    """The registration's token; None when the blob was already certified by anyone."""
+    cost: int = 0
+    """FROST paid by this store (0 when a paid registration was reused or already certified)."""
+    reused_registration: bool = False
+    failed_nodes: list[str] = field(default_factory=list)
+    """Nodes that did not confirm (the quorum was reached without them)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "blob_id": str(self.blob_id),
+            "size": self.size,
+            "end_epoch": self.end_epoch,
+            "token_id": self.token_id,
+            "cost": self.cost,
+            "reused_registration": self.reused_registration,
+            "failed_nodes": self.failed_nodes,
+        }
+
+
+@dataclass(frozen=True)
+class BlobStatus:
+    blob_id: BlobId
+    state: str
+    """``nonexistent``, ``registered``, ``certified``, ``expired`` or ``invalid``."""
+    registrations: int
+    certified_until: int
+    current_epoch: int
+    nodes_with_metadata: int | None = None
+    """How many nodes hold the metadata (None when the nodes were not asked)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "blob_id": str(self.blob_id),
+            "state": self.state,
+            "registrations": self.registrations,
+            "certified_until": self.certified_until,
+            "current_epoch": self.current_epoch,
+            "nodes_with_metadata": self.nodes_with_metadata,
+        }
+
+
+def read_input(data: bytes | str | BinaryIO) -> bytes:
+    """The bytes of `data`: bytes as is, a path's contents, or a binary stream read fully."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        try:
+            with open(data, "rb") as handle:
+                return handle.read()
+        except OSError as error:
+            raise SdkError(f"cannot read {data}: {error.strerror}") from None
+    return data.read()
+
+
+class Client:
+    """A wallet (the chain client's account) talking to one deployment and its nodes."""
+
+    def __init__(
+        self,
+        chain: ChainClient,
+        staking: StakingContract,
+        registry: BlobRegistryContract,
+        wal: Contract,
+        *,
+        node_urls: Mapping[int, str] | None = None,
+        node_timeout: float = DEFAULT_TIMEOUT,
+        node_retries: int = DEFAULT_RETRIES,
+        events_from_block: int = 0,
+    ) -> None:
+        self.chain = chain
+        self.staking = staking
+        self.registry = registry
+        self.wal = wal
+        self.node_timeout = node_timeout
+        self.node_retries = node_retries
+        self.events_from_block = events_from_block
+        self._node_urls = dict(node_urls or {})
+        self._nodes: dict[int, NodeClient] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(
+        cls,
+        chain: ChainClient,
+        artifacts: Artifacts,
+        staking_address: str,
+        registry_address: str,
+        **options: Any,
+    ) -> Client:
+        staking = StakingContract.at(chain, staking_address, artifacts.abi("Staking"))
+        registry = BlobRegistryContract.at(chain, registry_address, artifacts.abi("BlobRegistry"))
+        wal = chain.contract(registry.wal_address(), artifacts.abi("WAL"))
+        return cls(chain, staking, registry, wal, **options)
+
+    # ------------------------------------------------------------ nodes
+
+    def node(self, node_id: int) -> NodeClient:
+        """The HTTP client of `node_id` (URL from `node_urls`, else from Staking)."""
+        with self._lock:
+            cached = self._nodes.get(node_id)
+        if cached is not None:
+            return cached
+        url = self._node_urls.get(node_id) or self.staking.node(node_id).http_url
+        made = NodeClient(node_id, url, timeout=self.node_timeout, retries=self.node_retries)
+        with self._lock:
+            return self._nodes.setdefault(node_id, made)
+
+    def committee_nodes(self, epoch: int | None = None) -> list[NodeClient]:
+        committee = self.staking.committee(epoch)
+        return [
+            self.node(node_id)
+            for node_id, count in zip(committee.node_ids, committee.shard_counts, strict=True)
+            if count > 0
+        ]
+
+    # ------------------------------------------------------------ blob ids
+
+    @property
+    def n_shards(self) -> int:
+        return self.staking.n_shards
+
+    def encode(self, data: bytes | str | BinaryIO) -> EncodedBlob:
+        """Encode for this network's shard count with the default code for it."""
+        return encode_blob(read_input(data), self.n_shards)
+
+    def blob_id(self, data: bytes | str | BinaryIO) -> BlobId:
+        """The blob id `data` gets on this network, without storing anything."""
+        return self.encode(data).blob_id
+
+    # ------------------------------------------------------------ store
+
+    def store(
+        self,
+        data: bytes | str | BinaryIO,
+        *,
+        epochs: int = 1,
+        deletable: bool = False,
+        progress: Progress | None = None,
+    ) -> StoreResult:
+        """Store `data` for `epochs` epochs from the current one; see the module docstring."""
+        max_epochs = self.registry.max_epochs_ahead()
+        if not 1 <= epochs <= max_epochs:
+            raise InvalidEpochs(f"epochs must be between 1 and {max_epochs}, got {epochs}")
+        raw = read_input(data)
+        encoded = encode_blob(raw, self.n_shards)
+        blob_id = encoded.blob_id
+        epoch = self.staking.current_epoch()
+        end_epoch = epoch + epochs
+        if not deletable:
+            until = self.registry.blob_id_status(blob_id.raw).permanent_certified_until
+            if until >= end_epoch:
+                return StoreResult("alreadyCertified", blob_id, len(raw), until)
+
+        reusable = self._reusable_registration(blob_id, deletable, end_epoch)
+        if reusable is not None:
+            token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
+        else:
+            cost = self.registry.registration_cost(len(raw), epochs).total
+            self._pay_allowance(cost)
+            metadata = encoded.metadata
+            registered = self.registry.register_blob(
+                blob_id.raw,
+                metadata.metadata.root_hash(),
+                len(raw),
+                metadata.encoding_type,
+                epochs,
+                deletable=deletable,
+            )
+            token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
+
+        certificate_epoch, signers, signature, failed = self._collect_confirmations(
+            encoded, deletable, token_id, progress
+        )
+        del certificate_epoch
+        self.registry.certify_blob(token_id, signers, signature)
+        return StoreResult(
+            "newlyCreated", blob_id, len(raw), end_epoch, token_id, cost, reused, failed
+        )
+
+    def _pay_allowance(self, cost: int) -> None:
+        owner = self._address()
+        balance = int(self.chain.call(self.wal.functions.balanceOf(owner)))
+        if balance < cost:
+            raise InsufficientWal(cost, balance)
+        allowance = int(self.chain.call(self.wal.functions.allowance(owner, self.registry.address)))
+        if allowance < cost:
+            self.chain.transact(self.wal.functions.approve(self.registry.address, cost))
+
+    def _address(self) -> str:
+        if self.chain.account is None:
+            raise SdkError("storing needs a wallet (a private key)")
+        return self.chain.account.address
+
+    def _reusable_registration(
+        self, blob_id: BlobId, deletable: bool, end_epoch: int
+    ) -> BlobInfo | None:
+        """The wallet's uncertified, live registration of `blob_id` (same deletability)."""
+        event = self.registry.contract.events.BlobRegistered
+        topic = "0x" + bytes(Web3.keccak(text=event.signature)).hex()
+        owner_topic = "0x" + bytes(12).hex() + self._address()[2:].lower()
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": self.registry.address,
+                "fromBlock": self.events_from_block,
+                "toBlock": "latest",
+                "topics": [topic, None, blob_id.hex(), owner_topic],
+            }
+        )
+        epoch = self.staking.current_epoch()
+        for log in reversed(logs):
+            token_id = int.from_bytes(bytes(log["topics"][1]), "big")
+            try:
+                info = self.registry.blob_info(token_id)
+            except ContractRevert:  # deleted or burned: not reusable
+                continue
+            if (
+                info.owner == self._address()
+                and not info.is_certified
+                and not info.invalidated
+                and info.deletable == deletable
+                and info.end_epoch > epoch
+                and info.end_epoch >= min(end_epoch, info.end_epoch)
+            ):
+                return info
+        return None
+
+    def _collect_confirmations(
+        self,
+        encoded: EncodedBlob,
+        deletable: bool,
+        token_id: int,
+        progress: Progress | None,
+    ) -> tuple[int, bytes, bytes, list[str]]:
+        """Upload to every committee node in parallel; return (epoch, signer bitmap,
+        aggregate signature, failed nodes) once the confirming nodes hold the quorum."""
+        epoch = self.staking.current_epoch()
+        committee = self.staking.committee(epoch)
+        assignment = self.staking.shard_assignment(epoch)
+        quorum = self.staking.quorum_weight()
+        n = len(assignment)
+        blob_id = encoded.blob_id
+        bound_token = token_id if deletable else 0
+        message = blob_certification_message(
+            self.chain.chain_id, self.registry.address, epoch, blob_id.raw, deletable, bound_token
+        )
+        pairs_of: dict[int, list[int]] = {}
+        for pair in range(n):
+            pairs_of.setdefault(assignment[shard_of_pair(blob_id, pair, n)], []).append(pair)
+        members = {node_id: index for index, node_id in enumerate(committee.node_ids)}
+        metadata_bytes = encoded.metadata.to_bytes()
+
+        def upload(node_id: int) -> BlsSignature:
+            node = self.node(node_id)
+            node.put_metadata(blob_id, metadata_bytes)
+            for pair in pairs_of.get(node_id, []):
+                for sliver in encoded.sliver_pair(pair):
+                    node.put_sliver(blob_id, pair, sliver.kind, sliver.to_bytes())
+            confirmation = node.confirmation(blob_id, deletable=deletable, token_id=bound_token)
+            try:
+                signature = BlsSignature.from_eip2537(confirmation.signature)
+                key = BlsPublicKey.from_eip2537(
+                    self.staking.committee_member_key(epoch, members[node_id])
+                )
+            except CoreError as error:
+                raise NodeRequestFailed(node.name, f"bad signature: {error}") from None
+            if confirmation.epoch != epoch or not verify(key, message, signature):
+                raise NodeRequestFailed(node.name, "signature does not verify")
+            return signature
+
+        weight = 0
+        signatures: dict[int, BlsSignature] = {}
+        failures: list[str] = []
+        targets = [node_id for node_id in committee.node_ids if _weight(committee, node_id) > 0]
+        pool = futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_NODES, len(targets)))
+        try:
+            pending = {pool.submit(upload, node_id): node_id for node_id in targets}
+            for done in futures.as_completed(pending):
+                node_id = pending[done]
+                try:
+                    signatures[members[node_id]] = done.result()
+                except NodeRequestFailed as error:
+                    failures.append(str(error))
+                    continue
+                weight += _weight(committee, node_id)
+                if progress is not None:
+                    progress("confirm", min(weight, quorum), quorum)
+                if weight >= quorum:
+                    break
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        not_confirmed = failures + [
+            f"{self.node(node_id).name}: no confirmation before the quorum was reached"
+            for node_id in targets
+            if members[node_id] not in signatures
+            and not any(f.startswith(self.node(node_id).name) for f in failures)
+        ]
+        if weight < quorum:
+            raise NotEnoughConfirmations(str(blob_id), token_id, weight, quorum, not_confirmed)
+        certificate = aggregate_certificate(len(committee.node_ids), signatures)
+        return epoch, certificate.signers, certificate.signature, not_confirmed
+
+    # ------------------------------------------------------------ read
+
+    def check_readable(self, blob_id: BlobId) -> None:
+        """Raise the precise reason why `blob_id` cannot be read now, if any."""
+        status = self.status(blob_id, ask_nodes=False)
+        if status.state == "certified":
+            return
+        text = str(blob_id)
+        if status.state == "nonexistent":
+            if self._was_deleted(blob_id):
+                raise BlobDeleted(f"blob {text} was deleted by its owner")
+            raise BlobNotFound(f"blob {text} does not exist on this network")
+        if status.state == "invalid":
+            raise BlobInvalid(f"blob {text} was invalidated by the storage nodes")
+        if status.state == "expired":
+            raise BlobExpired(
+                f"blob {text} expired at epoch {status.certified_until} "
+                f"(current epoch {status.current_epoch})"
+            )
+        raise BlobNotCertified(f"blob {text} is registered but not certified")
+
+    def _was_deleted(self, blob_id: BlobId) -> bool:
+        event = self.registry.contract.events.BlobDeleted
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": self.registry.address,
+                "fromBlock": self.events_from_block,
+                "toBlock": "latest",
+                "topics": [
+                    "0x" + bytes(Web3.keccak(text=event.signature)).hex(),
+                    None,
+                    blob_id.hex(),
+                ],
+            }
+        )
+        return bool(logs)
+
+    def read(self, blob_id: BlobId | str, *, progress: Progress | None = None) -> bytes:
+        """The blob's bytes, decoded from verified primary slivers."""
+        blob = blob_id if isinstance(blob_id, BlobId) else BlobId.from_base64(blob_id)
+        self.check_readable(blob)
+        nodes = self.committee_nodes()
+        metadata = self._metadata(blob, nodes)
+        slivers = self._primary_slivers(metadata, progress)
+        return decode_blob(metadata, slivers)
+
+    def _metadata(self, blob_id: BlobId, nodes: list[NodeClient]) -> VerifiedMetadata:
+        failures = []
+        for node in random.sample(nodes, len(nodes)):
+            try:
+                raw = node.get_metadata(blob_id)
+                return verify_metadata(blob_id, UnverifiedMetadata.from_bytes(raw))
+            except (NodeRequestFailed, CoreError) as error:
+                failures.append(f"{node.name}: {error}")
+        raise NotEnoughSlivers(f"no node served valid metadata of {blob_id}: {'; '.join(failures)}")
+
+    def _primary_slivers(
+        self, metadata: VerifiedMetadata, progress: Progress | None
+    ) -> list[VerifiedSliver]:
+        blob_id = metadata.blob_id
+        n = metadata.n_shards
+        needed = EncodingParams(n).p
+        assignment = self.staking.shard_assignment()
+
+        def fetch(pair: int) -> VerifiedSliver:
+            node = self.node(assignment[shard_of_pair(blob_id, pair, n)])
+            wire = node.get_sliver(blob_id, pair, SliverKind.PRIMARY)
+            try:
+                sliver = UnverifiedSliver.from_bytes(wire)
+                if sliver.kind is not SliverKind.PRIMARY or sliver.index != pair:
+                    raise NodeRequestFailed(node.name, f"sent another sliver than primary {pair}")
+                return verify_sliver(metadata, sliver)
+            except CoreError as error:
+                raise NodeRequestFailed(
+                    node.name, f"invalid primary sliver {pair}: {error}"
+                ) from None
+
+        slivers: list[VerifiedSliver] = []
+        failures: list[str] = []
+        order = random.sample(range(n), n)
+        pool = futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_NODES, n))
+        try:
+            pending = {pool.submit(fetch, pair) for pair in order[: needed + 1]}
+            queued = order[needed + 1 :]
+            while pending and len(slivers) < needed:
+                done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                for finished in done:
+                    try:
+                        slivers.append(finished.result())
+                        if progress is not None:
+                            progress("read", min(len(slivers), needed), needed)
+                    except NodeRequestFailed as error:
+                        failures.append(str(error))
+                        if queued:
+                            pending.add(pool.submit(fetch, queued.pop()))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if len(slivers) < needed:
+            raise NotEnoughSlivers(
+                f"blob {blob_id}: {len(slivers)} of {needed} primary slivers verified; "
+                f"failures: {'; '.join(failures)}"
+            )
+        return slivers[:needed]
+
+    # ------------------------------------------------------------ status
+
+    def status(self, blob_id: BlobId | str, *, ask_nodes: bool = True) -> BlobStatus:
+        blob = blob_id if isinstance(blob_id, BlobId) else BlobId.from_base64(blob_id)
+        chain_status = self.registry.blob_id_status(blob.raw)
+        epoch = self.staking.current_epoch()
+        until = max(chain_status.permanent_certified_until, chain_status.deletable_certified_until)
+        if chain_status.invalidated:
+            state = "invalid"
+        elif until > epoch:
+            state = "certified"
+        elif until > 0:
+            state = "expired"
+        elif chain_status.registrations > 0:
+            state = "registered"
+        else:
+            state = "nonexistent"
+        holders = None
+        if ask_nodes:
+            holders = 0
+            for node in self.committee_nodes(epoch):
+                try:
+                    holders += bool(node.status(blob).get("metadata"))
+                except NodeRequestFailed:
+                    continue
+        return BlobStatus(blob, state, chain_status.registrations, until, epoch, holders)
+
+
+def _weight(committee: Committee, node_id: int) -> int:
+    return committee.shards_of(node_id)

@@ -1,0 +1,108 @@
+"""HTTP client of one storage node (DESIGN.md §5 routes) with a timeout and retries."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from backend.core import routes
+from backend.core.blob_id import BlobId
+from backend.core.sliver_kind import SliverKind
+from backend.sdk.errors import NodeRequestFailed
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 2
+RETRY_DELAY = 0.2
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A node's signed storage confirmation (EIP-2537 G2 signature)."""
+
+    epoch: int
+    node_id: int
+    signature: bytes
+
+
+class NodeClient:
+    """Requests to one node. Connection errors, timeouts and 5xx answers are retried; 4xx
+    answers are final. Every failure raises NodeRequestFailed naming the node."""
+
+    def __init__(
+        self,
+        node_id: int,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
+        self.node_id = node_id
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self._session = requests.Session()
+
+    @property
+    def name(self) -> str:
+        return f"node {self.node_id} ({self.url})"
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
+        reason = "no attempt made"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(RETRY_DELAY * attempt)
+            try:
+                response = self._session.request(
+                    method, self.url + path, data=body, timeout=self.timeout
+                )
+            except requests.RequestException as error:
+                reason = f"{type(error).__name__}: {error}"
+                continue
+            if response.status_code < 400:
+                return response
+            reason = f"HTTP {response.status_code} {_error_message(response)}"
+            if response.status_code < 500:
+                break
+        raise NodeRequestFailed(self.name, reason)
+
+    def health(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._request("GET", routes.HEALTH).json()
+        return body
+
+    def put_metadata(self, blob_id: BlobId, metadata: bytes) -> None:
+        self._request("PUT", routes.metadata_path(blob_id), metadata)
+
+    def get_metadata(self, blob_id: BlobId) -> bytes:
+        return self._request("GET", routes.metadata_path(blob_id)).content
+
+    def put_sliver(self, blob_id: BlobId, pair: int, kind: SliverKind, wire: bytes) -> None:
+        self._request("PUT", routes.sliver_path(blob_id, pair, kind), wire)
+
+    def get_sliver(self, blob_id: BlobId, pair: int, kind: SliverKind) -> bytes:
+        return self._request("GET", routes.sliver_path(blob_id, pair, kind)).content
+
+    def confirmation(self, blob_id: BlobId, *, deletable: bool, token_id: int) -> Confirmation:
+        path = routes.confirmation_path(blob_id, deletable=deletable, token_id=token_id)
+        body = self._request("GET", path).json()
+        try:
+            return Confirmation(
+                int(body["epoch"]), int(body["node_id"]), base64.b64decode(body["signature"])
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise NodeRequestFailed(self.name, f"malformed confirmation: {error}") from None
+
+    def status(self, blob_id: BlobId) -> dict[str, Any]:
+        body: dict[str, Any] = self._request("GET", routes.status_path(blob_id)).json()
+        return body
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        error = response.json()["error"]
+        return f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]

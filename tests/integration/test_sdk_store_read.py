@@ -1,0 +1,186 @@
+"""SDK store and read against real node processes (4 nodes, 8 shards: f = 2 shards = 1 node,
+quorum n - f = 6 shards = 3 nodes, p = 4 primary slivers = 2 nodes)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from backend.chain.compiler import Artifacts
+from backend.core.blob_id import BlobId
+from backend.core.encoder import encode_blob
+from backend.core.sliver_kind import SliverKind
+from backend.sdk.client import Client
+from backend.sdk.errors import (
+    BlobDeleted,
+    BlobNotFound,
+    InsufficientWal,
+    InvalidEpochs,
+    NotEnoughConfirmations,
+)
+from nodes.store import NodeStore
+from tests.integration.network import Network, NodeProcess
+
+
+def publish_node_urls(network: Network) -> None:
+    """Point each node's on-chain URL at the port its process really listens on."""
+    for index, node in enumerate(network.nodes):
+        staking = network.env.staking.as_account(network.env.operators[index])
+        staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
+
+
+@pytest.fixture(scope="module")
+def client(network: Network, artifacts: Artifacts) -> Client:
+    publish_node_urls(network)
+    return Client.connect(
+        network.user,
+        artifacts,
+        network.env.staking.address,
+        network.env.registry.address,
+        node_timeout=5.0,
+        node_retries=1,
+    )
+
+
+@pytest.fixture
+def all_nodes_running(network: Network) -> Iterator[None]:
+    """Whatever a test stops, every node serves again afterwards."""
+    yield
+    for node in network.nodes:
+        if node.process is None or node.process.poll() is not None:
+            node.start()
+            node.wait_ready()
+
+
+def wal_balance(client: Client) -> int:
+    return int(client.chain.call(client.wal.functions.balanceOf(client.chain.address)))
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, 1 << 20], ids=["empty", "1B", "1KB", "1MiB"])
+def test_store_then_read_is_byte_identical(client: Client, size: int) -> None:
+    data = os.urandom(size)
+    paid_before = wal_balance(client)
+    result = client.store(data, epochs=2)
+    assert result.status == "newlyCreated"
+    assert result.blob_id == encode_blob(data, client.n_shards).blob_id
+    assert result.blob_id == client.blob_id(data)
+    assert result.cost == client.registry.registration_cost(size, 2).total
+    assert paid_before - wal_balance(client) == result.cost
+    assert result.end_epoch == client.staking.current_epoch() + 2
+    assert client.status(result.blob_id).state == "certified"
+    assert client.read(result.blob_id) == data
+    assert client.read(str(result.blob_id)) == data
+
+
+def test_storing_the_same_bytes_twice_does_not_pay_twice(client: Client) -> None:
+    data = b"same bytes, stored twice"
+    first = client.store(data, epochs=3)
+    balance = wal_balance(client)
+    second = client.store(data, epochs=2)
+    assert (first.status, second.status) == ("newlyCreated", "alreadyCertified")
+    assert second.blob_id == first.blob_id
+    assert second.cost == 0
+    assert wal_balance(client) == balance
+
+
+def test_store_certifies_with_f_nodes_down(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    down = network.nodes[1]
+    down.kill()
+    data = os.urandom(50_000)
+    result = client.store(data, epochs=1)
+    assert result.status == "newlyCreated"
+    assert len(result.failed_nodes) == 1 and down.url in result.failed_nodes[0]
+    assert client.status(result.blob_id, ask_nodes=False).state == "certified"
+    assert client.read(result.blob_id) == data
+
+
+def test_read_succeeds_with_2f_shards_down(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    data = os.urandom(200_000)
+    result = client.store(data, epochs=1)
+    network.nodes[0].kill()
+    network.nodes[3].kill()
+    assert client.read(result.blob_id) == data
+
+
+def test_corrupted_slivers_on_one_node_do_not_corrupt_the_read(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    data = os.urandom(100_000)
+    result = client.store(data, epochs=1)
+    victim = network.nodes[2]
+    victim.stop()
+    store = NodeStore(victim.data_dir)
+    corrupted = 0
+    for pair in range(client.n_shards):
+        stored = store.sliver(result.blob_id, SliverKind.PRIMARY, pair)
+        if stored is not None:
+            flipped = bytes([stored[0] ^ 0xFF]) + stored[1:]
+            store.put_sliver(result.blob_id, SliverKind.PRIMARY, pair, flipped)
+            corrupted += 1
+    store.close()
+    assert corrupted == 2
+    victim.start()
+    victim.wait_ready()
+    for _ in range(5):  # random sliver order: the victim is asked in most of these reads
+        assert client.read(result.blob_id) == data
+
+
+def test_store_without_quorum_fails_naming_the_nodes_and_retry_reuses_the_payment(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    down: list[NodeProcess] = [network.nodes[0], network.nodes[2]]
+    for node in down:
+        node.kill()
+    data = os.urandom(10_000)
+    before = wal_balance(client)
+    with pytest.raises(NotEnoughConfirmations) as failed:
+        client.store(data, epochs=2)
+    message = str(failed.value)
+    assert all(node.url in message for node in down)
+    paid = before - wal_balance(client)
+    assert paid == client.registry.registration_cost(len(data), 2).total
+    for node in down:
+        node.start()
+        node.wait_ready()
+    retried = client.store(data, epochs=2)
+    assert retried.status == "newlyCreated"
+    assert retried.reused_registration and retried.token_id == failed.value.token_id
+    assert retried.cost == 0
+    assert before - wal_balance(client) == paid
+    assert client.read(retried.blob_id) == data
+
+
+def test_deleted_blob_reads_as_deleted(client: Client) -> None:
+    data = os.urandom(3000)
+    result = client.store(data, epochs=2, deletable=True)
+    assert result.token_id is not None
+    client.registry.delete_blob(result.token_id)
+    with pytest.raises(BlobDeleted, match="deleted"):
+        client.read(result.blob_id)
+
+
+def test_unknown_blob_is_not_found(client: Client) -> None:
+    unknown = BlobId(bytes(range(32)))
+    with pytest.raises(BlobNotFound, match=str(unknown)):
+        client.read(unknown)
+    assert client.status(unknown).state == "nonexistent"
+
+
+def test_bad_epochs_and_missing_wal_are_named(client: Client, network: Network) -> None:
+    with pytest.raises(InvalidEpochs, match="between 1 and"):
+        client.store(b"x", epochs=0)
+    poor = Client(
+        network.user.with_account(b"\x42" * 32),
+        client.staking,
+        client.registry,
+        client.wal,
+    )
+    cost = client.registry.registration_cost(5, 1).total
+    with pytest.raises(InsufficientWal, match=f"{cost} FROST missing"):
+        poor.store(b"hello", epochs=1)
