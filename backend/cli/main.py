@@ -11,7 +11,6 @@ import click
 
 from backend.cli.blobs import blob_id, blob_status, read, store
 from backend.cli.devnet import devnet
-from backend.cli.node import node
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +22,6 @@ def cli() -> None:
 cli.add_command(devnet)
 for _command in (store, read, blob_id, blob_status):
     cli.add_command(_command)
-cli.add_command(node)
 
 
 def main() -> None:

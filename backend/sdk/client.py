@@ -472,6 +472,94 @@ class Client:
             )
         return slivers[:needed]
 
+    # ------------------------------------------------------------ ownership
+
+    def delete(self, token_id: int) -> int:
+        """Delete a deletable blob this wallet owns; returns the refund in FROST."""
+        return self.registry.delete_blob(token_id).refund
+
+    def extend(self, token_id: int, extra_epochs: int) -> int:
+        """Pay for `extra_epochs` more epochs; returns the new end epoch."""
+        if extra_epochs < 1:
+            raise InvalidEpochs(f"extra epochs must be at least 1, got {extra_epochs}")
+        self._pay_allowance(self.registry.extension_cost(token_id, extra_epochs))
+        return self.registry.extend_blob(token_id, extra_epochs).end_epoch
+
+    def share(self, token_id: int, to: str) -> None:
+        """Transfer the blob token (delete/extend rights) to another address."""
+        if not Web3.is_address(to):
+            raise SdkError(f"{to!r} is not an address")
+        self.registry.transfer(token_id, to)
+
+    def list_blobs(self, owner: str | None = None) -> list[BlobInfo]:
+        """Registrations whose token `owner` (default: this wallet) holds now."""
+        address = Web3.to_checksum_address(owner or self._address())
+        transfer = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": self.registry.address,
+                "fromBlock": self.events_from_block,
+                "toBlock": "latest",
+                "topics": [transfer, None, "0x" + bytes(12).hex() + address[2:].lower()],
+            }
+        )
+        token_ids = sorted({int.from_bytes(bytes(log["topics"][3]), "big") for log in logs})
+        owned = []
+        for token_id in token_ids:
+            try:
+                info = self.registry.blob_info(token_id)
+            except ContractRevert:  # deleted or burned since
+                continue
+            if info.owner == address:
+                owned.append(info)
+        return owned
+
+    # ------------------------------------------------------------ network
+
+    def info(self) -> dict[str, Any]:
+        """Epoch, committee, prices and encoding parameters, as plain JSON values."""
+        epoch = self.staking.current_epoch()
+        committee = self.staking.committee(epoch)
+        prices = self.staking.prices()
+        params = EncodingParams(self.n_shards)
+        return {
+            "chain_id": self.chain.chain_id,
+            "epoch": epoch,
+            "n_shards": params.n_shards,
+            "f": params.f,
+            "quorum_shards": self.staking.quorum_weight(),
+            "max_epochs_ahead": self.registry.max_epochs_ahead(),
+            "storage_price_frost_per_mib_epoch": prices.storage_price,
+            "write_price_frost_per_mib": prices.write_price,
+            "committee": [
+                {"node_id": node_id, "shards": count, "url": self.node(node_id).url}
+                for node_id, count in zip(committee.node_ids, committee.shard_counts, strict=True)
+            ],
+            "contracts": {
+                "staking": self.staking.address,
+                "blob_registry": self.registry.address,
+                "wal": self.wal.address,
+            },
+        }
+
+    def health(self) -> list[dict[str, Any]]:
+        """Every committee node's health answer, or its error."""
+        nodes = self.committee_nodes()
+
+        def ask(node: NodeClient) -> dict[str, Any]:
+            try:
+                return {"node_id": node.node_id, "url": node.url, "ok": True, **node.health()}
+            except NodeRequestFailed as error:
+                return {
+                    "node_id": node.node_id,
+                    "url": node.url,
+                    "ok": False,
+                    "error": error.reason,
+                }
+
+        with futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_NODES, len(nodes))) as pool:
+            return list(pool.map(ask, nodes))
+
     # ------------------------------------------------------------ status
 
     def status(self, blob_id: BlobId | str, *, ask_nodes: bool = True) -> BlobStatus:

@@ -1,0 +1,93 @@
+"""Options every blob command shares (chain, wallet, deployment, --json) and the translation
+of SDK, chain and core errors into one-line `click.ClickException`s (exit 1)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from backend.chain.errors import ChainError
+from backend.core.blob_id import BlobId
+from backend.core.errors import CoreError
+from backend.sdk.client import Client
+from backend.sdk.config import ClientSettings, load_client
+from backend.sdk.errors import SdkError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def client_options(command: F) -> F:
+    """Adds --rpc-url, --private-key-file, --deployment, --node-timeout and --json."""
+    options = [
+        click.option(
+            "--rpc-url",
+            envvar="WALRUS_RPC_URL",
+            help="Chain JSON-RPC URL (env WALRUS_RPC_URL; default: the running devnet).",
+        ),
+        click.option(
+            "--private-key-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="File with the wallet's hex private key (or env WALRUS_PRIVATE_KEY; "
+            "devnet default: the first anvil account).",
+        ),
+        click.option(
+            "--deployment",
+            "deployment_file",
+            envvar="WALRUS_DEPLOYMENT",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Deployment JSON (default: deployments/<chain id>.json).",
+        ),
+        click.option(
+            "--node-timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            help="Seconds to wait for one storage node request.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_client(
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+) -> Client:
+    return load_client(ClientSettings(rpc_url, private_key_file, deployment_file, node_timeout))
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into a one-line message and exit status 1."""
+    try:
+        yield
+    except (SdkError, ChainError, CoreError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def with_user_errors(command: F) -> F:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with user_errors():
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_blob_id(text: str) -> BlobId:
+    """A blob id in URL-safe base64 (43 characters) or 0x-hex."""
+    return BlobId.from_hex(text) if text.startswith("0x") else BlobId.from_base64(text)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2))
