@@ -11,6 +11,17 @@ import click
 
 from backend.cli.blobs import blob_id, blob_status, read, store
 from backend.cli.devnet import devnet
+from backend.cli.network_info import health, info
+from backend.cli.node import node
+from backend.cli.ownership import (
+    delete,
+    extend,
+    get_blob_attribute,
+    list_blobs,
+    remove_blob_attribute,
+    set_blob_attribute,
+    share,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,8 +31,23 @@ def cli() -> None:
 
 
 cli.add_command(devnet)
-for _command in (store, read, blob_id, blob_status):
+for _command in (
+    store,
+    read,
+    blob_id,
+    blob_status,
+    list_blobs,
+    delete,
+    extend,
+    share,
+    get_blob_attribute,
+    set_blob_attribute,
+    remove_blob_attribute,
+    info,
+    health,
+):
     cli.add_command(_command)
+cli.add_command(node)
 
 
 def main() -> None:
