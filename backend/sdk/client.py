@@ -514,6 +514,15 @@ class Client:
                 owned.append(info)
         return owned
 
+    def attribute(self, token_id: int, key: str) -> str | None:
+        return self.registry.attribute(token_id, key)
+
+    def set_attribute(self, token_id: int, key: str, value: str) -> None:
+        self.registry.set_attribute(token_id, key, value)
+
+    def remove_attribute(self, token_id: int, key: str) -> None:
+        self.registry.remove_attribute(token_id, key)
+
     # ------------------------------------------------------------ network
 
     def info(self) -> dict[str, Any]:

@@ -148,3 +148,42 @@ def test_bad_input_is_one_line_and_exit_1(cli_env: dict[str, str], tmp_path: Pat
     offline = {**cli_env, "WALRUS_RPC_URL": f"http://127.0.0.1:{free_port()}"}
     unreachable = one_line_error(run("blob-status", "A" * 43, env=offline))
     assert "127.0.0.1" in unreachable
+
+
+def test_owner_verbs_through_the_cli(
+    cli_env: dict[str, str], network: Network, tmp_path: Path
+) -> None:
+    source = tmp_path / "owned.bin"
+    source.write_bytes(os.urandom(5000))
+    stored = json.loads(run("store", str(source), "--deletable", "--json", env=cli_env).stdout)
+    token = str(stored["token_id"])
+
+    listed = json.loads(run("list-blobs", "--json", env=cli_env).stdout)
+    assert {"token_id": int(token), "blob_id": stored["blob_id"]}.items() <= next(
+        row for row in listed if row["token_id"] == int(token)
+    ).items()
+
+    assert run("set-blob-attribute", token, "k", "v", env=cli_env).returncode == 0
+    assert run("get-blob-attribute", token, "k", env=cli_env).stdout.decode().strip() == "v"
+    assert run("remove-blob-attribute", token, "k", env=cli_env).returncode == 0
+    assert "no attribute" in one_line_error(run("get-blob-attribute", token, "k", env=cli_env))
+
+    extended = json.loads(run("extend", token, "--epochs", "2", "--json", env=cli_env).stdout)
+    assert extended["end_epoch"] == stored["end_epoch"] + 2
+
+    facts = json.loads(run("info", "--json", env=cli_env).stdout)
+    assert facts["n_shards"] == network.n_shards and len(facts["committee"]) == 4
+    healthy = run("health", env=cli_env)
+    assert healthy.returncode == 0 and healthy.stdout.decode().count(": ok") == 4
+
+    deleted = json.loads(run("delete", token, "--json", env=cli_env).stdout)
+    assert deleted["deleted"] and deleted["refund"] > 0
+    assert "was deleted" in one_line_error(run("read", stored["blob_id"], env=cli_env))
+    revert = one_line_error(run("delete", token, env=cli_env))
+    assert "BlobRegistry" in revert
+
+    other = json.loads(run("store", "-", "--deletable", "--json", env=cli_env, stdin=b"s").stdout)
+    friend = network.env.operators[1].address
+    assert run("share", str(other["token_id"]), friend, env=cli_env).returncode == 0
+    mine = json.loads(run("list-blobs", "--json", env=cli_env).stdout)
+    assert other["token_id"] not in [row["token_id"] for row in mine]

@@ -4,6 +4,7 @@ quorum n - f = 6 shards = 3 nodes, p = 4 primary slivers = 2 nodes)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -184,3 +185,60 @@ def test_bad_epochs_and_missing_wal_are_named(client: Client, network: Network) 
     cost = client.registry.registration_cost(5, 1).total
     with pytest.raises(InsufficientWal, match=f"{cost} FROST missing"):
         poor.store(b"hello", epochs=1)
+
+
+def test_delete_refunds_and_the_nodes_drop_the_data(client: Client, network: Network) -> None:
+    data = os.urandom(4000)
+    result = client.store(data, epochs=3, deletable=True)
+    assert result.token_id is not None
+    assert client.status(result.blob_id).nodes_with_metadata == len(network.nodes)
+    before = wal_balance(client)
+    refund = client.delete(result.token_id)
+    assert refund > 0 and wal_balance(client) == before + refund
+    assert result.token_id not in [info.token_id for info in client.list_blobs()]
+    deadline = time.monotonic() + 20
+    while client.status(result.blob_id).nodes_with_metadata and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.status(result.blob_id).nodes_with_metadata == 0
+    with pytest.raises(BlobDeleted):
+        client.read(result.blob_id)
+
+
+def test_extend_share_list_and_attributes(client: Client, network: Network) -> None:
+    result = client.store(os.urandom(2000), epochs=1, deletable=True)
+    token = result.token_id
+    assert token is not None
+    listed = {info.token_id: info for info in client.list_blobs()}
+    assert listed[token].is_certified and listed[token].blob_id == result.blob_id.raw
+
+    before = wal_balance(client)
+    cost = client.registry.extension_cost(token, 2)
+    assert client.extend(token, 2) == result.end_epoch + 2
+    assert before - wal_balance(client) == cost
+    with pytest.raises(InvalidEpochs):
+        client.extend(token, 0)
+
+    client.set_attribute(token, "content-type", "text/plain")
+    assert client.attribute(token, "content-type") == "text/plain"
+    client.remove_attribute(token, "content-type")
+    assert client.attribute(token, "content-type") is None
+
+    friend = network.env.operators[0].address
+    client.share(token, friend)
+    assert token not in [info.token_id for info in client.list_blobs()]
+    assert token in [info.token_id for info in client.list_blobs(friend)]
+
+
+def test_info_and_health_describe_the_network(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    facts = client.info()
+    assert (facts["n_shards"], facts["f"], facts["quorum_shards"]) == (8, 2, 6)
+    assert sorted(member["url"] for member in facts["committee"]) == sorted(
+        node.url for node in network.nodes
+    )
+    assert all(answer["ok"] for answer in client.health())
+    network.nodes[3].kill()
+    answers = {answer["node_id"]: answer for answer in client.health()}
+    assert not answers[network.nodes[3].node_id]["ok"]
+    assert sum(answer["ok"] for answer in answers.values()) == 3

@@ -1,0 +1,63 @@
+"""`walrus info | health`: the network as the chain and the nodes describe it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from backend.cli.client_options import client_options, emit_json, make_client, with_user_errors
+
+
+@click.command("info")
+@client_options
+@with_user_errors
+def info(
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Epoch, committee, prices and encoding parameters."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    facts = client.info()
+    if as_json:
+        emit_json(facts)
+        return
+    click.echo(f"chain {facts['chain_id']}, epoch {facts['epoch']}")
+    click.echo(
+        f"shards n = {facts['n_shards']}, f = {facts['f']}, "
+        f"certificate quorum {facts['quorum_shards']} shards"
+    )
+    click.echo(
+        f"prices: storage {facts['storage_price_frost_per_mib_epoch']} FROST/MiB/epoch, "
+        f"write {facts['write_price_frost_per_mib']} FROST/MiB; "
+        f"at most {facts['max_epochs_ahead']} epochs ahead"
+    )
+    for member in facts["committee"]:
+        click.echo(f"  node {member['node_id']}: {member['shards']} shards at {member['url']}")
+
+
+@click.command("health")
+@client_options
+@with_user_errors
+def health(
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Ask every committee node for its health; exit 1 if any does not answer."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    answers = client.health()
+    if as_json:
+        emit_json(answers)
+    else:
+        for answer in answers:
+            state = "ok" if answer["ok"] else f"DOWN ({answer['error']})"
+            click.echo(f"node {answer['node_id']} {answer['url']}: {state}")
+    down = [str(answer["node_id"]) for answer in answers if not answer["ok"]]
+    if down:
+        raise click.ClickException(f"{len(down)} node(s) not healthy: {', '.join(down)}")

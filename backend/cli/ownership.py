@@ -1,0 +1,189 @@
+"""`walrus list-blobs | delete | extend | share | get/set/remove-blob-attribute`: what the
+owner of a blob token can do with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from backend.cli.client_options import client_options, emit_json, make_client, with_user_errors
+from backend.core.blob_id import BlobId
+
+TOKEN = click.argument("token_id", type=click.IntRange(min=1))
+
+
+@click.command("list-blobs")
+@click.option("--owner", help="Address to list (default: the wallet).")
+@client_options
+@with_user_errors
+def list_blobs(
+    owner: str | None,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """List the blob registrations the wallet (or --owner) holds."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    blobs = client.list_blobs(owner)
+    rows = [
+        {
+            "token_id": info.token_id,
+            "blob_id": str(BlobId(info.blob_id)),
+            "size": info.size,
+            "certified": info.is_certified,
+            "end_epoch": info.end_epoch,
+            "deletable": info.deletable,
+        }
+        for info in blobs
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No blobs.")
+    for row in rows:
+        state = "certified" if row["certified"] else "registered"
+        kind = "deletable" if row["deletable"] else "permanent"
+        click.echo(
+            f"token {row['token_id']}  {row['blob_id']}  {row['size']} B  {state}  "
+            f"{kind}  until epoch {row['end_epoch']}"
+        )
+
+
+@click.command("delete")
+@TOKEN
+@client_options
+@with_user_errors
+def delete(
+    token_id: int,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Delete the deletable blob of TOKEN_ID; unused epochs are refunded."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    refund = client.delete(token_id)
+    if as_json:
+        emit_json({"token_id": token_id, "deleted": True, "refund": refund})
+    else:
+        click.echo(f"Deleted token {token_id}; refunded {refund} FROST.")
+
+
+@click.command("extend")
+@TOKEN
+@click.option("--epochs", type=int, required=True, help="Epochs to add.")
+@client_options
+@with_user_errors
+def extend(
+    token_id: int,
+    epochs: int,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Pay for --epochs more epochs of TOKEN_ID's blob."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    end_epoch = client.extend(token_id, epochs)
+    if as_json:
+        emit_json({"token_id": token_id, "end_epoch": end_epoch})
+    else:
+        click.echo(f"Token {token_id} is now stored until epoch {end_epoch}.")
+
+
+@click.command("share")
+@TOKEN
+@click.argument("to")
+@client_options
+@with_user_errors
+def share(
+    token_id: int,
+    to: str,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Transfer TOKEN_ID (and the right to delete or extend it) to address TO."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client.share(token_id, to)
+    if as_json:
+        emit_json({"token_id": token_id, "owner": to})
+    else:
+        click.echo(f"Token {token_id} now belongs to {to}.")
+
+
+@click.command("get-blob-attribute")
+@TOKEN
+@click.argument("key")
+@client_options
+@with_user_errors
+def get_blob_attribute(
+    token_id: int,
+    key: str,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Print attribute KEY of TOKEN_ID (exit 1 if it is not set)."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    value = client.attribute(token_id, key)
+    if as_json:
+        emit_json({"token_id": token_id, "key": key, "value": value})
+        return
+    if value is None:
+        raise click.ClickException(f"token {token_id} has no attribute {key!r}")
+    click.echo(value)
+
+
+@click.command("set-blob-attribute")
+@TOKEN
+@click.argument("key")
+@click.argument("value")
+@client_options
+@with_user_errors
+def set_blob_attribute(
+    token_id: int,
+    key: str,
+    value: str,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Set attribute KEY of TOKEN_ID to VALUE."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client.set_attribute(token_id, key, value)
+    if as_json:
+        emit_json({"token_id": token_id, "key": key, "value": value})
+
+
+@click.command("remove-blob-attribute")
+@TOKEN
+@click.argument("key")
+@client_options
+@with_user_errors
+def remove_blob_attribute(
+    token_id: int,
+    key: str,
+    rpc_url: str | None,
+    private_key_file: Path | None,
+    deployment_file: Path | None,
+    node_timeout: float,
+    as_json: bool,
+) -> None:
+    """Remove attribute KEY of TOKEN_ID."""
+    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client.remove_attribute(token_id, key)
+    if as_json:
+        emit_json({"token_id": token_id, "key": key, "removed": True})
