@@ -16,6 +16,7 @@ from backend.core.sliver_kind import SliverKind
 from backend.sdk.client import Client
 from backend.sdk.errors import (
     BlobDeleted,
+    BlobExpired,
     BlobNotFound,
     InsufficientWal,
     InvalidEpochs,
@@ -242,3 +243,18 @@ def test_info_and_health_describe_the_network(
     answers = {answer["node_id"]: answer for answer in client.health()}
     assert not answers[network.nodes[3].node_id]["ok"]
     assert sum(answer["ok"] for answer in answers.values()) == 3
+
+
+def test_64_mib_blob_round_trip(client: Client) -> None:
+    data = os.urandom(64 << 20)
+    result = client.store(data, epochs=1)
+    assert client.read(result.blob_id) == data
+
+
+def test_expired_blob_is_reported_as_expired(client: Client, network: Network) -> None:
+    """Last in the module: it moves the network to a later epoch."""
+    result = client.store(os.urandom(1000), epochs=1)
+    network.env.next_epoch()
+    assert client.status(result.blob_id, ask_nodes=False).state == "expired"
+    with pytest.raises(BlobExpired, match=f"expired at epoch {result.end_epoch}"):
+        client.read(result.blob_id)
