@@ -68,7 +68,10 @@ def _read_body(limit: int) -> bytes:
         _fail(411, "LengthRequired", "send a Content-Length header")
     if length > limit:
         _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
-    return request.get_data(cache=False)
+    body = request.environ["wsgi.input"].read(length)  # one read: the server has buffered it
+    if len(body) != length:
+        _fail(400, "IncompleteBody", f"Content-Length {length} but {len(body)} bytes arrived")
+    return bytes(body)
 
 
 def create_app(context: NodeContext) -> Flask:
