@@ -144,3 +144,21 @@ def test_metrics_count_slivers_and_errors(network: Network) -> None:
     text = requests.get(network.nodes[0].url + routes.METRICS).text
     assert "walrus_node_slivers_stored" in text
     assert "walrus_node_requests_total" in text
+
+
+def test_deletable_confirmation_is_bound_to_a_matching_token(network: Network) -> None:
+    encoded, registered = network.register(os.urandom(1100), deletable=True)
+    _, other = network.register(os.urandom(1100), deletable=True)  # another blob's token
+    network.upload(encoded)
+    node = network.nodes[0]
+    signed = network.confirmations(encoded, registered, [node])
+    assert len(signed) == 1
+    for token_id in (other.token_id, 0, 10**6):
+        path = routes.confirmation_path(encoded.blob_id, deletable=True, token_id=token_id)
+        response = requests.get(node.url + path)
+        assert response.status_code == 400
+        assert _error(response) == "NotADeletableRegistration"
+    permanent_with_token = routes.confirmation_path(encoded.blob_id) + "?token_id=5"
+    response = requests.get(node.url + permanent_with_token)
+    assert response.status_code == 400
+    assert _error(response) == "InvalidTokenId"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import requests
 
@@ -114,3 +115,24 @@ def test_deleted_blob_data_is_collected(network: Network) -> None:
         owner.url + routes.metadata_path(encoded.blob_id), data=encoded.metadata.to_bytes()
     )
     assert refused.status_code == 403
+
+
+def test_node_with_a_wiped_disk_recovers_from_events_and_peers(network: Network) -> None:
+    encoded, registered = network.register(os.urandom(6000))
+    network.upload(encoded)
+    network.certify(encoded, registered)
+    node = network.nodes[3]
+    node.stop()
+    shutil.rmtree(node.data_dir)
+    node.start()
+    node.wait_ready()
+    pairs = [p for p in range(network.n_shards) if network.owner_of_pair(encoded, p) is node]
+
+    def recovered() -> bool:
+        return _status(node, encoded.blob_id)["pairs_stored"] == pairs
+
+    wait_until(recovered, timeout=60, what="recovery after a wiped disk")
+    for pair in pairs:
+        for sliver in encoded.sliver_pair(pair):
+            got = requests.get(node.url + routes.sliver_path(encoded.blob_id, pair, sliver.kind))
+            assert got.content == sliver.to_bytes()
