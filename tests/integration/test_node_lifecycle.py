@@ -136,3 +136,17 @@ def test_node_with_a_wiped_disk_recovers_from_events_and_peers(network: Network)
         for sliver in encoded.sliver_pair(pair):
             got = requests.get(node.url + routes.sliver_path(encoded.blob_id, pair, sliver.kind))
             assert got.content == sliver.to_bytes()
+
+
+def test_invalidated_blob_data_is_collected(network: Network) -> None:
+    encoded, registered = network.register(os.urandom(2500))
+    network.upload(encoded)
+    network.certify(encoded, registered)
+    signers, signature = network.env.invalidation(encoded.blob_id.raw, [0, 1])
+    network.env.registry.invalidate_blob(encoded.blob_id.raw, signers, signature)
+    for node in network.nodes:
+        wait_until(
+            lambda node=node: _status(node, encoded.blob_id)["metadata"] is False,  # type: ignore[misc]
+            what=f"GC of the invalidated blob on node {node.index}",
+        )
+    assert _status(network.nodes[0], encoded.blob_id)["live"] is False
