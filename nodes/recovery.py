@@ -79,7 +79,7 @@ class Recoverer:
         self._pool.submit(self._recover, blob_id)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)  # before the store closes
 
     def _peers(self) -> list[str]:
         committee = self.chain.staking.committee(self.chain.current_epoch())
