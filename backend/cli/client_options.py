@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 import click
 
 from backend.chain.errors import ChainError
-from backend.core.blob_id import BlobId
 from backend.core.errors import CoreError
-from backend.sdk.client import Client
+from backend.sdk.client import Client, parse_blob_id
 from backend.sdk.config import ClientSettings, load_client
 from backend.sdk.errors import SdkError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["client_options", "emit_json", "make_client", "parse_blob_id", "with_user_errors"]
 
 
 def client_options(command: F) -> F:
@@ -82,11 +83,6 @@ def with_user_errors(command: F) -> F:
             return command(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def parse_blob_id(text: str) -> BlobId:
-    """A blob id in URL-safe base64 (43 characters) or 0x-hex."""
-    return BlobId.from_hex(text) if text.startswith("0x") else BlobId.from_base64(text)
 
 
 def emit_json(value: Any) -> None:

@@ -21,6 +21,7 @@ from backend.cli.ownership import (
     set_blob_attribute,
     share,
 )
+from backend.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,6 +45,7 @@ for _command in (
     remove_blob_attribute,
     info,
     health,
+    serve,
 ):
     cli.add_command(_command)
 

@@ -108,6 +108,11 @@ class BlobStatus:
         }
 
 
+def parse_blob_id(text: str) -> BlobId:
+    """A blob id in URL-safe base64 (43 characters) or 0x-hex; InvalidBlobId otherwise."""
+    return BlobId.from_hex(text) if text.startswith("0x") else BlobId.from_base64(text)
+
+
 def read_input(data: bytes | str | BinaryIO) -> bytes:
     """The bytes of `data`: bytes as is, a path's contents, or a binary stream read fully."""
     if isinstance(data, bytes | bytearray | memoryview):
@@ -263,7 +268,8 @@ class Client:
     def _reusable_registration(
         self, blob_id: BlobId, deletable: bool, end_epoch: int
     ) -> BlobInfo | None:
-        """The wallet's uncertified, live registration of `blob_id` (same deletability)."""
+        """The wallet's uncertified registration of `blob_id` (same deletability) lasting at
+        least until `end_epoch`; None if there is none."""
         event = self.registry.contract.events.BlobRegistered
         topic = "0x" + bytes(Web3.keccak(text=event.signature)).hex()
         owner_topic = "0x" + bytes(12).hex() + self._address()[2:].lower()
@@ -288,7 +294,7 @@ class Client:
                 and not info.invalidated
                 and info.deletable == deletable
                 and info.end_epoch > epoch
-                and info.end_epoch >= min(end_epoch, info.end_epoch)
+                and info.end_epoch >= end_epoch
             ):
                 return info
         return None

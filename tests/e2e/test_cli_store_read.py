@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from web3.contract import Contract
 
 from backend.chain.client import ChainClient
@@ -187,3 +190,96 @@ def test_owner_verbs_through_the_cli(
     assert run("share", str(other["token_id"]), friend, env=cli_env).returncode == 0
     mine = json.loads(run("list-blobs", "--json", env=cli_env).stdout)
     assert other["token_id"] not in [row["token_id"] for row in mine]
+
+
+@pytest.fixture(scope="module")
+def backend_url(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`walrus serve` as a subprocess on a free port, stopped by its pid."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=cli_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "walrus serve exited"
+            try:
+                requests.get(url + "/v1/api", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+        log.close()
+
+
+@pytest.mark.parametrize("size", [0, 1 << 20], ids=["empty", "1MiB"])
+def test_http_store_then_read_with_ranges_and_caching(backend_url: str, size: int) -> None:
+    data = os.urandom(size)
+    stored = requests.put(f"{backend_url}/v1/blobs?epochs=2", data=data, timeout=60)
+    assert stored.status_code == 200, stored.text
+    answer = stored.json()
+    if size == 0 and "alreadyCertified" in answer:  # the empty blob is stored by earlier tests
+        created = None
+        blob_id = answer["alreadyCertified"]["blobId"]
+    else:
+        created = answer["newlyCreated"]["blobObject"]
+        blob_id = created["blobId"]
+
+    read = requests.get(f"{backend_url}/v1/blobs/{blob_id}", timeout=60)
+    assert read.status_code == 200 and read.content == data
+    assert read.headers["Content-Length"] == str(size)
+    assert "immutable" in read.headers["Cache-Control"]
+    assert blob_id in read.headers["ETag"]
+
+    if created is not None:
+        token = created["id"]
+        by_token = requests.get(f"{backend_url}/v1/blobs/by-object-id/{token}", timeout=60)
+        assert by_token.content == data
+
+    again = requests.put(f"{backend_url}/v1/blobs?epochs=1", data=data, timeout=60)
+    assert again.json()["alreadyCertified"]["blobId"] == blob_id
+
+    if size:
+        part = requests.get(
+            f"{backend_url}/v1/blobs/{blob_id}", headers={"Range": "bytes=100-199"}, timeout=60
+        )
+        assert part.status_code == 206 and part.content == data[100:200]
+        assert part.headers["Content-Range"] == f"bytes 100-199/{size}"
+
+
+def test_http_send_object_to_and_errors(backend_url: str, network: Network) -> None:
+    friend = network.env.operators[2].address
+    sent = requests.put(
+        f"{backend_url}/v1/blobs?deletable=true&send_object_to={friend}", data=b"gift", timeout=60
+    )
+    assert sent.json()["newlyCreated"]["blobObject"]["owner"] == friend
+    assert network.env.registry.owner_of(sent.json()["newlyCreated"]["blobObject"]["id"]) == friend
+
+    malformed = requests.get(f"{backend_url}/v1/blobs/not-a-blob-id", timeout=10)
+    assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "InvalidBlobId"
+    unknown = requests.get(f"{backend_url}/v1/blobs/{'A' * 43}", timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "BlobNotFound"
+    no_token = requests.get(f"{backend_url}/v1/blobs/by-object-id/999999", timeout=10)
+    assert no_token.status_code == 404
+    bad_epochs = requests.put(f"{backend_url}/v1/blobs?epochs=x", data=b"1", timeout=10)
+    assert bad_epochs.status_code == 400 and "epochs" in bad_epochs.json()["error"]["message"]
+    zero_epochs = requests.put(f"{backend_url}/v1/blobs?epochs=0", data=b"1", timeout=10)
+    assert zero_epochs.status_code == 400 and zero_epochs.json()["error"]["code"] == "InvalidEpochs"
+
+    assert "/v1/blobs/{blobId}" in requests.get(f"{backend_url}/v1/api", timeout=10).json()["paths"]
+    assert requests.get(f"{backend_url}/v1/health", timeout=10).json()["nodes_up"] == 4
+    metrics = requests.get(f"{backend_url}/metrics", timeout=10).text
+    assert 'route="/v1/blobs/<blob_id>",status="404"' in metrics

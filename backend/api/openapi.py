@@ -1,0 +1,66 @@
+"""The OpenAPI 3 document served at ``GET /v1/api``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"description": "JSON error {error: {code, message}}"}
+_BLOB = {
+    "200": {"description": "The blob's bytes", "content": {"application/octet-stream": {}}},
+    "206": {"description": "The requested byte range"},
+    "400": _ERROR,
+    "404": _ERROR,
+    "410": {"description": "Deleted, expired or invalid blob"},
+    "503": {"description": "Not enough storage nodes answered"},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "walrus-evm publisher and aggregator", "version": "1"},
+    "paths": {
+        "/v1/blobs": {
+            "put": {
+                "summary": "Store the request body as a blob",
+                "parameters": [
+                    {"name": "epochs", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "deletable", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "permanent", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "send_object_to", "in": "query", "schema": {"type": "string"}},
+                ],
+                "requestBody": {"content": {"application/octet-stream": {}}},
+                "responses": {
+                    "200": {"description": "newlyCreated or alreadyCertified"},
+                    "400": _ERROR,
+                    "402": {"description": "Not enough WAL"},
+                    "503": {"description": "Too few storage nodes confirmed"},
+                },
+            }
+        },
+        "/v1/blobs/{blobId}": {
+            "get": {
+                "summary": "Read a blob (Range supported; immutable caching)",
+                "parameters": [
+                    {"name": "blobId", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": _BLOB,
+            }
+        },
+        "/v1/blobs/by-object-id/{tokenId}": {
+            "get": {
+                "summary": "Read the blob of a registration token",
+                "parameters": [
+                    {
+                        "name": "tokenId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": _BLOB,
+            }
+        },
+        "/v1/health": {"get": {"summary": "Backend and storage node health"}},
+        "/v1/api": {"get": {"summary": "This document"}},
+        "/metrics": {"get": {"summary": "Prometheus metrics"}},
+    },
+}

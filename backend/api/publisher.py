@@ -1,0 +1,63 @@
+"""Publisher: ``PUT /v1/blobs`` stores the request body and answers like Walrus
+(``newlyCreated`` with the blob object, or ``alreadyCertified``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from backend.api.errors import BadRequest
+from backend.sdk.client import Client
+
+publisher = Blueprint("publisher", __name__)
+
+
+def _flag(name: str) -> bool:
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false, got {value!r}")
+    return value == "true"
+
+
+def _epochs() -> int:
+    text = request.args.get("epochs", "1")
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"epochs must be an integer, got {text!r}") from None
+
+
+@publisher.put("/v1/blobs")
+def store_blob() -> Any:
+    client: Client = current_app.extensions["walrus_client"]
+    epochs = _epochs()
+    deletable = _flag("deletable")
+    if deletable and _flag("permanent"):
+        raise BadRequest("a blob is either deletable or permanent, not both")
+    send_to = request.args.get("send_object_to")
+    data = request.stream.read()
+    result = client.store(data, epochs=epochs, deletable=deletable)
+    if result.status == "alreadyCertified":
+        return jsonify(
+            alreadyCertified={"blobId": str(result.blob_id), "endEpoch": result.end_epoch}
+        )
+    assert result.token_id is not None
+    owner: str = client.chain.address
+    if send_to:
+        client.share(result.token_id, send_to)
+        owner = send_to
+    return jsonify(
+        newlyCreated={
+            "blobObject": {
+                "id": result.token_id,
+                "blobId": str(result.blob_id),
+                "size": result.size,
+                "owner": owner,
+                "deletable": deletable,
+                "storage": {"endEpoch": result.end_epoch},
+            },
+            "cost": result.cost,
+            "reusedRegistration": result.reused_registration,
+        }
+    )
