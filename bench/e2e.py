@@ -1,0 +1,185 @@
+"""End-to-end store/read benchmark through the SDK on a local network (JSON lines).
+
+anvil + deployment + N real node processes (tests/integration/network.py), then for each
+size: store and read throughput (MiB/s of blob bytes), chain transactions per store (the
+wallet's nonce delta), and the client's peak RSS (ru_maxrss of this process, which also
+holds the harness; nodes are separate processes). p50 latency of store and read for the
+`--latency-kib` sizes over `--repeat` runs. Same-run baseline: encode + decode of the same
+bytes in memory (no chain, no HTTP).
+
+Targets (issue 7): 64 MiB store >= 50 MiB/s, read >= 100 MiB/s; 1 KiB store p50 <= 150 ms,
+read p50 <= 20 ms; client peak RSS <= 3x blob size.
+
+Usage: python bench/e2e.py [--sizes-mib 1,16,64,256] [--nodes 10] [--shards 20]
+       [--latency-kib 1,1024] [--repeat 10] [--no-save]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+MIB = 1 << 20
+RESULTS = Path(__file__).resolve().parent / "results" / "e2e.jsonl"
+sys.path.insert(0, str(RESULTS.parents[2]))  # the network fixture lives in tests/integration
+
+
+def peak_rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def current_rss_mib() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / MIB, 1)
+
+
+def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
+    from backend.chain.client import ChainClient
+    from backend.chain.compiler import compile_contracts
+    from backend.chain.deployment import deploy, devnet_config
+    from backend.chain.devnet import dev_accounts, start_anvil
+    from backend.core.decoder import decode_blob
+    from backend.core.encoder import encode_blob
+    from backend.core.params import EncodingParams
+    from backend.sdk.client import Client
+    from tests.integration.network import start_network
+
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+        directory = Path(raw)
+        devnet = start_anvil(log_path=directory / "anvil.log")
+        network = None
+        try:
+            artifacts = compile_contracts()
+            accounts = dev_accounts()
+            chain = ChainClient.connect(
+                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
+            )
+            deployment = deploy(chain, artifacts, devnet_config(accounts))
+            wal = deployment.contract(chain, artifacts, "WAL")
+            network = start_network(
+                chain,
+                artifacts,
+                wal,
+                chain.with_account,
+                directory,
+                n_nodes=arguments.nodes,
+                n_shards=arguments.shards,
+            )
+            for index, node in enumerate(network.nodes):
+                staking = network.env.staking.as_account(network.env.operators[index])
+                staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
+            client = Client.connect(
+                network.user, artifacts, network.env.staking.address, network.env.registry.address
+            )
+            user = network.user.address
+            n = network.n_shards
+            p = EncodingParams(n).p
+
+            for size_mib in arguments.sizes_mib:
+                data = os.urandom(int(size_mib * MIB))
+                start = time.perf_counter()
+                encoded = encode_blob(data, n)
+                decode_blob(encoded.metadata, encoded.primary_slivers[:p])
+                baseline = time.perf_counter() - start
+                del encoded
+                rss_before = current_rss_mib()
+                nonce = network.user.w3.eth.get_transaction_count(user)
+                start = time.perf_counter()
+                result = client.store(data, epochs=1)
+                stored = time.perf_counter() - start
+                transactions = network.user.w3.eth.get_transaction_count(user) - nonce
+                start = time.perf_counter()
+                back = client.read(result.blob_id)
+                read = time.perf_counter() - start
+                assert back == data
+                del back
+                emit(
+                    {
+                        "bench": "e2e_throughput",
+                        "size_mib": size_mib,
+                        "nodes": arguments.nodes,
+                        "n_shards": n,
+                        "store_mib_s": round(size_mib / stored, 1),
+                        "read_mib_s": round(size_mib / read, 1),
+                        "store_s": round(stored, 3),
+                        "read_s": round(read, 3),
+                        "chain_transactions_per_store": transactions,
+                        "client_rss_before_mib": rss_before,
+                        "client_peak_rss_mib": peak_rss_mib(),
+                        "baseline_encode_decode_mib_s": round(size_mib / baseline, 1),
+                    }
+                )
+                del data
+
+            for size_kib in arguments.latency_kib:
+                store_times, read_times = [], []
+                for _ in range(arguments.repeat):
+                    data = os.urandom(size_kib * 1024)
+                    start = time.perf_counter()
+                    result = client.store(data, epochs=1)
+                    store_times.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    assert client.read(result.blob_id) == data
+                    read_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                for _ in range(arguments.repeat):
+                    encoded = encode_blob(data, n)
+                    decode_blob(encoded.metadata, encoded.primary_slivers[:p])
+                baseline = (time.perf_counter() - start) / arguments.repeat
+                emit(
+                    {
+                        "bench": "e2e_latency",
+                        "size_kib": size_kib,
+                        "runs": arguments.repeat,
+                        "nodes": arguments.nodes,
+                        "n_shards": n,
+                        "store_p50_ms": round(statistics.median(store_times) * 1000, 1),
+                        "read_p50_ms": round(statistics.median(read_times) * 1000, 1),
+                        "baseline_encode_decode_ms": round(baseline * 1000, 2),
+                    }
+                )
+        finally:
+            if network is not None:
+                network.stop()
+            devnet.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--sizes-mib", type=lambda t: [float(x) for x in t.split(",")], default=[1, 16, 64, 256]
+    )
+    parser.add_argument("--nodes", type=int, default=10)
+    parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument(
+        "--latency-kib", type=lambda t: [int(x) for x in t.split(",")], default=[1, 1024]
+    )
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--no-save", action="store_true")
+    arguments = parser.parse_args()
+    context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
+    lines: list[str] = []
+
+    def emit(row: dict[str, object]) -> None:
+        line = json.dumps({**row, **context})
+        print(line, flush=True)
+        lines.append(line)
+
+    run(arguments, emit)
+    if not arguments.no_save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        with RESULTS.open("a") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
