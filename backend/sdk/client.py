@@ -25,7 +25,13 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.errors import ContractRevert
-from backend.chain.registry import BlobInfo, BlobRegistryContract, aggregate_certificate
+from backend.chain.registry import (
+    BlobInfo,
+    BlobRegistryContract,
+    Permit,
+    aggregate_certificate,
+    sign_permit,
+)
 from backend.chain.staking import Committee, StakingContract
 from backend.core.blob_id import BlobId
 from backend.core.bls import BlsPublicKey, BlsSignature, verify
@@ -54,6 +60,7 @@ from backend.sdk.errors import (
 from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
 
 MAX_PARALLEL_NODES = 16
+PERMIT_SECONDS = 3600
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while storing or reading."""
 
@@ -230,7 +237,7 @@ class Client:
             token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
         else:
             cost = self.registry.registration_cost(len(raw), epochs).total
-            self._pay_allowance(cost)
+            permit = self._payment(cost)
             metadata = encoded.metadata
             registered = self.registry.register_blob(
                 blob_id.raw,
@@ -239,6 +246,7 @@ class Client:
                 metadata.encoding_type,
                 epochs,
                 deletable=deletable,
+                permit=permit,
             )
             token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
 
@@ -251,14 +259,18 @@ class Client:
             "newlyCreated", blob_id, len(raw), end_epoch, token_id, cost, reused, failed
         )
 
-    def _pay_allowance(self, cost: int) -> None:
+    def _payment(self, cost: int) -> Permit | None:
+        """Check the balance; a signed EIP-2612 permit for `cost` when the registry's
+        allowance is short (saves the separate approve transaction), else None."""
         owner = self._address()
         balance = int(self.chain.call(self.wal.functions.balanceOf(owner)))
         if balance < cost:
             raise InsufficientWal(cost, balance)
         allowance = int(self.chain.call(self.wal.functions.allowance(owner, self.registry.address)))
-        if allowance < cost:
-            self.chain.transact(self.wal.functions.approve(self.registry.address, cost))
+        if allowance >= cost:
+            return None
+        now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return sign_permit(self.chain, self.wal, self.registry.address, cost, now + PERMIT_SECONDS)
 
     def _address(self) -> str:
         if self.chain.account is None:
@@ -488,8 +500,8 @@ class Client:
         """Pay for `extra_epochs` more epochs; returns the new end epoch."""
         if extra_epochs < 1:
             raise InvalidEpochs(f"extra epochs must be at least 1, got {extra_epochs}")
-        self._pay_allowance(self.registry.extension_cost(token_id, extra_epochs))
-        return self.registry.extend_blob(token_id, extra_epochs).end_epoch
+        permit = self._payment(self.registry.extension_cost(token_id, extra_epochs))
+        return self.registry.extend_blob(token_id, extra_epochs, permit=permit).end_epoch
 
     def share(self, token_id: int, to: str) -> None:
         """Transfer the blob token (delete/extend rights) to another address."""

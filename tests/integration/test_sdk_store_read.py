@@ -64,7 +64,10 @@ def wal_balance(client: Client) -> int:
 def test_store_then_read_is_byte_identical(client: Client, size: int) -> None:
     data = os.urandom(size)
     paid_before = wal_balance(client)
+    sent_before = client.chain.w3.eth.get_transaction_count(client.chain.address)
     result = client.store(data, epochs=2)
+    sent = client.chain.w3.eth.get_transaction_count(client.chain.address) - sent_before
+    assert sent == 2  # registerBlobWithPermit + certifyBlob: no separate approve
     assert result.status == "newlyCreated"
     assert result.blob_id == encode_blob(data, client.n_shards).blob_id
     assert result.blob_id == client.blob_id(data)
