@@ -12,6 +12,7 @@ import click
 from backend.cli.blobs import blob_id, blob_status, read, store
 from backend.cli.devnet import devnet
 from backend.cli.network_info import health, info
+from backend.cli.node import node
 from backend.cli.ownership import (
     delete,
     extend,
@@ -48,6 +49,7 @@ for _command in (
     serve,
 ):
     cli.add_command(_command)
+cli.add_command(node)
 
 
 def main() -> None:
