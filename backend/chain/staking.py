@@ -8,7 +8,7 @@ storage nodes follow epoch changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, TypeAlias, TypeVar
@@ -17,10 +17,11 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import LogReceipt, TxReceipt
+from web3.types import TxReceipt
 
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainError, ContractRevert
+from backend.chain.events import ContractEvents
 from backend.core.bls import BlsSecretKey
 from backend.core.intents import proof_of_possession_message
 
@@ -255,49 +256,11 @@ _EVENTS: Final[dict[str, tuple[type[Any], tuple[str, ...]]]] = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """ABI values as plain Python: lists become tuples, HexBytes become bytes."""
-    if isinstance(value, list | tuple):
-        return tuple(_plain(item) for item in value)
-    if isinstance(value, bytes):
-        return bytes(value)
-    return value
-
-
-class StakingEvents:
+class StakingEvents(ContractEvents["StakingEvent"]):
     """Decodes `Staking` logs into the event dataclasses, ignoring other contracts' logs."""
 
     def __init__(self, contract: Contract) -> None:
-        self._contract = contract
-        self._by_topic: dict[bytes, str] = {}
-        for name in _EVENTS:
-            event = contract.events[name]
-            self._by_topic[bytes(Web3.keccak(text=event.signature))] = name
-
-    def decode_log(self, log: LogReceipt) -> StakingEvent | None:
-        """The event of one log, or None if it is not a `Staking` event."""
-        if log["address"] != self._contract.address or not log["topics"]:
-            return None
-        name = self._by_topic.get(bytes(log["topics"][0]))
-        if name is None:
-            return None
-        event_type, fields = _EVENTS[name]
-        args = self._contract.events[name]().process_log(log)["args"]
-        decoded: StakingEvent = event_type(*(_plain(args[field]) for field in fields))
-        return decoded
-
-    def decode_logs(self, logs: Iterable[LogReceipt]) -> list[StakingEvent]:
-        return [event for log in logs if (event := self.decode_log(log)) is not None]
-
-    def from_receipt(self, receipt: TxReceipt) -> list[StakingEvent]:
-        return self.decode_logs(receipt["logs"])
-
-    def in_blocks(self, from_block: int, to_block: int) -> list[StakingEvent]:
-        """All `Staking` events in the block range (inclusive), in chain order."""
-        logs = self._contract.w3.eth.get_logs(
-            {"address": self._contract.address, "fromBlock": from_block, "toBlock": to_block}
-        )
-        return self.decode_logs(logs)
+        super().__init__(contract, _EVENTS)
 
 
 class StakingArgumentError(ChainError):
