@@ -35,6 +35,8 @@ def info(
         f"write {facts['write_price_frost_per_mib']} FROST/MiB; "
         f"at most {facts['max_epochs_ahead']} epochs ahead"
     )
+    if not facts["committee"]:
+        click.echo("no committee yet: register nodes and stake, then start epoch 1")
     for member in facts["committee"]:
         click.echo(f"  node {member['node_id']}: {member['shards']} shards at {member['url']}")
 

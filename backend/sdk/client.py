@@ -546,7 +546,11 @@ class Client:
     def info(self) -> dict[str, Any]:
         """Epoch, committee, prices and encoding parameters, as plain JSON values."""
         epoch = self.staking.current_epoch()
-        committee = self.staking.committee(epoch)
+        # epoch 0 is genesis: nodes register and stake, no committee exists until epoch 1
+        members: list[tuple[int, int]] = []
+        if epoch > 0:
+            committee = self.staking.committee(epoch)
+            members = list(zip(committee.node_ids, committee.shard_counts, strict=True))
         prices = self.staking.prices()
         params = EncodingParams(self.n_shards)
         return {
@@ -560,7 +564,7 @@ class Client:
             "write_price_frost_per_mib": prices.write_price,
             "committee": [
                 {"node_id": node_id, "shards": count, "url": self.node(node_id).url}
-                for node_id, count in zip(committee.node_ids, committee.shard_counts, strict=True)
+                for node_id, count in members
             ],
             "contracts": {
                 "staking": self.staking.address,
