@@ -39,6 +39,8 @@ from backend.chain.compiler import Artifacts, compile_contracts
 from backend.chain.deployment import Deployment, deploy, devnet_config
 from backend.chain.devnet import Devnet, start_anvil
 from backend.chain.devnet import dev_accounts as make_dev_accounts
+from tests.contracts.blob_registry_env import restore_chain_after
+from tests.integration.network import Network, start_network
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +126,23 @@ def snapshot(chain: ChainClient) -> Iterator[None]:
     finally:
         chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
         chain.reset_nonces()
+
+
+@pytest.fixture(scope="module")
+def network(
+    chain: ChainClient,
+    artifacts: Artifacts,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Network]:
+    """4 node processes over 8 shards (tests/integration/network.py) on fresh contracts;
+    the chain is restored when the module ends. Used by integration and e2e tests."""
+    restore = restore_chain_after(chain)
+    next(restore)
+    running = start_network(chain, artifacts, wal, client_for, tmp_path_factory.mktemp("net"))
+    try:
+        yield running
+    finally:
+        running.stop()
+        next(restore, None)

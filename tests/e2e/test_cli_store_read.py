@@ -8,20 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from web3.contract import Contract
 
-from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
 from backend.core.encoder import encode_blob
-from tests.contracts.blob_registry_env import restore_chain_after
-from tests.integration.network import REPO_ROOT, Network, start_network
+from tests.integration.network import REPO_ROOT, Network
 from tests.integration.test_sdk_store_read import publish_node_urls
 
 
@@ -36,25 +33,6 @@ def run(
         capture_output=True,
         timeout=120,
     )
-
-
-@pytest.fixture(scope="module")
-def network(
-    chain: ChainClient,
-    artifacts: Artifacts,
-    wal: Contract,
-    client_for: Callable[[bytes], ChainClient],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Network]:
-    """4 node processes over 8 shards (tests/integration/network.py); chain restored after."""
-    restore = restore_chain_after(chain)
-    next(restore)
-    running = start_network(chain, artifacts, wal, client_for, tmp_path_factory.mktemp("net"))
-    try:
-        yield running
-    finally:
-        running.stop()
-        next(restore, None)
 
 
 @pytest.fixture(scope="module")
