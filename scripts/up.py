@@ -1,28 +1,45 @@
 """`make up`: start the local network, print where everything is, stop it all on Ctrl-C.
 
+The network: anvil, the contracts (Staking with ``--shards`` shards and ``--epoch-seconds``
+epochs), ``--nodes`` storage node processes (each with its own data dir, BLS and operator
+keys, registered and staked with its real URL), epoch 1 started, an epoch keeper that
+starts the next epoch whenever the current one is over, and the publisher + aggregator
+backend (`walrus serve`) on ``--backend-port``.
+
 A small process supervisor: every service started is registered as a :class:`Child`
-(name, liveness check, stop action); on Ctrl-C, SIGTERM, or when any child dies, all
-children are stopped in reverse start order, each by its own pid. Today the network is
-anvil plus the deployed contracts; storage nodes and the backend join as more children.
+(name, pid, liveness check, stop action); on Ctrl-C, SIGTERM, or when any child dies, all
+children are stopped in reverse start order, each by its own pid. To add a service, start
+it with :func:`start_service` (a command, a log file and an HTTP URL that answers when it
+is ready) after the services it needs; see docs/devnet.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+import requests
+from eth_account import Account
+from eth_typing import ChecksumAddress
+
 from backend.chain.client import ChainClient
-from backend.chain.compiler import compile_contracts
+from backend.chain.compiler import REPO_ROOT, Artifacts, compile_contracts
 from backend.chain.deployment import (
     DEPLOYMENTS_DIR,
     FROST_PER_WAL,
+    STEPS,
+    DeployContext,
+    DeployStep,
     deploy,
     deployment_path,
     devnet_config,
@@ -41,7 +58,26 @@ from backend.chain.devnet import (
     start_anvil,
     write_state,
 )
-from backend.chain.errors import ChainError
+from backend.chain.errors import ChainError, ContractRevert
+from backend.chain.staking import StakingContract, StakingParameters
+from backend.core import routes
+from backend.core.bls import BlsSecretKey
+from backend.core.errors import CoreError
+from backend.core.params import EncodingParams
+from nodes.config import NodeConfig, write_secret
+
+DEFAULT_NODES = 10
+DEFAULT_SHARDS = 20
+DEFAULT_EPOCH_SECONDS = 300
+DEFAULT_BACKEND_PORT = 8080
+NODE_STAKE_WAL = 100_000
+NODE_CAPACITY_BYTES = 2**40
+NODE_GAS_WEI = 10**19
+READY_TIMEOUT = 90.0
+PUBLISHER_ACCOUNT = 8
+"""Dev account paying for `PUT /v1/blobs` (its own nonces: the CLI user is account 0)."""
+KEEPER_ACCOUNT = 9
+"""Dev account sending `initiateEpochChange`."""
 
 
 @dataclass
@@ -81,6 +117,10 @@ class Shutdown(Exception):
     """Raised from the signal handler to leave the wait loop."""
 
 
+class ServiceFailed(Exception):
+    """A service exited or did not answer in time while the network was starting."""
+
+
 def say(message: str) -> None:
     print(f"up: {message}", flush=True)
 
@@ -89,12 +129,248 @@ def _raise_shutdown(signum: int, _frame: FrameType | None) -> None:
     raise Shutdown(signal.Signals(signum).name)
 
 
+# ---------------------------------------------------------------- processes
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM this process by its pid, SIGKILL after `timeout`."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+
+
+def spawn(supervisor: Supervisor, name: str, command: Sequence[str], log_path: Path) -> Child:
+    """Start `command` (output to `log_path`) in its own session, so a terminal's Ctrl-C
+    reaches only the supervisor, which then stops it in order; register it as a child."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(command),
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    child = Child(name, process.pid, lambda: process.poll() is None, lambda: stop_process(process))
+    supervisor.add(child)
+    return child
+
+
+def wait_serving(child: Child, url: str, log_path: Path, timeout: float = READY_TIMEOUT) -> None:
+    """Wait until `url` answers 2xx; ServiceFailed if the child exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise ServiceFailed(f"{child.name} exited at start: {_last_line(log_path)}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise ServiceFailed(f"{child.name} did not answer {url} within {timeout:.0f}s")
+
+
+def start_service(
+    supervisor: Supervisor, name: str, command: Sequence[str], log_path: Path, ready_url: str
+) -> Child:
+    """Spawn a service and wait until `ready_url` answers (the way to add one to make up)."""
+    child = spawn(supervisor, name, command, log_path)
+    wait_serving(child, ready_url, log_path)
+    return child
+
+
+def _last_line(log_path: Path) -> str:
+    try:
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"
+
+
+def port_or_free(port: int, what: str) -> int:
+    if not port_in_use(port):
+        return port
+    chosen = free_port()
+    say(f"port {port} ({what}) is taken; using {chosen} instead")
+    return chosen
+
+
+# ---------------------------------------------------------------- network setup
+
+
+@dataclass(frozen=True)
+class StorageNode:
+    index: int
+    node_id: int
+    url: str
+    config_path: Path
+    log_path: Path
+
+
+def deploy_steps(parameters: StakingParameters) -> list[tuple[str, DeployStep]]:
+    """The standard STEPS, with Staking deployed with `parameters` (shards, epoch length)."""
+
+    def staking_step(context: DeployContext) -> ChecksumAddress:
+        owner = context.client.address
+        return context.deploy(
+            "Staking", *parameters.constructor_args(context.deployed["WAL"], owner)
+        )
+
+    return [(name, staking_step if name == "Staking" else step) for name, step in STEPS]
+
+
+def set_up_node(
+    chain: ChainClient,
+    artifacts: Artifacts,
+    staking: StakingContract,
+    registry_address: str,
+    directory: Path,
+    index: int,
+    port: int,
+    start_block: int,
+) -> StorageNode:
+    """Keys, config and data dir of one node (what `walrus node init` writes), then register
+    it with its real URL and stake (what `walrus node register` does); `chain` pays the
+    operator's gas and stake."""
+    operator_key = bytes(Account.create().key)
+    bls_key = BlsSecretKey.generate()
+    node_dir = directory / f"node-{index}"
+    write_secret(node_dir / "operator.key", operator_key.hex().encode())
+    write_secret(node_dir / "bls.key", bls_key.to_bytes())
+    operator = chain.with_account(operator_key)
+    wal = chain.contract(chain.call(staking.contract.functions.wal()), artifacts.abi("WAL"))
+    stake = NODE_STAKE_WAL * FROST_PER_WAL
+    chain.send_value(operator.address, NODE_GAS_WEI)
+    chain.transact(wal.functions.transfer(operator.address, stake))
+    url = f"http://127.0.0.1:{port}"
+    as_operator = staking.as_account(operator)
+    node_id = as_operator.register_node(f"node-{index}", url, bls_key, capacity=NODE_CAPACITY_BYTES)
+    operator.transact(wal.functions.approve(staking.address, stake))
+    as_operator.stake(node_id, stake)
+    config_path = node_dir / "config.json"
+    NodeConfig(
+        node_id=node_id,
+        rpc_url=chain.rpc_url,
+        staking=staking.address,
+        registry=registry_address,
+        data_dir=str(node_dir / "data"),
+        bls_key_file=str(node_dir / "bls.key"),
+        operator_key_file=str(node_dir / "operator.key"),
+        port=port,
+        start_block=start_block,
+    ).save(config_path)
+    return StorageNode(index, node_id, url, config_path, node_dir / "node.log")
+
+
+def fresh_network_dir(directory: Path) -> Path:
+    """An empty `directory` for node data: a previous `make up`'s is removed (its chain is
+    gone, so its data is stale); any other non-empty directory is refused."""
+    marker = directory / ".made-by-make-up"
+    if directory.exists() and any(directory.iterdir()):
+        if not marker.exists():
+            raise ServiceFailed(f"{directory} is not empty and was not made by make up")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return directory
+
+
+class EpochKeeper:
+    """Starts the next epoch whenever the current one is over: on the devnet nobody else
+    calls Staking.initiateEpochChange (anyone may)."""
+
+    def __init__(self, staking: StakingContract) -> None:
+        self.staking = staking
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="epoch-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(30)
+
+    def _mine_if_idle(self) -> None:
+        """anvil estimates gas at the latest block's timestamp, which stands still while
+        nobody sends transactions: mine an empty block so chain time catches up."""
+        w3 = self.staking.client.w3
+        if int(w3.eth.get_block("latest")["timestamp"]) < time.time() - 1:
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                remaining = self.staking.epoch_info().end_time - time.time()
+                if remaining > 0:
+                    # re-read at least every 5 s: governance may change the epoch duration
+                    self._stopped.wait(min(remaining + 0.5, 5.0))
+                    continue
+                self._mine_if_idle()
+                committee = self.staking.initiate_epoch_change()
+                say(f"epoch {committee.epoch} started ({len(committee.node_ids)} nodes)")
+            except ContractRevert as error:  # chain time a little behind the wall clock
+                if error.name != "StakingEpochNotOver":
+                    say(f"epoch keeper: {error}")
+                self._stopped.wait(1.0)
+            except ChainError as error:
+                say(f"epoch keeper: {error}")
+                self._stopped.wait(2.0)
+
+
+# ---------------------------------------------------------------- main
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make up", description=__doc__)
+    parser = argparse.ArgumentParser(prog="make up", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="anvil port (default 8545)")
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE)
     parser.add_argument("--deployments-dir", type=Path, default=DEPLOYMENTS_DIR)
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--nodes", type=int, default=DEFAULT_NODES, help="storage nodes (default 10)"
+    )
+    parser.add_argument(
+        "--shards", type=int, default=DEFAULT_SHARDS, help="shards, at least --nodes (default 20)"
+    )
+    parser.add_argument(
+        "--epoch-seconds",
+        type=int,
+        default=DEFAULT_EPOCH_SECONDS,
+        help="epoch length; the keeper starts the next epoch when one is over (default 300)",
+    )
+    parser.add_argument(
+        "--backend-port", type=int, default=DEFAULT_BACKEND_PORT, help="walrus serve (default 8080)"
+    )
+    parser.add_argument(
+        "--node-base-port", type=int, default=9100, help="node i listens on this + i (default 9100)"
+    )
+    parser.add_argument(
+        "--network-dir", type=Path, help="node data and keys (default: next to the state file)"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.nodes <= args.shards:
+        parser.error(f"--nodes must be between 1 and --shards ({args.shards}), got {args.nodes}")
+    try:
+        EncodingParams(args.shards)
+    except CoreError as error:
+        parser.error(f"--shards {args.shards}: {error}")
+    for name in ("port", "backend_port", "node_base_port"):
+        if not 1 <= getattr(args, name) <= 65535 - args.nodes:
+            flag = "--" + name.replace("_", "-")
+            parser.error(f"{flag} must be a TCP port, got {getattr(args, name)}")
+    if args.epoch_seconds < 1:
+        parser.error(f"--epoch-seconds must be at least 1, got {args.epoch_seconds}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,10 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                 "stop it with `walrus devnet down` first"
             )
             return 1
-        port = args.port
-        if port_in_use(port):
-            port = free_port()
-            say(f"port {args.port} is taken; using {port} instead")
+        port = port_or_free(args.port, "anvil")
+        network_dir = fresh_network_dir(args.network_dir or args.state_file.parent / "network")
         say("compiling contracts (cached in contracts/out)")
         artifacts = compile_contracts()
         say(f"starting anvil on 127.0.0.1:{port}")
@@ -122,14 +396,78 @@ def main(argv: list[str] | None = None) -> int:
         write_state(devnet.info, args.state_file)
         accounts = dev_accounts()
         client = ChainClient.connect(devnet.url, accounts[0].key, error_abis=artifacts.all_abis())
-        deployment = deploy(client, artifacts, devnet_config(accounts))
+        parameters = StakingParameters(
+            n_shards=args.shards,
+            epoch_duration=args.epoch_seconds,
+            max_committee_size=args.shards,
+        )
+        deployment = deploy(
+            client, artifacts, devnet_config(accounts), steps=deploy_steps(parameters)
+        )
         save_deployment(deployment, args.deployments_dir)
+        deployment_file = deployment_path(deployment.chain_id, args.deployments_dir)
+        staking = StakingContract.at(
+            client, deployment.address("Staking"), artifacts.abi("Staking")
+        )
+        say(f"registering and staking {args.nodes} storage nodes")
+        nodes = [
+            set_up_node(
+                client,
+                artifacts,
+                staking,
+                deployment.address("BlobRegistry"),
+                network_dir,
+                index,
+                port_or_free(args.node_base_port + index, f"node {index}"),
+                deployment.deploy_block,
+            )
+            for index in range(args.nodes)
+        ]
+        keeper_chain = client.with_account(accounts[KEEPER_ACCOUNT].key)
+        committee = staking.as_account(keeper_chain).initiate_epoch_change()
+        say(f"epoch 1 started: {len(committee.node_ids)} nodes hold {args.shards} shards")
+        started = [
+            spawn(
+                supervisor,
+                f"node-{node.index}",
+                [sys.executable, "-m", "nodes", "run", "--config", str(node.config_path)],
+                node.log_path,
+            )
+            for node in nodes
+        ]
+        for child, node in zip(started, nodes, strict=True):
+            wait_serving(child, node.url + routes.HEALTH, node.log_path)
+        keeper = EpochKeeper(staking.as_account(keeper_chain))
+        keeper.start()
+        supervisor.add(Child("epoch keeper thread", os.getpid(), keeper.alive, keeper.stop))
+        publisher_key = network_dir / "publisher.key"
+        write_secret(publisher_key, bytes(accounts[PUBLISHER_ACCOUNT].key).hex().encode())
+        backend_port = port_or_free(args.backend_port, "backend")
+        backend_url = f"http://127.0.0.1:{backend_port}"
+        serve = [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(backend_port)]
+        serve += ["--rpc-url", devnet.url, "--deployment", str(deployment_file)]
+        serve += ["--private-key-file", str(publisher_key)]
+        start_service(
+            supervisor, "backend", serve, network_dir / "backend.log", backend_url + "/v1/api"
+        )
+        for child in supervisor.children:
+            if child.pid != os.getpid():
+                say(f"started {child.name} (pid {child.pid})")
         wal = deployment.contract(client, artifacts, "WAL")
         print_summary(
             devnet.url,
             deployment.contracts,
-            deployment_path(deployment.chain_id, args.deployments_dir),
+            deployment_file,
             [(a.address, a.key.hex(), wal.functions.balanceOf(a.address).call()) for a in accounts],
+        )
+        print_network(
+            nodes,
+            committee.node_ids,
+            committee.shard_counts,
+            backend_url,
+            network_dir,
+            args.epoch_seconds,
+            extra_env=_cli_environment(devnet.url, port, deployment_file, args.deployments_dir),
         )
         say("ready; Ctrl-C stops everything")
         while True:
@@ -141,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     except Shutdown as signal_name:
         say(f"{signal_name} received, stopping")
         return 0
-    except ChainError as error:
+    except (ChainError, ServiceFailed) as error:
         say(f"error: {error}")
         return 1
     finally:
@@ -150,6 +488,18 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.stop_all()
         if supervisor.children:
             clear_state(args.state_file)
+
+
+def _cli_environment(
+    rpc_url: str, port: int, deployment_file: Path, deployments_dir: Path
+) -> dict[str, str]:
+    """Variables the CLI needs when this network is not where it looks by default."""
+    needed: dict[str, str] = {}
+    if port != DEFAULT_PORT:
+        needed["WALRUS_RPC_URL"] = rpc_url
+    if deployments_dir.resolve() != DEPLOYMENTS_DIR.resolve():
+        needed["WALRUS_DEPLOYMENT"] = str(deployment_file)
+    return needed
 
 
 def print_summary(
@@ -169,9 +519,43 @@ def print_summary(
         lines.append(
             f"    {address}  0x{key.removeprefix('0x')}  {wal_balance / FROST_PER_WAL:,.0f} WAL"
         )
+    print("\n".join(lines), flush=True)
+
+
+def print_network(
+    nodes: Sequence[StorageNode],
+    committee: Sequence[int],
+    shard_counts: Sequence[int],
+    backend_url: str,
+    network_dir: Path,
+    epoch_seconds: int,
+    extra_env: Mapping[str, str],
+) -> None:
+    shards = dict(zip(committee, shard_counts, strict=True))
+    lines = ["", f"  storage nodes (data, keys and logs in {os.path.relpath(network_dir)}):"]
+    for node in nodes:
+        lines.append(
+            f"    node {node.node_id:<3} {node.url:<24} {shards.get(node.node_id, 0)} shards"
+        )
     lines += [
         "",
-        "  next: `walrus devnet status` in another terminal; docs/devnet.md explains more.",
+        f"  {'backend':<16} {backend_url}   (publisher + aggregator; API: {backend_url}/v1/api)",
+        f"  {'epochs':<16} {epoch_seconds} s each; the epoch keeper starts the next one",
+        f"  {'publisher pays':<16} dev account {PUBLISHER_ACCOUNT}; the CLI pays from account 0",
+        "",
+        "  try it in another terminal:",
+    ]
+    if extra_env:
+        exports = " ".join(f"{name}={value}" for name, value in extra_env.items())
+        lines.append(f"    export {exports}")
+    lines += [
+        "    walrus store README.md --epochs 5        # prints the blob id",
+        "    walrus read <blob id> --out copy.md",
+        f'    curl -X PUT --data-binary @README.md "{backend_url}/v1/blobs?epochs=5"',
+        f"    curl {backend_url}/v1/blobs/<blob id>",
+        "    walrus info; walrus health; walrus list-blobs",
+        "",
+        "  docs/devnet.md and docs/cli.md explain more.",
         "",
     ]
     print("\n".join(lines), flush=True)

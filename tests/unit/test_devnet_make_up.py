@@ -1,36 +1,77 @@
-"""`make up` (python -m scripts.up) as a user runs it: up, deployed, Ctrl-C stops anvil."""
+"""`make up` (python -m scripts.up) as a user runs it: anvil, contracts, storage nodes, the
+backend and the epoch keeper come up; a file stored through the CLI reads back through the
+backend and the other way round; Ctrl-C / SIGTERM stop every process it started."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from backend.chain.client import ChainClient
-from backend.chain.compiler import REPO_ROOT
+from backend.chain.compiler import REPO_ROOT, compile_contracts
 from backend.chain.devnet import free_port, pid_alive, read_state, start_anvil, write_state
+from backend.chain.staking import StakingContract
 
-READY_TIMEOUT = 120.0
+READY_TIMEOUT = 180.0
+READY_LINE = "ready; Ctrl-C stops everything"
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_make_up_deploys_prints_and_stops_anvil_on_signal(
-    tmp_path: Path, stop_signal: signal.Signals
-) -> None:
-    state_file, deployments = tmp_path / "state.json", tmp_path / "deployments"
-    port = free_port()
+@dataclass
+class RunningUp:
+    process: subprocess.Popen[str]
+    output: str
+    rpc_url: str
+    backend_url: str
+    deployment_file: Path
+    child_pids: dict[str, int]
+
+    def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        environment = {
+            **os.environ,
+            "WALRUS_RPC_URL": self.rpc_url,
+            "WALRUS_DEPLOYMENT": str(self.deployment_file),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "backend.cli.main", *args],
+            cwd=REPO_ROOT,
+            env=environment,
+            input=stdin,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def stop(self, stop_signal: signal.Signals) -> str:
+        self.process.send_signal(stop_signal)
+        rest, _ = self.process.communicate(timeout=60)
+        assert self.process.returncode == 0, rest
+        return rest
+
+
+@contextmanager
+def make_up(tmp_path: Path, *extra: str) -> Iterator[RunningUp]:
+    """Run make up with 4 nodes over 8 shards on free ports until its ready line."""
+    port, backend_port = free_port(), free_port()
+    deployments = tmp_path / "deployments"
     command = [sys.executable, "-m", "scripts.up", "--port", str(port)]
-    command += ["--state-file", str(state_file), "--deployments-dir", str(deployments)]
+    command += ["--state-file", str(tmp_path / "state.json"), "--deployments-dir", str(deployments)]
+    command += ["--nodes", "4", "--shards", "8", "--backend-port", str(backend_port)]
+    command += ["--node-base-port", str(free_port()), *extra]
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    anvil_pid = None
+    pids: dict[str, int] = {}
     try:
         assert process.stdout is not None
         lines: list[str] = []
@@ -39,32 +80,109 @@ def test_make_up_deploys_prints_and_stops_anvil_on_signal(
             line = process.stdout.readline()
             assert line, "make up exited early:\n" + "".join(lines)
             lines.append(line)
-            if "ready; Ctrl-C stops everything" in line:
+            started = re.match(r"up: started (\S+) \(pid (\d+)\)", line)
+            if started:
+                pids[started.group(1)] = int(started.group(2))
+            if READY_LINE in line:
                 break
-        output = "".join(lines)
-        info = read_state(state_file)
-        assert info is not None
-        anvil_pid = info.pid
-        assert f"http://127.0.0.1:{port}   (chain id 31337)" in output
-        record = json.loads((deployments / "31337.json").read_text())
-        for name, address in record["contracts"].items():
-            assert f"  {name:<16} {address}" in output
-        assert (state_file.parent / f"anvil-{port}.log").is_file()
-        assert "1,000,000 WAL" in output  # dev accounts were paid from the user drop
-        assert ChainClient(info.url).block_number() >= 1
-
-        process.send_signal(stop_signal)
-        rest, _ = process.communicate(timeout=30)
-        assert process.returncode == 0, rest
-        assert f"stopped anvil (pid {anvil_pid})" in rest
-        assert not pid_alive(anvil_pid)
-        assert not state_file.exists()
+        else:
+            raise AssertionError("make up not ready in time:\n" + "".join(lines))
+        yield RunningUp(
+            process,
+            "".join(lines),
+            f"http://127.0.0.1:{port}",
+            f"http://127.0.0.1:{backend_port}",
+            deployments / "31337.json",
+            pids,
+        )
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-        if anvil_pid is not None and pid_alive(anvil_pid):
-            os.kill(anvil_pid, signal.SIGTERM)
+        for pid in pids.values():
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path: Path) -> None:
+    with make_up(tmp_path) as up:
+        assert set(up.child_pids) == {"anvil", "node-0", "node-1", "node-2", "node-3", "backend"}
+        record = json.loads(up.deployment_file.read_text())
+        for name, address in record["contracts"].items():
+            assert f"  {name:<16} {address}" in up.output
+        assert "1,000,000 WAL" in up.output  # dev accounts were paid from the user drop
+        assert "walrus store README.md" in up.output
+        assert f"curl {up.backend_url}/v1/blobs/<blob id>" in up.output
+
+        # every node registered with the URL it really serves, and holds shards
+        artifacts = compile_contracts()
+        staking = StakingContract.at(
+            ChainClient(up.rpc_url), record["contracts"]["Staking"], artifacts.abi("Staking")
+        )
+        assert staking.current_epoch() == 1
+        committee = staking.committee()
+        assert len(committee.node_ids) == 4 and all(n == 2 for n in committee.shard_counts)
+        for node_id in committee.node_ids:
+            url = staking.node(node_id).http_url
+            assert f"node {node_id:<3} {url}" in up.output
+            assert requests.get(url + "/v1/health", timeout=5).ok
+
+        # CLI store -> backend read
+        readme = (REPO_ROOT / "README.md").read_bytes()
+        stored = up.cli("store", str(REPO_ROOT / "README.md"), "--epochs", "3", "--json")
+        assert stored.returncode == 0, stored.stderr
+        blob_id = json.loads(stored.stdout)["blob_id"]
+        served = requests.get(f"{up.backend_url}/v1/blobs/{blob_id}", timeout=60)
+        assert served.status_code == 200 and served.content == readme
+
+        # backend store -> CLI read
+        data = os.urandom(50_000)
+        put = requests.put(f"{up.backend_url}/v1/blobs?epochs=2", data=data, timeout=60)
+        assert put.status_code == 200, put.text
+        published = put.json()["newlyCreated"]["blobObject"]["blobId"]
+        read = up.cli("read", published)
+        assert read.returncode == 0, read.stderr
+        assert read.stdout == data
+
+        rest = up.stop(signal.SIGINT)
+    for name, pid in up.child_pids.items():
+        assert f"stopped {name} (pid {pid})" in rest
+        assert not pid_alive(pid), f"{name} (pid {pid}) still running"
+    order = [rest.index(f"stopped {name} ") for name in ("backend", "node-0", "anvil")]
+    assert order == sorted(order), "children must stop in reverse start order"
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_epoch_keeper_starts_epochs_and_sigterm_stops_everything(tmp_path: Path) -> None:
+    with make_up(tmp_path, "--epoch-seconds", "2") as up:
+        record = json.loads(up.deployment_file.read_text())
+        staking = StakingContract.at(
+            ChainClient(up.rpc_url),
+            record["contracts"]["Staking"],
+            compile_contracts().abi("Staking"),
+        )
+        deadline = time.monotonic() + 30
+        while staking.current_epoch() < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert staking.current_epoch() >= 3
+        rest = up.stop(signal.SIGTERM)
+    assert "epoch 3 started (4 nodes)" in up.output + rest
+    for name, pid in up.child_pids.items():
+        assert not pid_alive(pid), f"{name} (pid {pid}) still running"
+
+
+@pytest.mark.parametrize("arguments", [["--nodes", "5", "--shards", "4"], ["--shards", "2"]])
+def test_make_up_rejects_a_bad_network_shape_in_one_line(arguments: list[str]) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "scripts.up", *arguments],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert "Traceback" not in finished.stderr
+    assert finished.stderr.strip().splitlines()[-1].startswith("make up: error: ")
 
 
 def test_make_up_refuses_a_second_devnet_on_the_same_state_file(tmp_path: Path) -> None:
@@ -81,3 +199,4 @@ def test_make_up_refuses_a_second_devnet_on_the_same_state_file(tmp_path: Path) 
     assert finished.returncode == 1
     assert f"a devnet is already running at {running.url}" in finished.stdout
     assert "Traceback" not in finished.stdout + finished.stderr
+    assert read_state(state_file) is not None
