@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -32,9 +33,9 @@ from backend.chain.registry import (
     aggregate_certificate,
     sign_permit,
 )
-from backend.chain.staking import Committee, StakingContract
+from backend.chain.staking import StakingContract
 from backend.core.blob_id import BlobId
-from backend.core.bls import BlsPublicKey, BlsSignature, verify
+from backend.core.bls import BlsSignature, verify
 from backend.core.decoder import decode_blob
 from backend.core.encoder import EncodedBlob, encode_blob
 from backend.core.errors import CoreError
@@ -44,6 +45,7 @@ from backend.core.pairs import shard_of_pair
 from backend.core.params import EncodingParams
 from backend.core.sliver_kind import SliverKind
 from backend.core.slivers import UnverifiedSliver, VerifiedSliver, verify_sliver
+from backend.sdk.epoch_view import EpochCommittee, EpochView
 from backend.sdk.errors import (
     BlobDeleted,
     BlobExpired,
@@ -60,6 +62,9 @@ from backend.sdk.errors import (
 from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
 
 MAX_PARALLEL_NODES = 16
+MAX_PARALLEL_SLIVERS = 32
+"""Sliver requests in flight at once (across nodes; each node serves with several threads)."""
+MAX_EPOCHS_AGE = 30.0
 PERMIT_SECONDS = 3600
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while storing or reading."""
@@ -158,6 +163,8 @@ class Client:
         self._node_urls = dict(node_urls or {})
         self._nodes: dict[int, NodeClient] = {}
         self._lock = threading.Lock()
+        self.epochs = EpochView(staking)
+        self._max_epochs: tuple[int, float] | None = None
 
     @classmethod
     def connect(
@@ -187,18 +194,14 @@ class Client:
             return self._nodes.setdefault(node_id, made)
 
     def committee_nodes(self, epoch: int | None = None) -> list[NodeClient]:
-        committee = self.staking.committee(epoch)
-        return [
-            self.node(node_id)
-            for node_id, count in zip(committee.node_ids, committee.shard_counts, strict=True)
-            if count > 0
-        ]
+        """The nodes holding shards in `epoch` (default: the current one)."""
+        return [self.node(node_id) for node_id in self.epochs.committee(epoch).holders]
 
     # ------------------------------------------------------------ blob ids
 
     @property
     def n_shards(self) -> int:
-        return self.staking.n_shards
+        return self.epochs.n_shards
 
     def encode(self, data: bytes | str | BinaryIO) -> EncodedBlob:
         """Encode for this network's shard count with the default code for it."""
@@ -219,57 +222,77 @@ class Client:
         progress: Progress | None = None,
     ) -> StoreResult:
         """Store `data` for `epochs` epochs from the current one; see the module docstring."""
-        max_epochs = self.registry.max_epochs_ahead()
+        max_epochs = self._max_epochs_ahead()
         if not 1 <= epochs <= max_epochs:
             raise InvalidEpochs(f"epochs must be between 1 and {max_epochs}, got {epochs}")
         raw = read_input(data)
-        encoded = encode_blob(raw, self.n_shards)
-        blob_id = encoded.blob_id
-        epoch = self.staking.current_epoch()
-        end_epoch = epoch + epochs
-        if not deletable:
-            until = self.registry.blob_id_status(blob_id.raw).permanent_certified_until
-            if until >= end_epoch:
-                return StoreResult("alreadyCertified", blob_id, len(raw), until)
+        size = len(raw)
+        with futures.ThreadPoolExecutor(max_workers=6) as reads:
+            # chain reads that do not need the blob id overlap with the encoding
+            epoch_read = reads.submit(self.epochs.current_epoch, 0.0)
+            cost_read = reads.submit(lambda: self.registry.registration_cost(size, epochs).total)
+            wallet_read = reads.submit(self._wallet_state)
+            encoded = encode_blob(raw, self.n_shards)
+            del raw
+            blob_id = encoded.blob_id
+            chain_status = self.registry.blob_id_status(blob_id.raw)
+            epoch = epoch_read.result()
+            end_epoch = epoch + epochs
+            until = chain_status.permanent_certified_until
+            if not deletable and until >= end_epoch:
+                return StoreResult("alreadyCertified", blob_id, size, until)
+            reusable = None
+            if chain_status.registrations > 0:
+                reusable = self._reusable_registration(blob_id, deletable, end_epoch, epoch)
+            if reusable is not None:
+                token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
+            else:
+                cost = cost_read.result()
+                permit = self._payment(cost, *wallet_read.result())
+                metadata = encoded.metadata
+                registered = self.registry.register_blob(
+                    blob_id.raw,
+                    metadata.metadata.root_hash(),
+                    size,
+                    metadata.encoding_type,
+                    epochs,
+                    deletable=deletable,
+                    permit=permit,
+                )
+                token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
 
-        reusable = self._reusable_registration(blob_id, deletable, end_epoch)
-        if reusable is not None:
-            token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
-        else:
-            cost = self.registry.registration_cost(len(raw), epochs).total
-            permit = self._payment(cost)
-            metadata = encoded.metadata
-            registered = self.registry.register_blob(
-                blob_id.raw,
-                metadata.metadata.root_hash(),
-                len(raw),
-                metadata.encoding_type,
-                epochs,
-                deletable=deletable,
-                permit=permit,
-            )
-            token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
-
-        certificate_epoch, signers, signature, failed = self._collect_confirmations(
-            encoded, deletable, token_id, progress
+        signers, signature, failed = self._collect_confirmations(
+            encoded, deletable, token_id, epoch, progress
         )
-        del certificate_epoch
         self.registry.certify_blob(token_id, signers, signature)
-        return StoreResult(
-            "newlyCreated", blob_id, len(raw), end_epoch, token_id, cost, reused, failed
-        )
+        return StoreResult("newlyCreated", blob_id, size, end_epoch, token_id, cost, reused, failed)
 
-    def _payment(self, cost: int) -> Permit | None:
-        """Check the balance; a signed EIP-2612 permit for `cost` when the registry's
-        allowance is short (saves the separate approve transaction), else None."""
+    def _max_epochs_ahead(self) -> int:
+        """Governance may change it, rarely: re-read at most every MAX_EPOCHS_AGE seconds."""
+        now = time.monotonic()
+        if self._max_epochs is None or now - self._max_epochs[1] > MAX_EPOCHS_AGE:
+            self._max_epochs = (self.registry.max_epochs_ahead(), now)
+        return self._max_epochs[0]
+
+    def _wallet_state(self) -> tuple[int, int, int]:
+        """(WAL balance, the registry's allowance, latest block time) of this wallet."""
         owner = self._address()
         balance = int(self.chain.call(self.wal.functions.balanceOf(owner)))
+        allowance = int(self.chain.call(self.wal.functions.allowance(owner, self.registry.address)))
+        now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return balance, allowance, now
+
+    def _payment(
+        self, cost: int, balance: int | None = None, allowance: int = 0, now: int = 0
+    ) -> Permit | None:
+        """Check the balance; a signed EIP-2612 permit for `cost` when the registry's
+        allowance is short (saves the separate approve transaction), else None."""
+        if balance is None:
+            balance, allowance, now = self._wallet_state()
         if balance < cost:
             raise InsufficientWal(cost, balance)
-        allowance = int(self.chain.call(self.wal.functions.allowance(owner, self.registry.address)))
         if allowance >= cost:
             return None
-        now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
         return sign_permit(self.chain, self.wal, self.registry.address, cost, now + PERMIT_SECONDS)
 
     def _address(self) -> str:
@@ -278,7 +301,7 @@ class Client:
         return self.chain.account.address
 
     def _reusable_registration(
-        self, blob_id: BlobId, deletable: bool, end_epoch: int
+        self, blob_id: BlobId, deletable: bool, end_epoch: int, epoch: int
     ) -> BlobInfo | None:
         """The wallet's uncertified registration of `blob_id` (same deletability) lasting at
         least until `end_epoch`; None if there is none."""
@@ -293,7 +316,6 @@ class Client:
                 "topics": [topic, None, blob_id.hex(), owner_topic],
             }
         )
-        epoch = self.staking.current_epoch()
         for log in reversed(logs):
             token_id = int.from_bytes(bytes(log["topics"][1]), "big")
             try:
@@ -316,15 +338,15 @@ class Client:
         encoded: EncodedBlob,
         deletable: bool,
         token_id: int,
+        epoch: int,
         progress: Progress | None,
-    ) -> tuple[int, bytes, bytes, list[str]]:
-        """Upload to every committee node in parallel; return (epoch, signer bitmap,
-        aggregate signature, failed nodes) once the confirming nodes hold the quorum."""
-        epoch = self.staking.current_epoch()
-        committee = self.staking.committee(epoch)
-        assignment = self.staking.shard_assignment(epoch)
-        quorum = self.staking.quorum_weight()
-        n = len(assignment)
+    ) -> tuple[bytes, bytes, list[str]]:
+        """Upload to every committee node of `epoch` in parallel (each node's slivers in
+        parallel too, bounded); return (signer bitmap, aggregate signature, failed nodes)
+        once the confirming nodes hold the quorum."""
+        view = self.epochs.committee(epoch)
+        committee, quorum = view.committee, view.quorum
+        n = len(view.assignment)
         blob_id = encoded.blob_id
         bound_token = token_id if deletable else 0
         message = blob_certification_message(
@@ -332,32 +354,40 @@ class Client:
         )
         pairs_of: dict[int, list[int]] = {}
         for pair in range(n):
-            pairs_of.setdefault(assignment[shard_of_pair(blob_id, pair, n)], []).append(pair)
-        members = {node_id: index for index, node_id in enumerate(committee.node_ids)}
+            pairs_of.setdefault(view.assignment[shard_of_pair(blob_id, pair, n)], []).append(pair)
+        members = view.members
         metadata_bytes = encoded.metadata.to_bytes()
+        targets = view.holders
+        sliver_pool = futures.ThreadPoolExecutor(max_workers=MAX_PARALLEL_SLIVERS)
 
         def upload(node_id: int) -> BlsSignature:
             node = self.node(node_id)
             node.put_metadata(blob_id, metadata_bytes)
-            for pair in pairs_of.get(node_id, []):
-                for sliver in encoded.sliver_pair(pair):
-                    node.put_sliver(blob_id, pair, sliver.kind, sliver.to_bytes())
+            puts = [
+                sliver_pool.submit(node.put_sliver, blob_id, pair, sliver.kind, sliver.to_bytes())
+                for pair in pairs_of.get(node_id, [])
+                for sliver in encoded.sliver_pair(pair)
+            ]
+            for put in puts:
+                put.result()
             confirmation = node.confirmation(blob_id, deletable=deletable, token_id=bound_token)
             try:
                 signature = BlsSignature.from_eip2537(confirmation.signature)
-                key = BlsPublicKey.from_eip2537(
-                    self.staking.committee_member_key(epoch, members[node_id])
-                )
+                key = self.epochs.member_key(epoch, members[node_id])
             except CoreError as error:
                 raise NodeRequestFailed(node.name, f"bad signature: {error}") from None
-            if confirmation.epoch != epoch or not verify(key, message, signature):
+            if confirmation.epoch != epoch:
+                self.epochs.forget_epoch()
+                raise NodeRequestFailed(
+                    node.name, f"confirmed for epoch {confirmation.epoch}, not {epoch}"
+                )
+            if not verify(key, message, signature):
                 raise NodeRequestFailed(node.name, "signature does not verify")
             return signature
 
         weight = 0
         signatures: dict[int, BlsSignature] = {}
         failures: list[str] = []
-        targets = [node_id for node_id in committee.node_ids if _weight(committee, node_id) > 0]
         pool = futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_NODES, len(targets)))
         try:
             pending = {pool.submit(upload, node_id): node_id for node_id in targets}
@@ -368,13 +398,14 @@ class Client:
                 except NodeRequestFailed as error:
                     failures.append(str(error))
                     continue
-                weight += _weight(committee, node_id)
+                weight += view.shards_of(node_id)
                 if progress is not None:
                     progress("confirm", min(weight, quorum), quorum)
                 if weight >= quorum:
                     break
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            sliver_pool.shutdown(wait=False, cancel_futures=True)
         not_confirmed = failures + [
             f"{self.node(node_id).name}: no confirmation before the quorum was reached"
             for node_id in targets
@@ -384,7 +415,7 @@ class Client:
         if weight < quorum:
             raise NotEnoughConfirmations(str(blob_id), token_id, weight, quorum, not_confirmed)
         certificate = aggregate_certificate(len(committee.node_ids), signatures)
-        return epoch, certificate.signers, certificate.signature, not_confirmed
+        return certificate.signers, certificate.signature, not_confirmed
 
     # ------------------------------------------------------------ read
 
@@ -424,16 +455,29 @@ class Client:
         return bool(logs)
 
     def read(self, blob_id: BlobId | str, *, progress: Progress | None = None) -> bytes:
-        """The blob's bytes, decoded from verified primary slivers."""
+        """The blob's bytes, decoded from `p` verified primary slivers (the systematic ones
+        first: then no decoding is needed), or from `s` verified secondary slivers when the
+        primaries cannot be gathered. The chain is asked whether the blob is readable while
+        the slivers are fetched; a blob that is not readable raises that precise reason."""
         blob = blob_id if isinstance(blob_id, BlobId) else BlobId.from_base64(blob_id)
-        self.check_readable(blob)
-        nodes = self.committee_nodes()
-        metadata = self._metadata(blob, nodes)
-        slivers = self._primary_slivers(metadata, progress)
-        return decode_blob(metadata, slivers)
+        view = self.epochs.committee()
+        pool = futures.ThreadPoolExecutor(max_workers=MAX_PARALLEL_SLIVERS)
+        try:
+            readable = pool.submit(self.check_readable, blob)
+            metadata = pool.submit(self._metadata, blob, view)
+            try:
+                slivers = self._gather_slivers(pool, blob, view, metadata, progress)
+            except SdkError:
+                readable.result()  # the chain's reason (deleted, expired...) comes first
+                raise
+            readable.result()
+            return decode_blob(metadata.result(), slivers)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    def _metadata(self, blob_id: BlobId, nodes: list[NodeClient]) -> VerifiedMetadata:
+    def _metadata(self, blob_id: BlobId, view: EpochCommittee) -> VerifiedMetadata:
         failures = []
+        nodes = [self.node(node_id) for node_id in view.holders]
         for node in random.sample(nodes, len(nodes)):
             try:
                 raw = node.get_metadata(blob_id)
@@ -442,53 +486,87 @@ class Client:
                 failures.append(f"{node.name}: {error}")
         raise NotEnoughSlivers(f"no node served valid metadata of {blob_id}: {'; '.join(failures)}")
 
-    def _primary_slivers(
-        self, metadata: VerifiedMetadata, progress: Progress | None
+    def _gather_slivers(
+        self,
+        pool: futures.ThreadPoolExecutor,
+        blob_id: BlobId,
+        view: EpochCommittee,
+        metadata: futures.Future[VerifiedMetadata],
+        progress: Progress | None,
     ) -> list[VerifiedSliver]:
-        blob_id = metadata.blob_id
-        n = metadata.n_shards
-        needed = EncodingParams(n).p
-        assignment = self.staking.shard_assignment()
+        """p verified primaries, else s verified secondaries (then the primaries already
+        verified are returned too: the decoder uses whichever set is complete)."""
+        n = len(view.assignment)
+        params = EncodingParams(n)
+        others = random.sample(range(params.p, n), n - params.p)
+        primaries, primary_failures = self._fetch_verified(
+            pool, blob_id, view, metadata, SliverKind.PRIMARY,
+            [*range(params.p), *others], params.p, progress,
+        )  # fmt: skip
+        if len(primaries) >= params.p:
+            return primaries
+        secondaries, secondary_failures = self._fetch_verified(
+            pool, blob_id, view, metadata, SliverKind.SECONDARY,
+            random.sample(range(n), n), params.s, progress,
+        )  # fmt: skip
+        if len(secondaries) >= params.s:
+            return secondaries
+        raise NotEnoughSlivers(
+            f"blob {blob_id}: {len(primaries)} of {params.p} primary and {len(secondaries)} "
+            f"of {params.s} secondary slivers verified; failures: "
+            f"{'; '.join(primary_failures + secondary_failures)}"
+        )
+
+    def _fetch_verified(
+        self,
+        pool: futures.ThreadPoolExecutor,
+        blob_id: BlobId,
+        view: EpochCommittee,
+        metadata: futures.Future[VerifiedMetadata],
+        kind: SliverKind,
+        order: list[int],
+        needed: int,
+        progress: Progress | None,
+    ) -> tuple[list[VerifiedSliver], list[str]]:
+        """Fetch slivers of `kind` in `order`, `needed` + 1 at a time (one spare against a
+        slow node), replacing each failure with the next pair, until `needed` verify."""
+        n = len(view.assignment)
 
         def fetch(pair: int) -> VerifiedSliver:
-            node = self.node(assignment[shard_of_pair(blob_id, pair, n)])
-            wire = node.get_sliver(blob_id, pair, SliverKind.PRIMARY)
+            node = self.node(view.assignment[shard_of_pair(blob_id, pair, n)])
+            wire = node.get_sliver(blob_id, pair, kind)
+            name = kind.name.lower()
             try:
                 sliver = UnverifiedSliver.from_bytes(wire)
-                if sliver.kind is not SliverKind.PRIMARY or sliver.index != pair:
-                    raise NodeRequestFailed(node.name, f"sent another sliver than primary {pair}")
-                return verify_sliver(metadata, sliver)
+                if sliver.kind is not kind or sliver.index != pair:
+                    raise NodeRequestFailed(node.name, f"sent another sliver than {name} {pair}")
+                return verify_sliver(metadata.result(), sliver)
             except CoreError as error:
                 raise NodeRequestFailed(
-                    node.name, f"invalid primary sliver {pair}: {error}"
+                    node.name, f"invalid {name} sliver {pair}: {error}"
                 ) from None
 
         slivers: list[VerifiedSliver] = []
         failures: list[str] = []
-        order = random.sample(range(n), n)
-        pool = futures.ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_NODES, n))
-        try:
-            pending = {pool.submit(fetch, pair) for pair in order[: needed + 1]}
-            queued = order[needed + 1 :]
-            while pending and len(slivers) < needed:
-                done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
-                for finished in done:
-                    try:
-                        slivers.append(finished.result())
-                        if progress is not None:
-                            progress("read", min(len(slivers), needed), needed)
-                    except NodeRequestFailed as error:
-                        failures.append(str(error))
-                        if queued:
-                            pending.add(pool.submit(fetch, queued.pop()))
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        if len(slivers) < needed:
-            raise NotEnoughSlivers(
-                f"blob {blob_id}: {len(slivers)} of {needed} primary slivers verified; "
-                f"failures: {'; '.join(failures)}"
-            )
-        return slivers[:needed]
+        queued = list(reversed(order))
+        pending = {pool.submit(fetch, queued.pop()) for _ in range(min(needed + 1, len(queued)))}
+        while pending and len(slivers) < needed:
+            done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+            for finished in done:
+                try:
+                    slivers.append(finished.result())
+                    if progress is not None:
+                        progress("read", min(len(slivers), needed), needed)
+                except NodeRequestFailed as error:
+                    failures.append(str(error))
+                    if queued:
+                        pending.add(pool.submit(fetch, queued.pop()))
+                except SdkError as error:  # no metadata: no sliver can be verified
+                    failures.append(str(error))
+                    return slivers, failures
+        for left in pending:
+            left.cancel()
+        return slivers[:needed], failures
 
     # ------------------------------------------------------------ ownership
 
@@ -617,7 +695,3 @@ class Client:
                 except NodeRequestFailed:
                     continue
         return BlobStatus(blob, state, chain_status.registrations, until, epoch, holders)
-
-
-def _weight(committee: Committee, node_id: int) -> int:
-    return committee.shards_of(node_id)
