@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from backend.api.aggregator import aggregator
+from backend.api.availability import availability
 from backend.api.errors import register_error_handlers
 from backend.api.openapi import OPENAPI
 from backend.api.publisher import publisher
@@ -57,6 +58,7 @@ def create_app(client: Client) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(publisher)
     app.register_blueprint(aggregator)
+    app.register_blueprint(availability)
     app.register_blueprint(service)
 
     @app.before_request

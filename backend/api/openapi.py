@@ -59,6 +59,26 @@ OPENAPI: dict[str, Any] = {
                 "responses": _BLOB,
             }
         },
+        "/v1/blobs/{target}/availability": {
+            "get": {
+                "summary": "Proof of availability of a blob id or token id, re-checked locally "
+                "(same JSON as `walrus verify --json`)",
+                "parameters": [
+                    {
+                        "name": "target",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {"name": "deep", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "samples", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": {"description": "The report; `available` is the verdict"},
+                    "400": _ERROR,
+                },
+            }
+        },
         "/v1/health": {"get": {"summary": "Backend and storage node health"}},
         "/v1/api": {"get": {"summary": "This document"}},
         "/metrics": {"get": {"summary": "Prometheus metrics"}},

@@ -23,6 +23,7 @@ from backend.cli.ownership import (
     share,
 )
 from backend.cli.serve import serve
+from backend.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,6 +48,7 @@ for _command in (
     info,
     health,
     serve,
+    verify,
 ):
     cli.add_command(_command)
 cli.add_command(node)
