@@ -41,7 +41,7 @@ from backend.core.encoder import EncodedBlob, encode_blob
 from backend.core.errors import CoreError
 from backend.core.intents import blob_certification_message
 from backend.core.metadata import UnverifiedMetadata, VerifiedMetadata, verify_metadata
-from backend.core.pairs import shard_of_pair
+from backend.core.pairs import secondary_index_of_pair, shard_of_pair
 from backend.core.params import EncodingParams
 from backend.core.sliver_kind import SliverKind
 from backend.core.slivers import UnverifiedSliver, VerifiedSliver, verify_sliver
@@ -538,7 +538,8 @@ class Client:
             name = kind.name.lower()
             try:
                 sliver = UnverifiedSliver.from_bytes(wire)
-                if sliver.kind is not kind or sliver.index != pair:
+                index = pair if kind is SliverKind.PRIMARY else secondary_index_of_pair(pair, n)
+                if sliver.kind is not kind or sliver.index != index:
                     raise NodeRequestFailed(node.name, f"sent another sliver than {name} {pair}")
                 return verify_sliver(metadata.result(), sliver)
             except CoreError as error:

@@ -21,6 +21,7 @@ from backend.sdk.errors import (
     InsufficientWal,
     InvalidEpochs,
     NotEnoughConfirmations,
+    NotEnoughSlivers,
 )
 from nodes.store import NodeStore
 from tests.integration.network import Network, NodeProcess
@@ -134,6 +135,52 @@ def test_corrupted_slivers_on_one_node_do_not_corrupt_the_read(
     victim.wait_ready()
     for _ in range(5):  # random sliver order: the victim is asked in most of these reads
         assert client.read(result.blob_id) == data
+
+
+def corrupt_primaries(node: NodeProcess, blob_id: BlobId, n_shards: int) -> int:
+    """Flip a byte of every primary sliver of `blob_id` on the stopped `node`'s disk."""
+    store = NodeStore(node.data_dir)
+    corrupted = 0
+    try:
+        for pair in range(n_shards):
+            stored = store.sliver(blob_id, SliverKind.PRIMARY, pair)
+            if stored is not None:
+                flipped = bytes([stored[0] ^ 0xFF]) + stored[1:]
+                store.put_sliver(blob_id, SliverKind.PRIMARY, pair, flipped)
+                corrupted += 1
+    finally:
+        store.close()
+    return corrupted
+
+
+def test_read_decodes_from_secondary_slivers_when_primaries_are_corrupt(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    data = os.urandom(120_000)
+    result = client.store(data, epochs=1)
+    victims = network.nodes[:3]  # 6 of 8 primaries bad: fewer than p = 4 remain
+    for victim in victims:
+        victim.stop()
+        assert corrupt_primaries(victim, result.blob_id, client.n_shards) == 2
+    for victim in victims:
+        victim.start()
+    for victim in victims:
+        victim.wait_ready()
+    assert client.read(result.blob_id) == data
+
+
+def test_read_with_too_few_slivers_of_either_kind_names_both_counts(
+    client: Client, network: Network, all_nodes_running: None
+) -> None:
+    data = os.urandom(30_000)
+    result = client.store(data, epochs=1)
+    for node in network.nodes[1:]:
+        node.kill()
+    with pytest.raises(NotEnoughSlivers) as raised:
+        client.read(result.blob_id)
+    message = str(raised.value)
+    assert "2 of 4 primary and 2 of 6 secondary slivers verified" in message
+    assert network.nodes[1].url in message
 
 
 def test_store_without_quorum_fails_naming_the_nodes_and_retry_reuses_the_payment(
