@@ -59,7 +59,7 @@ from backend.sdk.errors import (
     NotEnoughSlivers,
     SdkError,
 )
-from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
+from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient, WireBody
 
 MAX_PARALLEL_NODES = 16
 MAX_PARALLEL_SLIVERS = 32
@@ -364,7 +364,9 @@ class Client:
             node = self.node(node_id)
             node.put_metadata(blob_id, metadata_bytes)
             puts = [
-                sliver_pool.submit(node.put_sliver, blob_id, pair, sliver.kind, sliver.to_bytes())
+                sliver_pool.submit(
+                    node.put_sliver, blob_id, pair, sliver.kind, WireBody.of_sliver(sliver)
+                )
                 for pair in pairs_of.get(node_id, [])
                 for sliver in encoded.sliver_pair(pair)
             ]

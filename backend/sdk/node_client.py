@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import requests
 
 from backend.core import routes
 from backend.core.blob_id import BlobId
 from backend.core.sliver_kind import SliverKind
+from backend.core.slivers import UnverifiedSliver, VerifiedSliver
 from backend.sdk.errors import NodeRequestFailed
 
 DEFAULT_TIMEOUT = 10.0
@@ -26,6 +29,27 @@ class Confirmation:
     epoch: int
     node_id: int
     signature: bytes
+
+
+class WireBody:
+    """A request body sent part by part without joining the parts: a sliver's symbols go
+    to the socket straight from the encoder's array (no copy), with a Content-Length."""
+
+    def __init__(self, *parts: bytes | memoryview) -> None:
+        self.parts = [memoryview(part).cast("B") for part in parts]
+
+    def __len__(self) -> int:
+        return sum(part.nbytes for part in self.parts)
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return iter(self.parts)
+
+    @classmethod
+    def of_sliver(cls, sliver: VerifiedSliver) -> WireBody:
+        """The sliver's wire form (DESIGN.md §5): the header of an empty sliver of the same
+        kind and index, then the symbol bytes."""
+        header = UnverifiedSliver(sliver.kind, sliver.index, b"").to_bytes()
+        return cls(header, memoryview(np.ascontiguousarray(sliver.symbols)))
 
 
 class NodeClient:
@@ -50,7 +74,9 @@ class NodeClient:
     def name(self) -> str:
         return f"node {self.node_id} ({self.url})"
 
-    def _request(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
+    def _request(
+        self, method: str, path: str, body: bytes | WireBody | None = None
+    ) -> requests.Response:
         reason = "no attempt made"
         for attempt in range(self.retries + 1):
             if attempt:
@@ -79,7 +105,9 @@ class NodeClient:
     def get_metadata(self, blob_id: BlobId) -> bytes:
         return self._request("GET", routes.metadata_path(blob_id)).content
 
-    def put_sliver(self, blob_id: BlobId, pair: int, kind: SliverKind, wire: bytes) -> None:
+    def put_sliver(
+        self, blob_id: BlobId, pair: int, kind: SliverKind, wire: bytes | WireBody
+    ) -> None:
         self._request("PUT", routes.sliver_path(blob_id, pair, kind), wire)
 
     def get_sliver(self, blob_id: BlobId, pair: int, kind: SliverKind) -> bytes:
