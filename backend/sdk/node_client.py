@@ -6,7 +6,7 @@ import base64
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import requests
@@ -49,7 +49,7 @@ class WireBody:
         """The sliver's wire form (DESIGN.md §5): the header of an empty sliver of the same
         kind and index, then the symbol bytes."""
         header = UnverifiedSliver(sliver.kind, sliver.index, b"").to_bytes()
-        return cls(header, memoryview(np.ascontiguousarray(sliver.symbols)))
+        return cls(header, np.ascontiguousarray(sliver.symbols).data)
 
 
 class NodeClient:
@@ -82,8 +82,9 @@ class NodeClient:
             if attempt:
                 time.sleep(RETRY_DELAY * attempt)
             try:
+                # a WireBody is an iterable of buffers with a length: requests streams it
                 response = self._session.request(
-                    method, self.url + path, data=body, timeout=self.timeout
+                    method, self.url + path, data=cast(Any, body), timeout=self.timeout
                 )
             except requests.RequestException as error:
                 reason = f"{type(error).__name__}: {error}"
