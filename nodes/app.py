@@ -22,6 +22,7 @@ from backend.core.sliver_kind import SliverKind
 from backend.core.slivers import UnverifiedSliver, sliver_size, verify_sliver, verify_slivers
 from nodes.chain_view import ChainView
 from nodes.follower import EventFollower
+from nodes.inconsistency import inconsistency_blueprint
 from nodes.metrics import NodeMetrics
 from nodes.recovery import Recoverer
 from nodes.store import NodeStore
@@ -308,4 +309,5 @@ def create_app(context: NodeContext) -> Flask:
         ]
         return jsonify(metadata=True, pairs_stored=stored, **chain_state)
 
+    app.register_blueprint(inconsistency_blueprint(store, chain, context.signing_key))
     return app

@@ -28,6 +28,8 @@ class NodeConfig:
     port: int = 9100
     start_block: int = 0
     """First block whose BlobRegistry events the node reads (the registry's deploy block)."""
+    challenges: str = ""
+    """StorageChallenges address; when set, the node answers its storage challenges."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

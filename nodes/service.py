@@ -17,9 +17,11 @@ from backend.core.bls import BlsSecretKey
 from backend.core.errors import CoreError
 from nodes.app import NodeContext, create_app
 from nodes.chain_view import ChainView
+from nodes.challenges import start_responder
 from nodes.config import NodeConfig, NodeConfigError, read_secret
 from nodes.follower import EventFollower
 from nodes.gc import collect_garbage
+from nodes.inconsistency import InconsistencyMonitor
 from nodes.metrics import NodeMetrics
 from nodes.recovery import Recoverer
 from nodes.store import NodeStore
@@ -72,15 +74,20 @@ def run(config_path: Path) -> int:
         return 2
     store, chain = context.store, context.chain
     recoverer = Recoverer(store, chain)
+    monitor = InconsistencyMonitor(store, chain, context.signing_key, recoverer)
 
     def sweep() -> None:
-        """GC of blobs no longer live; recovery of certified blobs missing data."""
+        """GC of blobs no longer live; recovery of certified blobs missing data; blobs that
+        stay unrecovered are checked for an inconsistent encoding."""
         epoch = chain.current_epoch()
         for blob_id in collect_garbage(store, epoch):
             log.info("collected blob %s", blob_id)
+        missing = []
         for blob_id, record in store.blob_records():
             if record.is_certified(epoch) and recoverer.needs_recovery(blob_id):
                 recoverer.submit(blob_id)
+                missing.append(blob_id)
+        monitor.sweep(missing)
 
     def after_batch(changed: list[BlobId]) -> None:
         sweep()
@@ -106,6 +113,7 @@ def run(config_path: Path) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     follower.start()
+    responder = start_responder(store, chain, config.challenges) if config.challenges else None
     log.info("node %d serving on http://%s:%d", config.node_id, config.host, config.port)
     try:
         server.run()
@@ -113,6 +121,8 @@ def run(config_path: Path) -> int:
         pass
     finally:
         follower.stop()
+        if responder is not None:
+            responder.stop()
         recoverer.shutdown()
         store.close()
     return 0

@@ -19,6 +19,10 @@ RECOVERY_SYMBOLS = "/v1/blobs/<blob_id>/recoverySymbols/<kind>/<int:index>"
 """Symbols this node can give for rebuilding the `kind` sliver `index` (the target), one per
 sliver of the other kind it stores; JSON ``{"symbols": [base64 wire form, ...]}``."""
 
+INCONSISTENCY_PROOF = "/v1/blobs/<blob_id>/inconsistencyProof/<kind>"
+"""POST an inconsistency proof whose target sliver is of `kind`; answered with the node's
+invalid-blob attestation ``{"epoch", "node_id", "signature"}`` once it checks."""
+
 SLIVER_KIND_NAMES = {"primary": SliverKind.PRIMARY, "secondary": SliverKind.SECONDARY}
 """Path segment of each sliver kind."""
 
@@ -46,3 +50,8 @@ def recovery_symbols_path(blob_id: BlobId, target_kind: SliverKind, target_index
     """Recovery symbols for rebuilding sliver `target_index` of kind `target_kind`."""
     kind = target_kind.name.lower()
     return f"/v1/blobs/{blob_id.to_base64()}/recoverySymbols/{kind}/{target_index}"
+
+
+def inconsistency_proof_path(blob_id: BlobId, target_kind: SliverKind) -> str:
+    """Where to POST an inconsistency proof whose target sliver is of `target_kind`."""
+    return f"/v1/blobs/{blob_id.to_base64()}/inconsistencyProof/{target_kind.name.lower()}"
