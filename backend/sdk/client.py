@@ -530,8 +530,10 @@ class Client:
         needed: int,
         progress: Progress | None,
     ) -> tuple[list[VerifiedSliver], list[str]]:
-        """Fetch slivers of `kind` in `order`, `needed` + 1 at a time (one spare against a
-        slow node), replacing each failure with the next pair, until `needed` verify."""
+        """Fetch the first `needed` slivers of `kind` in `order` at once, replacing each
+        failure with the next pair, until `needed` verify. No spare request up front: for
+        primaries the first p are the systematic ones, which need no decoding, and a spare
+        that answers first would force a decode of the whole blob."""
         n = len(view.assignment)
 
         def fetch(pair: int) -> VerifiedSliver:
@@ -552,7 +554,7 @@ class Client:
         slivers: list[VerifiedSliver] = []
         failures: list[str] = []
         queued = list(reversed(order))
-        pending = {pool.submit(fetch, queued.pop()) for _ in range(min(needed + 1, len(queued)))}
+        pending = {pool.submit(fetch, queued.pop()) for _ in range(min(needed, len(queued)))}
         while pending and len(slivers) < needed:
             done, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
             for finished in done:
@@ -569,7 +571,7 @@ class Client:
                     return slivers, failures
         for left in pending:
             left.cancel()
-        return slivers[:needed], failures
+        return slivers, failures
 
     # ------------------------------------------------------------ ownership
 
