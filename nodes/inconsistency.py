@@ -154,11 +154,14 @@ class InconsistencyMonitor:
         self._first_seen: dict[BlobId, float] = {}
 
     def sweep(self, candidates: list[BlobId]) -> None:
-        """Start a check for every candidate (certified, still missing slivers) that has
-        needed recovery for a while and was not checked recently."""
+        """While the recovery pool is idle (it tried and gave up), start a check for every
+        candidate (certified, still missing slivers) that has needed recovery for a while and
+        was not checked recently."""
         now = time.monotonic()
         with self._lock:
             self._first_seen = {b: self._first_seen.get(b, now) for b in candidates}
+        if self.recoverer.backlog:  # recovery is still trying: do not fetch the same symbols
+            return
         for blob_id in candidates:
             if now - self._first_seen[blob_id] < FIRST_CHECK_AFTER_SECONDS:
                 continue

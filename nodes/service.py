@@ -82,12 +82,14 @@ def run(config_path: Path) -> int:
         epoch = chain.current_epoch()
         for blob_id in collect_garbage(store, epoch):
             log.info("collected blob %s", blob_id)
-        missing = []
-        for blob_id, record in store.blob_records():
-            if record.is_certified(epoch) and recoverer.needs_recovery(blob_id):
-                recoverer.submit(blob_id)
-                missing.append(blob_id)
-        monitor.sweep(missing)
+        missing = [
+            blob_id
+            for blob_id, record in store.blob_records()
+            if record.is_certified(epoch) and recoverer.needs_recovery(blob_id)
+        ]
+        monitor.sweep(missing)  # before resubmitting: an idle pool has given up on these
+        for blob_id in missing:
+            recoverer.submit(blob_id)
 
     def after_batch(changed: list[BlobId]) -> None:
         sweep()
