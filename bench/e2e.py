@@ -12,6 +12,7 @@ read p50 <= 20 ms; client peak RSS <= 3x blob size.
 
 Usage: python bench/e2e.py [--sizes-mib 1,16,64,256] [--nodes 10] [--shards 20]
        [--latency-kib 1,1024] [--repeat 10] [--no-save]
+       [--rpc-url URL --deployment FILE]   # the network `make up` runs, paying as dev account 7
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.sdk.client import Client
 
 MIB = 1 << 20
+BENCH_ACCOUNT = 7
+"""Dev account paying with --rpc-url (make up's publisher pays from 8, the CLI from 0)."""
 RESULTS = Path(__file__).resolve().parent / "results" / "e2e.jsonl"
 sys.path.insert(0, str(RESULTS.parents[2]))  # the network fixture lives in tests/integration
 
@@ -43,13 +50,22 @@ def current_rss_mib() -> float:
 
 
 def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
+    """Against the running network at --rpc-url (e.g. `make up`), else a network of its own:
+    anvil + deployment + N node processes (tests/integration/network.py)."""
+    if arguments.rpc_url:
+        from backend.chain.devnet import dev_accounts
+        from backend.sdk.config import ClientSettings, load_client
+
+        key_file = Path(tempfile.mkdtemp()) / "bench.key"
+        key_file.write_text(bytes(dev_accounts()[BENCH_ACCOUNT].key).hex())
+        client = load_client(ClientSettings(arguments.rpc_url, key_file, arguments.deployment))
+        measure(arguments, client, len(client.committee_nodes()), emit)
+        return
+
     from backend.chain.client import ChainClient
     from backend.chain.compiler import compile_contracts
     from backend.chain.deployment import deploy, devnet_config
     from backend.chain.devnet import dev_accounts, start_anvil
-    from backend.core.decoder import decode_blob
-    from backend.core.encoder import encode_blob
-    from backend.core.params import EncodingParams
     from backend.sdk.client import Client
     from tests.integration.network import start_network
 
@@ -80,77 +96,91 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
             client = Client.connect(
                 network.user, artifacts, network.env.staking.address, network.env.registry.address
             )
-            user = network.user.address
-            n = network.n_shards
-            p = EncodingParams(n).p
-
-            for size_mib in arguments.sizes_mib:
-                data = os.urandom(int(size_mib * MIB))
-                start = time.perf_counter()
-                encoded = encode_blob(data, n)
-                decode_blob(encoded.metadata, encoded.primary_slivers[:p])
-                baseline = time.perf_counter() - start
-                del encoded
-                rss_before = current_rss_mib()
-                nonce = network.user.w3.eth.get_transaction_count(user)
-                start = time.perf_counter()
-                result = client.store(data, epochs=1)
-                stored = time.perf_counter() - start
-                transactions = network.user.w3.eth.get_transaction_count(user) - nonce
-                start = time.perf_counter()
-                back = client.read(result.blob_id)
-                read = time.perf_counter() - start
-                assert back == data
-                del back
-                emit(
-                    {
-                        "bench": "e2e_throughput",
-                        "size_mib": size_mib,
-                        "nodes": arguments.nodes,
-                        "n_shards": n,
-                        "store_mib_s": round(size_mib / stored, 1),
-                        "read_mib_s": round(size_mib / read, 1),
-                        "store_s": round(stored, 3),
-                        "read_s": round(read, 3),
-                        "chain_transactions_per_store": transactions,
-                        "client_rss_before_mib": rss_before,
-                        "client_peak_rss_mib": peak_rss_mib(),
-                        "baseline_encode_decode_mib_s": round(size_mib / baseline, 1),
-                    }
-                )
-                del data
-
-            for size_kib in arguments.latency_kib:
-                store_times, read_times = [], []
-                for _ in range(arguments.repeat):
-                    data = os.urandom(size_kib * 1024)
-                    start = time.perf_counter()
-                    result = client.store(data, epochs=1)
-                    store_times.append(time.perf_counter() - start)
-                    start = time.perf_counter()
-                    assert client.read(result.blob_id) == data
-                    read_times.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                for _ in range(arguments.repeat):
-                    encoded = encode_blob(data, n)
-                    decode_blob(encoded.metadata, encoded.primary_slivers[:p])
-                baseline = (time.perf_counter() - start) / arguments.repeat
-                emit(
-                    {
-                        "bench": "e2e_latency",
-                        "size_kib": size_kib,
-                        "runs": arguments.repeat,
-                        "nodes": arguments.nodes,
-                        "n_shards": n,
-                        "store_p50_ms": round(statistics.median(store_times) * 1000, 1),
-                        "read_p50_ms": round(statistics.median(read_times) * 1000, 1),
-                        "baseline_encode_decode_ms": round(baseline * 1000, 2),
-                    }
-                )
+            measure(arguments, client, arguments.nodes, emit)
         finally:
             if network is not None:
                 network.stop()
             devnet.stop()
+
+
+def measure(
+    arguments: argparse.Namespace,
+    client: Client,
+    nodes: int,
+    emit: Callable[[dict[str, object]], None],
+) -> None:
+    from backend.core.decoder import decode_blob
+    from backend.core.encoder import encode_blob
+    from backend.core.params import EncodingParams
+
+    user = client.chain.address
+    w3 = client.chain.w3
+    n = client.n_shards
+    p = EncodingParams(n).p
+
+    for size_mib in arguments.sizes_mib:
+        data = os.urandom(int(size_mib * MIB))
+        start = time.perf_counter()
+        encoded = encode_blob(data, n)
+        decode_blob(encoded.metadata, encoded.primary_slivers[:p])
+        baseline = time.perf_counter() - start
+        del encoded
+        rss_before = current_rss_mib()
+        nonce = w3.eth.get_transaction_count(user)
+        start = time.perf_counter()
+        result = client.store(data, epochs=arguments.epochs)
+        stored = time.perf_counter() - start
+        transactions = w3.eth.get_transaction_count(user) - nonce
+        start = time.perf_counter()
+        back = client.read(result.blob_id)
+        read = time.perf_counter() - start
+        assert back == data
+        del back
+        emit(
+            {
+                "bench": "e2e_throughput",
+                "size_mib": size_mib,
+                "nodes": nodes,
+                "n_shards": n,
+                "store_mib_s": round(size_mib / stored, 1),
+                "read_mib_s": round(size_mib / read, 1),
+                "store_s": round(stored, 3),
+                "read_s": round(read, 3),
+                "chain_transactions_per_store": transactions,
+                "client_rss_before_mib": rss_before,
+                "client_peak_rss_mib": peak_rss_mib(),
+                "baseline_encode_decode_mib_s": round(size_mib / baseline, 1),
+            }
+        )
+        del data
+
+    for size_kib in arguments.latency_kib:
+        store_times, read_times = [], []
+        for _ in range(arguments.repeat):
+            data = os.urandom(size_kib * 1024)
+            start = time.perf_counter()
+            result = client.store(data, epochs=arguments.epochs)
+            store_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            assert client.read(result.blob_id) == data
+            read_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(arguments.repeat):
+            encoded = encode_blob(data, n)
+            decode_blob(encoded.metadata, encoded.primary_slivers[:p])
+        baseline = (time.perf_counter() - start) / arguments.repeat
+        emit(
+            {
+                "bench": "e2e_latency",
+                "size_kib": size_kib,
+                "runs": arguments.repeat,
+                "nodes": nodes,
+                "n_shards": n,
+                "store_p50_ms": round(statistics.median(store_times) * 1000, 1),
+                "read_p50_ms": round(statistics.median(read_times) * 1000, 1),
+                "baseline_encode_decode_ms": round(baseline * 1000, 2),
+            }
+        )
 
 
 def main() -> None:
@@ -165,6 +195,9 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--rpc-url", help="measure the running network there (e.g. make up's)")
+    parser.add_argument("--deployment", type=Path, help="its deployment file (with --rpc-url)")
+    parser.add_argument("--epochs", type=int, default=1)
     arguments = parser.parse_args()
     context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
     lines: list[str] = []

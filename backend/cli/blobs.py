@@ -19,8 +19,8 @@ from backend.cli.client_options import (
     with_user_errors,
 )
 from backend.core.encoder import compute_blob_id_of
+from backend.sdk.client import SLOWER_THAN_QUORUM, read_input
 from backend.sdk.client import Progress as ProgressCallback
-from backend.sdk.client import read_input
 
 PHASE_LABELS = {"confirm": "shards confirmed", "read": "slivers verified"}
 
@@ -92,8 +92,11 @@ def store(
             f"Stored {result.size} bytes: token {result.token_id}, cost {result.cost} FROST"
             f"{reused}, available until epoch {result.end_epoch}."
         )
+        # nodes that were only slower than the quorum still get their slivers (and can
+        # recover them from peers): only real failures are worth a line
         for failure in result.failed_nodes:
-            click.echo(f"  not confirmed: {failure}", err=True)
+            if not failure.endswith(SLOWER_THAN_QUORUM):
+                click.echo(f"  not confirmed: {failure}", err=True)
     click.echo(f"Blob id: {result.blob_id}")
 
 

@@ -65,6 +65,7 @@ MAX_PARALLEL_NODES = 16
 MAX_PARALLEL_SLIVERS = 32
 """Sliver requests in flight at once (across nodes; each node serves with several threads)."""
 MAX_EPOCHS_AGE = 30.0
+SLOWER_THAN_QUORUM = "no confirmation before the quorum was reached"
 PERMIT_SECONDS = 3600
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while storing or reading."""
@@ -409,7 +410,7 @@ class Client:
             pool.shutdown(wait=False, cancel_futures=True)
             sliver_pool.shutdown(wait=False, cancel_futures=True)
         not_confirmed = failures + [
-            f"{self.node(node_id).name}: no confirmation before the quorum was reached"
+            f"{self.node(node_id).name}: {SLOWER_THAN_QUORUM}"
             for node_id in targets
             if members[node_id] not in signatures
             and not any(f.startswith(self.node(node_id).name) for f in failures)
