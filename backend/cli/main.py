@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from backend.cli.availability import availability
 from backend.cli.blobs import blob_id, blob_status, read, store
 from backend.cli.devnet import devnet
 from backend.cli.network_info import health, info
@@ -49,6 +50,7 @@ for _command in (
     health,
     serve,
     verify,
+    availability,
 ):
     cli.add_command(_command)
 cli.add_command(node)
