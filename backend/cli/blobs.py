@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from backend.cli.client_options import (
-    client_options,
+    Connection,
+    connection_options,
     emit_json,
-    make_client,
     parse_blob_id,
     with_user_errors,
 )
@@ -64,21 +64,18 @@ def _input_file(path: str) -> bytes:
     "--epochs", type=int, default=1, show_default=True, help="Epochs to store the blob for."
 )
 @click.option("--deletable", is_flag=True, help="Let the owner delete the blob before its end.")
-@client_options
+@connection_options
 @with_user_errors
 def store(
     file: str,
     epochs: int,
     deletable: bool,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Store FILE (or - for stdin) and print its blob id."""
     data = _input_file(file)
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     with progress_bar(not as_json) as progress:
         result = client.store(data, epochs=epochs, deletable=deletable, progress=progress)
     if as_json:
@@ -108,20 +105,17 @@ def store(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the blob to this file (default: stdout).",
 )
-@client_options
+@connection_options
 @with_user_errors
 def read(
     blob_id: str,
     out: Path | None,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Read BLOB_ID from the storage nodes to --out or stdout."""
     blob = parse_blob_id(blob_id)
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     with progress_bar(not as_json and out is not None) as progress:
         data = client.read(blob, progress=progress)
     if out is not None:
@@ -142,21 +136,18 @@ def read(
     type=click.IntRange(min=4),
     help="Shard count to encode for (default: the network's, read from the chain).",
 )
-@client_options
+@connection_options
 @with_user_errors
 def blob_id(
     file: str,
     n_shards: int | None,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Compute the blob id of FILE without storing it."""
     data = _input_file(file)
     if n_shards is None:
-        n_shards = make_client(rpc_url, private_key_file, deployment_file, node_timeout).n_shards
+        n_shards = connection.client().n_shards
     computed = compute_blob_id_of(data, n_shards)
     if as_json:
         emit_json({"blob_id": str(computed), "size": len(data), "n_shards": n_shards})
@@ -166,19 +157,16 @@ def blob_id(
 
 @click.command("blob-status")
 @click.argument("blob_id")
-@client_options
+@connection_options
 @with_user_errors
 def blob_status(
     blob_id: str,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Show whether BLOB_ID is certified, until when, and how many nodes hold it."""
     blob = parse_blob_id(blob_id)
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     status = client.status(blob)
     if as_json:
         emit_json(status.to_json())

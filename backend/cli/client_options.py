@@ -1,5 +1,11 @@
 """Options every blob command shares (chain, wallet, deployment, --json) and the translation
-of SDK, chain and core errors into one-line `click.ClickException`s (exit 1)."""
+of SDK, chain and core errors into one-line `click.ClickException`s (exit 1).
+
+New commands use `@connection_options`: the command gets one ``connection`` argument (a
+:class:`Connection`: ``connection.client()`` connects once, on first use) and ``as_json``,
+instead of the four connection parameters. `@client_options` + `make_client(...)` is the
+older form, kept for the commands that still use it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +27,17 @@ from backend.sdk.errors import SdkError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["client_options", "emit_json", "make_client", "parse_blob_id", "with_user_errors"]
+__all__ = [
+    "Connection",
+    "client_options",
+    "connection_options",
+    "emit_json",
+    "make_client",
+    "parse_blob_id",
+    "with_user_errors",
+]
+
+CONNECTION_PARAMETERS = ("rpc_url", "private_key_file", "deployment_file", "node_timeout")
 
 
 def client_options(command: F) -> F:
@@ -56,6 +73,35 @@ def client_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+@dataclass
+class Connection:
+    """Where a command's client comes from; `client()` connects on first use only (so
+    commands that fail on their own input never touch the chain)."""
+
+    settings: ClientSettings
+    _client: Client | None = field(default=None, repr=False)
+
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = load_client(self.settings)
+        return self._client
+
+
+def connection_options(command: F) -> F:
+    """Like `client_options`, but the command receives ``connection: Connection`` (and
+    ``as_json``) instead of the four connection parameters."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        rpc_url, key_file, deployment_file, timeout = (
+            kwargs.pop(name) for name in CONNECTION_PARAMETERS
+        )
+        settings = ClientSettings(rpc_url, key_file, deployment_file, timeout)
+        return command(*args, connection=Connection(settings), **kwargs)
+
+    return client_options(wrapper)  # type: ignore[return-value]
 
 
 def make_client(

@@ -3,11 +3,9 @@ owner of a blob token can do with it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from backend.cli.client_options import client_options, emit_json, make_client, with_user_errors
+from backend.cli.client_options import Connection, connection_options, emit_json, with_user_errors
 from backend.core.blob_id import BlobId
 
 TOKEN = click.argument("token_id", type=click.IntRange(min=1))
@@ -15,18 +13,15 @@ TOKEN = click.argument("token_id", type=click.IntRange(min=1))
 
 @click.command("list-blobs")
 @click.option("--owner", help="Address to list (default: the wallet).")
-@client_options
+@connection_options
 @with_user_errors
 def list_blobs(
     owner: str | None,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """List the blob registrations the wallet (or --owner) holds."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     blobs = client.list_blobs(owner)
     rows = [
         {
@@ -55,18 +50,15 @@ def list_blobs(
 
 @click.command("delete")
 @TOKEN
-@client_options
+@connection_options
 @with_user_errors
 def delete(
     token_id: int,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Delete the deletable blob of TOKEN_ID; unused epochs are refunded."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     refund = client.delete(token_id)
     if as_json:
         emit_json({"token_id": token_id, "deleted": True, "refund": refund})
@@ -77,19 +69,16 @@ def delete(
 @click.command("extend")
 @TOKEN
 @click.option("--epochs", type=int, required=True, help="Epochs to add.")
-@client_options
+@connection_options
 @with_user_errors
 def extend(
     token_id: int,
     epochs: int,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Pay for --epochs more epochs of TOKEN_ID's blob."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     end_epoch = client.extend(token_id, epochs)
     if as_json:
         emit_json({"token_id": token_id, "end_epoch": end_epoch})
@@ -100,19 +89,16 @@ def extend(
 @click.command("share")
 @TOKEN
 @click.argument("to")
-@client_options
+@connection_options
 @with_user_errors
 def share(
     token_id: int,
     to: str,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Transfer TOKEN_ID (and the right to delete or extend it) to address TO."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     client.share(token_id, to)
     if as_json:
         emit_json({"token_id": token_id, "owner": to})
@@ -123,19 +109,16 @@ def share(
 @click.command("get-blob-attribute")
 @TOKEN
 @click.argument("key")
-@client_options
+@connection_options
 @with_user_errors
 def get_blob_attribute(
     token_id: int,
     key: str,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Print attribute KEY of TOKEN_ID (exit 1 if it is not set)."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     value = client.attribute(token_id, key)
     if as_json:
         emit_json({"token_id": token_id, "key": key, "value": value})
@@ -149,20 +132,17 @@ def get_blob_attribute(
 @TOKEN
 @click.argument("key")
 @click.argument("value")
-@client_options
+@connection_options
 @with_user_errors
 def set_blob_attribute(
     token_id: int,
     key: str,
     value: str,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Set attribute KEY of TOKEN_ID to VALUE."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     client.set_attribute(token_id, key, value)
     if as_json:
         emit_json({"token_id": token_id, "key": key, "value": value})
@@ -171,19 +151,16 @@ def set_blob_attribute(
 @click.command("remove-blob-attribute")
 @TOKEN
 @click.argument("key")
-@client_options
+@connection_options
 @with_user_errors
 def remove_blob_attribute(
     token_id: int,
     key: str,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Remove attribute KEY of TOKEN_ID."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     client.remove_attribute(token_id, key)
     if as_json:
         emit_json({"token_id": token_id, "key": key, "removed": True})

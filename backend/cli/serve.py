@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import waitress
 
 from backend.api.app import create_app
-from backend.cli.client_options import client_options, make_client, with_user_errors
+from backend.cli.client_options import Connection, connection_options, with_user_errors
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True)
-@client_options
+@connection_options
 @with_user_errors
 def serve(
     host: str,
     port: int,
     threads: int,
-    rpc_url: str | None,
-    private_key_file: Path | None,
-    deployment_file: Path | None,
-    node_timeout: float,
+    connection: Connection,
     as_json: bool,
 ) -> None:
     """Serve PUT /v1/blobs (publisher, paying from the wallet) and GET /v1/blobs/<id>."""
-    client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    client = connection.client()
     click.echo(f"walrus backend on http://{host}:{port} (API: /v1/api)", err=True)
     waitress.serve(create_app(client), host=host, port=port, threads=threads, ident="walrus")
