@@ -1,0 +1,60 @@
+"""Quilts: up to 666 small files in one blob, each readable from the columns that hold it
+(layout in `layout`, patch ids in `patch_id`, format in docs/quilts.md)."""
+
+from backend.core.quilt.errors import (
+    DuplicateIdentifier,
+    InvalidIdentifier,
+    InvalidQuiltPatchId,
+    InvalidTags,
+    MalformedQuilt,
+    PatchNotFound,
+    QuiltError,
+    QuiltTooLarge,
+    TooManyPatches,
+)
+from backend.core.quilt.layout import (
+    MAX_PATCHES,
+    Patch,
+    PatchEntry,
+    QuiltFile,
+    QuiltLayout,
+    build_quilt,
+    check_files,
+    columns_of_range,
+    find_patch,
+    index_length,
+    parse_index,
+    parse_record,
+    quilt_stream_length,
+    record_length,
+    stream_of_blob,
+)
+from backend.core.quilt.patch_id import QuiltPatchId
+
+__all__ = [
+    "MAX_PATCHES",
+    "DuplicateIdentifier",
+    "InvalidIdentifier",
+    "InvalidQuiltPatchId",
+    "InvalidTags",
+    "MalformedQuilt",
+    "Patch",
+    "PatchEntry",
+    "PatchNotFound",
+    "QuiltError",
+    "QuiltFile",
+    "QuiltLayout",
+    "QuiltPatchId",
+    "QuiltTooLarge",
+    "TooManyPatches",
+    "build_quilt",
+    "check_files",
+    "columns_of_range",
+    "find_patch",
+    "index_length",
+    "parse_index",
+    "parse_record",
+    "quilt_stream_length",
+    "record_length",
+    "stream_of_blob",
+]
