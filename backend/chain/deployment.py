@@ -5,6 +5,11 @@ was deployed before it (``context.deployed``) and returns its address. To add a 
 write a ``_deploy_<name>`` function and append it to STEPS. ABIs are not stored in the
 deployment file: they come from the compile cache, and the file records the ABI hash of
 the sources it was deployed from, so a stale deployment is detected when loaded.
+
+The last steps deploy WalrusTimelock and WalrusGovernor; then every Ownable contract the
+deployer still owns is handed to the timelock (:func:`hand_ownership_to`), so parameter
+setters change only through a passed proposal (docs/governance.md). Tests that need to
+call setters directly deploy with ``DeployConfig(keep_deployer_owner=True)``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, Artifacts
 from backend.chain.errors import DeploymentError
+from backend.chain.governance import DEVNET_GOVERNANCE, GovernanceParameters
 from backend.chain.registry import RegistryParameters
 from backend.chain.staking import StakingParameters
 
@@ -35,6 +41,7 @@ ALLOCATION_NAMES: Final = (
     "contributors",
     "investors",
 )
+ZERO_ADDRESS: Final = Web3.to_checksum_address("0x" + "00" * 20)
 DEV_DROP_WAL: Final = 1_000_000
 """WAL sent from the user-drop allocation to each funded dev account on a devnet deploy."""
 
@@ -71,6 +78,10 @@ class DeployConfig:
     """Private key of the user-drop address; when given, ``drop_recipients`` get WAL."""
     drop_recipients: Sequence[str] = ()
     drop_amount_wal: int = DEV_DROP_WAL
+    governance: GovernanceParameters = DEVNET_GOVERNANCE
+    keep_deployer_owner: bool = False
+    """Leave every Ownable contract owned by the deployer (tests that call setters
+    directly); by default ownership passes to the timelock once everything is deployed."""
 
 
 @dataclass
@@ -113,7 +124,7 @@ def _deploy_wal(context: DeployContext) -> ChecksumAddress:
 
 
 def _deploy_staking(context: DeployContext) -> ChecksumAddress:
-    """Staking with devnet parameters, owned by the deployer (later: the timelock)."""
+    """Staking with devnet parameters, owned by the deployer until the hand-over."""
     arguments = StakingParameters().constructor_args(
         context.deployed["WAL"], context.client.address
     )
@@ -121,7 +132,8 @@ def _deploy_staking(context: DeployContext) -> ChecksumAddress:
 
 
 def _deploy_blob_registry(context: DeployContext) -> ChecksumAddress:
-    """BlobRegistry paying in WAL, following Staking, owned by the deployer."""
+    """BlobRegistry paying in WAL, following Staking, owned by the deployer until the
+    hand-over."""
     deployed = context.deployed
     arguments = RegistryParameters().constructor_args(
         deployed["WAL"], deployed["Staking"], context.client.address
@@ -129,10 +141,41 @@ def _deploy_blob_registry(context: DeployContext) -> ChecksumAddress:
     return context.deploy("BlobRegistry", *arguments)
 
 
+def _deploy_timelock(context: DeployContext) -> ChecksumAddress:
+    """WalrusTimelock: anyone may execute a ready operation; the deployer is admin only
+    until the governor is wired in (next step)."""
+    return context.deploy(
+        "WalrusTimelock",
+        context.config.governance.timelock_delay,
+        [],
+        [ZERO_ADDRESS],
+        context.client.address,
+    )
+
+
+def _deploy_governor(context: DeployContext) -> ChecksumAddress:
+    """WalrusGovernor voting with WAL; made the timelock's only proposer and canceller,
+    after which the deployer renounces its admin role on the timelock."""
+    deployed = context.deployed
+    address = context.deploy(
+        "WalrusGovernor",
+        *context.config.governance.governor_args(deployed["WAL"], deployed["WalrusTimelock"]),
+    )
+    timelock = context.contract("WalrusTimelock").functions
+    client = context.client
+    for role in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
+        client.transact(timelock.grantRole(client.call(getattr(timelock, role)()), address))
+    admin_role = client.call(timelock.DEFAULT_ADMIN_ROLE())
+    client.transact(timelock.renounceRole(admin_role, client.address))
+    return address
+
+
 STEPS: list[tuple[str, DeployStep]] = [
     ("WAL", _deploy_wal),
     ("Staking", _deploy_staking),
     ("BlobRegistry", _deploy_blob_registry),
+    ("WalrusTimelock", _deploy_timelock),
+    ("WalrusGovernor", _deploy_governor),
 ]
 """Contracts deployed by :func:`deploy`, in order. Append (name, step) to add one."""
 
@@ -194,7 +237,38 @@ def deploy(
     context = DeployContext(client, artifacts, config)
     for name, step in steps:
         context.deployed[name] = step(context)
+    if not config.keep_deployer_owner and "WalrusTimelock" in context.deployed:
+        hand_ownership_to(context, context.deployed["WalrusTimelock"])
     return Deployment(client.chain_id, start_block, artifacts.abi_hash, dict(context.deployed))
+
+
+def _is_ownable(abi: Sequence[dict[str, Any]]) -> bool:
+    names = {entry.get("name") for entry in abi if entry.get("type") == "function"}
+    return {"owner", "transferOwnership"} <= names
+
+
+def hand_ownership_to(context: DeployContext, new_owner: ChecksumAddress) -> list[str]:
+    """Transfer every deployed Ownable contract the deployer owns to ``new_owner`` (the
+    timelock); returns their names. Generic over STEPS, so contracts added later are
+    covered. Ownable2Step contracts would need the timelock to accept, which only a
+    proposal can do: they are refused rather than left half transferred."""
+    client = context.client
+    moved = []
+    for name, address in context.deployed.items():
+        abi = context.artifacts.abi(name)
+        if not _is_ownable(abi) or address == new_owner:
+            continue
+        functions = client.contract(address, abi).functions
+        if client.call(functions.owner()) != client.address:
+            continue
+        if any(entry.get("name") == "acceptOwnership" for entry in abi):
+            raise DeploymentError(
+                f"{name} is Ownable2Step: the timelock cannot accept ownership during deploy; "
+                "use Ownable (docs/governance.md)"
+            )
+        client.transact(functions.transferOwnership(new_owner))
+        moved.append(name)
+    return moved
 
 
 def deployment_path(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Path:
