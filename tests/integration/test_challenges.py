@@ -1,0 +1,99 @@
+"""Storage challenges answered by real node processes: honest nodes pass every challenge on
+their own, a node that deleted its data (and is down) fails and its reward weight drops to 0;
+the dashboard shows it. 4 nodes, 8 shards."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from backend.chain.challenges import MAX_BPS, StorageChallengesContract, deploy_challenges
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.sdk.availability_dashboard import node_availability
+from backend.sdk.client import Client
+from nodes.config import NodeConfig
+from tests.integration.network import Network, wait_until
+
+WINDOW = 60
+
+
+@pytest.fixture(scope="module")
+def challenges(
+    network: Network, chain: ChainClient, artifacts: Artifacts
+) -> StorageChallengesContract:
+    """StorageChallenges for the network; every node restarted with its address configured."""
+    contract = deploy_challenges(
+        chain,
+        artifacts.abi("StorageChallenges"),
+        artifacts.bytecode("StorageChallenges"),
+        network.env.staking.address,
+        network.env.registry.address,
+        WINDOW,
+    )
+    for node in network.nodes:
+        config = NodeConfig.load(node.config_path)
+        dataclasses.replace(config, challenges=contract.address).save(node.config_path)
+        node.restart()
+    return contract
+
+
+@pytest.fixture(scope="module")
+def client(network: Network, artifacts: Artifacts) -> Client:
+    return Client.connect(
+        network.user, artifacts, network.env.staking.address, network.env.registry.address
+    )
+
+
+def test_honest_nodes_pass_and_a_node_without_its_data_fails(
+    network: Network, challenges: StorageChallengesContract, client: Client
+) -> None:
+    for size in (10_000, 123_456, 777):
+        encoded, registered = network.register(bytes(range(256)) * (size // 256) + b"x")
+        network.upload(encoded)
+        network.certify(encoded, registered)
+    lazy = network.nodes[2]
+    lazy.stop()
+    shutil.rmtree(lazy.data_dir)  # it deleted everything and does not come back
+    honest = [node for node in network.nodes if node is not lazy]
+
+    env = network.env
+    epoch = env.epoch()
+    issued = challenges.issue_challenges(epoch)
+    assert sorted(event.node_id for event in issued) == sorted(env.node_ids)
+
+    def all_honest_answered() -> bool:
+        return all(
+            challenges.challenge_of(epoch, node.node_id).answered  # type: ignore[union-attr]
+            for node in honest
+        )
+
+    wait_until(all_honest_answered, timeout=30, what="the running nodes to answer")
+    rows = {row.node_id: row for row in node_availability(client, challenges)}
+    assert rows[lazy.node_id].current_challenge == "open"
+    assert all(rows[node.node_id].current_challenge == "answered" for node in honest)
+
+    env.advance(WINDOW + 1)
+    failed = challenges.close_challenges(epoch)
+    assert [event.node_id for event in failed] == [lazy.node_id]
+    assert challenges.reward_weight_bps(epoch, lazy.node_id) == 0
+    for node in honest:
+        assert challenges.reward_weight_bps(epoch, node.node_id) == MAX_BPS
+        assert challenges.node_record(node.node_id).passed == 1
+
+    rows = {row.node_id: row for row in node_availability(client, challenges)}
+    assert (rows[lazy.node_id].challenges_failed, rows[lazy.node_id].current_challenge) == (
+        1,
+        "missed",
+    )
+    assert rows[lazy.node_id].recovery_backlog is None  # its /metrics does not answer
+    for node in honest:
+        row = rows[node.node_id]
+        assert (row.challenges_passed, row.challenges_failed, row.reward_weight_bps) == (
+            1,
+            0,
+            MAX_BPS,
+        )
+        assert row.recovery_backlog == 0
