@@ -25,6 +25,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 
+from backend.chain.challenges import DEFAULT_RESPONSE_WINDOW
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, Artifacts
 from backend.chain.errors import DeploymentError
@@ -141,6 +142,17 @@ def _deploy_blob_registry(context: DeployContext) -> ChecksumAddress:
     return context.deploy("BlobRegistry", *arguments)
 
 
+def _deploy_storage_challenges(context: DeployContext) -> ChecksumAddress:
+    """StorageChallenges over Staking and BlobRegistry (docs/availability.md); no owner."""
+    deployed = context.deployed
+    return context.deploy(
+        "StorageChallenges",
+        deployed["Staking"],
+        deployed["BlobRegistry"],
+        DEFAULT_RESPONSE_WINDOW,
+    )
+
+
 def _deploy_timelock(context: DeployContext) -> ChecksumAddress:
     """WalrusTimelock: anyone may execute a ready operation; the deployer is admin only
     until the governor is wired in (next step)."""
@@ -174,6 +186,7 @@ STEPS: list[tuple[str, DeployStep]] = [
     ("WAL", _deploy_wal),
     ("Staking", _deploy_staking),
     ("BlobRegistry", _deploy_blob_registry),
+    ("StorageChallenges", _deploy_storage_challenges),
     ("WalrusTimelock", _deploy_timelock),
     ("WalrusGovernor", _deploy_governor),
 ]
