@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from backend.api.aggregator import aggregator
 from backend.api.availability import availability
 from backend.api.errors import register_error_handlers
+from backend.api.indexer.routes import index
 from backend.api.openapi import OPENAPI
 from backend.api.publisher import publisher
 from backend.sdk.client import Client
@@ -59,6 +60,7 @@ def create_app(client: Client) -> Flask:
     app.register_blueprint(publisher)
     app.register_blueprint(aggregator)
     app.register_blueprint(availability)
+    app.register_blueprint(index)
     app.register_blueprint(service)
 
     @app.before_request

@@ -1,28 +1,81 @@
-"""`walrus serve`: the publisher + aggregator HTTP backend (backend/api) under waitress."""
+"""`walrus serve`: the publisher + aggregator HTTP backend (backend/api) under waitress, with
+the indexer (backend/api/indexer) following the chain in a background thread."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import click
 import waitress
 
 from backend.api.app import create_app
+from backend.api.indexer.database import sqlite_url
+from backend.api.indexer.errors import IndexerError
+from backend.api.indexer.service import EXTENSION_KEY, IndexService
 from backend.cli.client_options import Connection, connection_options, with_user_errors
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "walrus" / "backend"
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Backend data (the SQLite index). Default: $XDG_DATA_HOME/walrus/backend.",
+)
+@click.option(
+    "--database-url",
+    envvar="WALRUS_INDEX_DATABASE_URL",
+    help="Index database, e.g. postgresql://user:pw@127.0.0.1:5432/walrus "
+    "(env WALRUS_INDEX_DATABASE_URL; default: a SQLite file in --data-dir per chain and "
+    "registry).",
+)
+@click.option("--no-index", is_flag=True, help="Serve without the indexer (/v1/index: 503).")
 @connection_options
 @with_user_errors
 def serve(
     host: str,
     port: int,
     threads: int,
+    data_dir: Path | None,
+    database_url: str | None,
+    no_index: bool,
     connection: Connection,
     as_json: bool,
 ) -> None:
-    """Serve PUT /v1/blobs (publisher, paying from the wallet) and GET /v1/blobs/<id>."""
+    """Serve PUT /v1/blobs (publisher, paying from the wallet), GET /v1/blobs/<id> and the
+    index GET /v1/index/... (blobs by owner, attribute, expiry; quilt patches)."""
     client = connection.client()
+    app = create_app(client)
+    indexer: IndexService | None = None
+    if not no_index:
+        registry = client.registry
+        if database_url is None:
+            directory = data_dir or default_data_dir()
+            directory.mkdir(parents=True, exist_ok=True)
+            name = f"index-{client.chain.chain_id}-{registry.address[2:10].lower()}.sqlite"
+            database_url = sqlite_url(directory / name)
+        try:
+            indexer = IndexService.open(
+                database_url,
+                registry,
+                client.staking.current_epoch,
+                start_block=client.events_from_block,
+            )
+        except IndexerError as error:
+            raise click.ClickException(str(error)) from None
+        app.extensions[EXTENSION_KEY] = indexer
+        indexer.start()
     click.echo(f"walrus backend on http://{host}:{port} (API: /v1/api)", err=True)
-    waitress.serve(create_app(client), host=host, port=port, threads=threads, ident="walrus")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="walrus")
+    finally:
+        if indexer is not None:
+            indexer.stop()

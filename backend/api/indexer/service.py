@@ -1,0 +1,52 @@
+"""`IndexService`: what the `/v1/index` routes need (the database, the follower's progress,
+the chain's current epoch), kept in ``app.extensions["walrus_index"]``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from backend.api.indexer.database import open_database
+from backend.api.indexer.follower import IndexFollower
+from backend.chain.registry import BlobRegistryContract
+
+EXTENSION_KEY = "walrus_index"
+
+
+@dataclass
+class IndexService:
+    engine: Engine
+    follower: IndexFollower
+    current_epoch: Callable[[], int]
+    _stop: threading.Event | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        database_url: str,
+        registry: BlobRegistryContract,
+        current_epoch: Callable[[], int],
+        *,
+        start_block: int,
+        confirmations: int = 0,
+    ) -> IndexService:
+        """Open (and migrate) the database; raises IndexDatabaseUnreachable/Mismatch."""
+        engine = open_database(
+            database_url, registry.client.chain_id, registry.address, start_block
+        )
+        follower = IndexFollower(engine, registry, confirmations=confirmations)
+        return cls(engine, follower, current_epoch)
+
+    def start(self, interval: float = 1.0) -> None:
+        """Follow the chain in a background thread until `stop()`."""
+        self._thread, self._stop = self.follower.start(interval)
+
+    def stop(self) -> None:
+        if self._stop is not None and self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=30)
+        self.engine.dispose()
