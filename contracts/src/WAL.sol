@@ -2,17 +2,20 @@
 pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /// @title WAL, the walrus-evm token
 /// @notice 5,000,000,000 WAL with 9 decimals (1 FROST = 1e-9 WAL), all minted once in the
-/// constructor to five allocation addresses; there is no way to mint afterwards.
+/// constructor to five allocation addresses; there is no way to mint afterwards. Holders
+/// may destroy their own WAL (`burn`, `burnFrom`): the staking rewards burn their burn share
+/// that way, so the supply only ever falls, by exactly what was burned.
 /// @dev Votes are checkpointed by timestamp (EIP-6372 `mode=timestamp`), so governance
 /// periods are in seconds; a Governor using this token must use the same clock.
-contract WAL is ERC20, ERC20Permit, ERC20Votes {
-    /// @notice Total and final supply in FROST.
+contract WAL is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
+    /// @notice Supply minted at deploy in FROST (totalSupply() is this minus what was burned).
     uint256 public constant TOTAL_SUPPLY = 5_000_000_000 * 10 ** 9;
 
     /// @notice Allocation shares in basis points: community reserve, user drop, subsidies,
