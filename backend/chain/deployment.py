@@ -182,6 +182,21 @@ def _deploy_governor(context: DeployContext) -> ChecksumAddress:
     return address
 
 
+def _deploy_shared_blob(context: DeployContext) -> ChecksumAddress:
+    """SharedBlob: holds shared blob tokens anyone may fund and extend (docs/seal.md)."""
+    return context.deploy("SharedBlob", context.deployed["BlobRegistry"], context.deployed["WAL"])
+
+
+def _deploy_blob_owner_policy(context: DeployContext) -> ChecksumAddress:
+    """Seal policy: the owner (or approved operator) of blob token `id` may decrypt."""
+    return context.deploy("BlobOwnerPolicy", context.deployed["BlobRegistry"])
+
+
+def _deploy_time_lock_policy(context: DeployContext) -> ChecksumAddress:
+    """Seal policy: an id locked until a time is readable by anyone from then on."""
+    return context.deploy("TimeLockPolicy")
+
+
 STEPS: list[tuple[str, DeployStep]] = [
     ("WAL", _deploy_wal),
     ("Staking", _deploy_staking),
@@ -189,6 +204,9 @@ STEPS: list[tuple[str, DeployStep]] = [
     ("StorageChallenges", _deploy_storage_challenges),
     ("WalrusTimelock", _deploy_timelock),
     ("WalrusGovernor", _deploy_governor),
+    ("SharedBlob", _deploy_shared_blob),
+    ("BlobOwnerPolicy", _deploy_blob_owner_policy),
+    ("TimeLockPolicy", _deploy_time_lock_policy),
 ]
 """Contracts deployed by :func:`deploy`, in order. Append (name, step) to add one."""
 
