@@ -301,6 +301,24 @@ def test_64_mib_blob_round_trip(client: Client) -> None:
     assert client.read(result.blob_id) == data
 
 
+def test_a_long_lived_client_stores_and_reads_across_an_epoch_change(
+    client: Client, network: Network
+) -> None:
+    """The client caches each epoch's committee (as `walrus serve` does for hours): after
+    the epoch changes it must certify for the new epoch, not the cached one."""
+    old_data, new_data = os.urandom(5_000), os.urandom(6_000)
+    before = client.store(old_data, epochs=3)
+    assert client.read(before.blob_id) == old_data  # the old committee is cached now
+    old_epoch = client.staking.current_epoch()
+    network.env.next_epoch()
+    after = client.store(new_data, epochs=1)
+    assert after.status == "newlyCreated"
+    assert after.end_epoch == old_epoch + 2
+    assert client.registry.blob_info(after.token_id).is_certified
+    assert client.read(after.blob_id) == new_data
+    assert client.read(before.blob_id) == old_data
+
+
 def test_expired_blob_is_reported_as_expired(client: Client, network: Network) -> None:
     """Last in the module: it moves the network to a later epoch."""
     result = client.store(os.urandom(1000), epochs=1)
