@@ -1,0 +1,124 @@
+"""Blob token sharing rules: transfer and approval move rights; SharedBlob holds a token
+nobody can delete and that anyone may fund and extend; BlobOwnerPolicy follows the token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from web3.contract import Contract
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.chain.policies import seal_approve
+from backend.chain.shared_blob import SharedBlobContract
+from tests.contracts.blob_registry_env import (
+    RegistryEnv,
+    build_env,
+    fresh_client,
+    restore_chain_after,
+    reverts,
+)
+
+pytestmark = pytest.mark.usefixtures("snapshot")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_chain(chain: ChainClient) -> Iterator[None]:
+    yield from restore_chain_after(chain)
+
+
+@pytest.fixture(scope="module")
+def env(
+    chain: ChainClient,
+    artifacts: Artifacts,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+) -> RegistryEnv:
+    operators = [
+        fresh_client(chain, wal, client_for, b"sb-operator" + bytes([i])) for i in range(4)
+    ]
+    return build_env(chain, artifacts, wal, operators, [10**12] * 4, n_shards=4)
+
+
+@pytest.fixture(scope="module")
+def users(
+    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
+) -> list[ChainClient]:
+    return [fresh_client(chain, wal, client_for, b"sb-user" + bytes([i])) for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def shared(
+    chain: ChainClient, artifacts: Artifacts, env: RegistryEnv, wal: Contract
+) -> SharedBlobContract:
+    contract, _ = chain.deploy(
+        artifacts.abi("SharedBlob"),
+        artifacts.bytecode("SharedBlob"),
+        env.registry.address,
+        wal.address,
+    )
+    return SharedBlobContract(chain, contract)
+
+
+def test_only_owner_or_approved_operator_alters_a_blob(
+    env: RegistryEnv, users: list[ChainClient]
+) -> None:
+    alice, bob, carol = users
+    token = env.register(alice).token_id
+    as_bob = env.as_user(bob)
+    with reverts("BlobRegistryNotAuthorized"):
+        as_bob.delete_blob(token)
+    with reverts("BlobRegistryNotAuthorized"):
+        as_bob.set_attribute(token, "k", "v")
+    env.as_user(alice).approve(bob.address, token)
+    as_bob.set_attribute(token, "k", "v")  # approved operator may
+    env.as_user(alice).transfer(token, carol.address)  # ownership moves, approval cleared
+    with reverts("BlobRegistryNotAuthorized"):
+        as_bob.delete_blob(token)
+    with reverts("BlobRegistryNotAuthorized"):
+        env.as_user(alice).delete_blob(token)
+    env.as_user(carol).delete_blob(token)
+
+
+def test_shared_blob_cannot_be_deleted_and_anyone_funds_and_extends(
+    env: RegistryEnv, users: list[ChainClient], shared: SharedBlobContract, wal: Contract
+) -> None:
+    alice, bob, _ = users
+    token = env.register(alice, epochs=2).token_id
+    end = env.registry.blob_info(token).end_epoch
+    SharedBlobContract(alice, shared.contract).share(env.registry.contract, token)
+    assert shared.is_shared(token) and env.registry.owner_of(token) == shared.address
+    with reverts("BlobRegistryNotAuthorized"):
+        env.as_user(alice).delete_blob(token)
+    as_bob = SharedBlobContract(bob, shared.contract)
+    cost = env.registry.extension_cost(token, 3)
+    with reverts("SharedBlobInsufficientFunds"):
+        as_bob.extend(token, 3)
+    as_bob.fund(wal, token, cost + 7)
+    assert as_bob.extend(token, 3) == cost
+    assert env.registry.blob_info(token).end_epoch == end + 3
+    assert shared.funds(token) == 7
+    with reverts("SharedBlobNotShared"):
+        as_bob.fund(wal, token + 1000, 1)
+
+
+def test_blob_owner_policy_follows_the_token(
+    env: RegistryEnv, users: list[ChainClient], artifacts: Artifacts, chain: ChainClient
+) -> None:
+    alice, bob, carol = users
+    token = env.register(alice).token_id
+    contract, _ = chain.deploy(
+        artifacts.abi("BlobOwnerPolicy"),
+        artifacts.bytecode("BlobOwnerPolicy"),
+        env.registry.address,
+    )
+    identity = token.to_bytes(32, "big")
+    assert seal_approve(chain, contract.address, identity, alice.address)
+    assert not seal_approve(chain, contract.address, identity, bob.address)
+    env.as_user(alice).approve(bob.address, token)
+    assert seal_approve(chain, contract.address, identity, bob.address)
+    env.as_user(alice).transfer(token, carol.address)
+    assert seal_approve(chain, contract.address, identity, carol.address)
+    assert not seal_approve(chain, contract.address, identity, alice.address)
+    assert not seal_approve(chain, contract.address, (10**9).to_bytes(32, "big"), carol.address)
