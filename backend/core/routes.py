@@ -55,3 +55,10 @@ def recovery_symbols_path(blob_id: BlobId, target_kind: SliverKind, target_index
 def inconsistency_proof_path(blob_id: BlobId, target_kind: SliverKind) -> str:
     """Where to POST an inconsistency proof whose target sliver is of `target_kind`."""
     return f"/v1/blobs/{blob_id.to_base64()}/inconsistencyProof/{target_kind.name.lower()}"
+
+
+KEYSERVER_INFO = "/v1/seal/info"
+"""Seal key server: ``{"public_key": hex X25519, "chain_id"}`` (docs/seal.md)."""
+KEYSERVER_SHARE = "/v1/seal/share"
+"""Seal key server: POST ``{"header": hex, "session": {...}}`` -> ``{"response": hex}``, the
+server's share encrypted to the session key once the policy approves."""
