@@ -13,6 +13,7 @@ from backend.cli.availability import availability
 from backend.cli.blobs import blob_id, blob_status, read, store
 from backend.cli.devnet import devnet
 from backend.cli.gov import gov
+from backend.cli.keyserver import keyserver
 from backend.cli.network_info import health, info
 from backend.cli.node import node
 from backend.cli.ownership import (
@@ -56,6 +57,7 @@ for _command in (
     cli.add_command(_command)
 cli.add_command(node)
 cli.add_command(gov)
+cli.add_command(keyserver)
 
 
 def main() -> None:

@@ -1,0 +1,265 @@
+"""Seal for SDK users: encrypt-then-store and read-then-decrypt with t of m key servers.
+
+Storing: the key servers' X25519 keys come from their ``/v1/seal/info`` (checked to serve
+this chain); the content is encrypted by ``backend.core.seal`` and the header + ciphertext
+is stored as an ordinary blob. Reading: the blob is read; if it is sealed, a fresh session
+X25519 key is authorised by the wallet (EIP-712, 10 minutes) and the configured key servers
+named in the header are asked in parallel until t shares are back. Every failure is a named
+error; no plaintext is returned unless the whole ciphertext authenticates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any, Final
+
+import requests
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from backend.chain.seal_session import sign_session
+from backend.core.routes import KEYSERVER_INFO, KEYSERVER_SHARE
+from backend.core.seal.envelope import X25519KeyPair, decrypt_blob, encrypt_blob, open_response
+from backend.core.seal.errors import SealError
+from backend.core.seal.header import SealHeader, is_sealed, parse_header
+from backend.core.seal.shamir import Share
+from backend.sdk.client import Client, StoreResult
+from backend.sdk.errors import SdkError
+
+SESSION_SECONDS: Final = 600
+DEFAULT_THRESHOLD: Final = 2
+KEYSERVER_TIMEOUT: Final = 10.0
+
+
+class KeyServerUnavailable(SdkError):
+    """A key server did not answer /v1/seal/info, or serves another chain."""
+
+
+class WrongKeyServerSet(SdkError):
+    """Fewer than t of the configured key servers hold a share of this blob."""
+
+
+class NotEnoughKeyShares(SdkError):
+    """Fewer than t key servers released their share; the message says why each refused."""
+
+
+class NotSealed(SdkError):
+    """The blob is not Seal-encrypted (no WSEL header)."""
+
+
+@dataclass(frozen=True)
+class KeyServer:
+    url: str
+    public_key: bytes
+
+
+def key_server_info(url: str, chain_id: int, timeout: float = KEYSERVER_TIMEOUT) -> KeyServer:
+    """The key server at ``url`` and its public key; KeyServerUnavailable if it is down or
+    serves another chain."""
+    try:
+        answer = requests.get(url.rstrip("/") + KEYSERVER_INFO, timeout=timeout)
+        answer.raise_for_status()
+        body = answer.json()
+        public_key = bytes.fromhex(str(body["public_key"]))
+        served = int(body["chain_id"])
+    except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+        raise KeyServerUnavailable(f"key server {url} did not answer: {error}") from None
+    if served != chain_id or len(public_key) != 32:
+        raise KeyServerUnavailable(f"key server {url} serves chain {served}, not {chain_id}")
+    return KeyServer(url.rstrip("/"), public_key)
+
+
+def seal(
+    data: bytes,
+    *,
+    chain_id: int,
+    policy: str,
+    identity: bytes,
+    key_servers: Sequence[KeyServer],
+    threshold: int = DEFAULT_THRESHOLD,
+) -> bytes:
+    """Header + ciphertext of ``data`` for ``policy``/``identity`` and ``key_servers``."""
+    if len(identity) != 32:
+        raise SdkError(f"Seal id must be 32 bytes (64 hex digits), got {len(identity)}")
+    if not Web3.is_address(policy):
+        raise SdkError(f"policy {policy!r} is not an address")
+    return encrypt_blob(
+        data,
+        chain_id=chain_id,
+        policy=bytes.fromhex(Web3.to_checksum_address(policy)[2:]),
+        identity=identity,
+        server_public_keys=[server.public_key for server in key_servers],
+        threshold=threshold,
+    )
+
+
+def _ask_share(
+    server: KeyServer,
+    header: SealHeader,
+    header_bytes: bytes,
+    session_json: dict[str, Any],
+    session_key: X25519KeyPair,
+    timeout: float,
+) -> Share:
+    try:
+        answer = requests.post(
+            server.url + KEYSERVER_SHARE,
+            json={"header": header_bytes.hex(), "session": session_json},
+            timeout=timeout,
+        )
+    except requests.RequestException as error:
+        raise SdkError(f"{server.url}: unreachable ({type(error).__name__})") from None
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {}
+    if answer.status_code != 200:
+        problem = body.get("error", {}) if isinstance(body, dict) else {}
+        raise SdkError(
+            f"{server.url}: {problem.get('code', answer.status_code)}: "
+            f"{problem.get('message', answer.reason)}"
+        )
+    try:
+        response = bytes.fromhex(str(body["response"]))
+        return open_response(response, header, server.public_key, session_key)
+    except (KeyError, TypeError, ValueError) as error:
+        raise SdkError(f"{server.url}: bad answer ({error})") from None
+
+
+def unseal(
+    data: bytes,
+    *,
+    account: LocalAccount,
+    chain_id: int,
+    key_server_urls: Sequence[str],
+    timeout: float = KEYSERVER_TIMEOUT,
+) -> bytes:
+    """The plaintext of Seal blob ``data`` for ``account``; MalformedSealHeader,
+    WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise."""
+    if not is_sealed(data):
+        raise NotSealed("the blob is not Seal-encrypted (no WSEL header)")
+    header = parse_header(data)
+    header_bytes = bytes(data[: header.size])
+    with futures.ThreadPoolExecutor(max(1, len(key_server_urls))) as pool:
+        infos = list(pool.map(lambda url: _info_or_error(url, chain_id, timeout), key_server_urls))
+        reasons = [info for info in infos if isinstance(info, str)]
+        reachable = [info for info in infos if isinstance(info, KeyServer)]
+        servers = [info for info in reachable if header.index_of(info.public_key) is not None]
+        reasons += [f"{s.url} holds no share of this blob" for s in reachable if s not in servers]
+        if len(servers) < header.threshold:
+            counts = (
+                f"the blob needs {header.threshold} of its {len(header.entries)} key servers; "
+                f"{len(servers)} of the {len(key_server_urls)} configured ones are reachable "
+                f"and hold a share ({'; '.join(reasons)})"
+            )
+            if len(reachable) == len(key_server_urls):
+                raise WrongKeyServerSet(counts)
+            raise NotEnoughKeyShares(counts)
+        session_key = X25519KeyPair.generate()
+        session = sign_session(
+            account,
+            Web3.to_checksum_address(header.policy),
+            session_key.public_key,
+            int(time.time()) + SESSION_SECONDS,
+            chain_id,
+        )
+        asked = [
+            pool.submit(
+                _ask_share, server, header, header_bytes, session.to_json(), session_key, timeout
+            )
+            for server in servers
+        ]
+        shares: list[Share] = []
+        for future in futures.as_completed(asked):
+            try:
+                shares.append(future.result())
+            except SdkError as error:
+                reasons.append(str(error))
+            if len(shares) >= header.threshold:
+                break
+    if len(shares) < header.threshold:
+        raise NotEnoughKeyShares(
+            f"need {header.threshold} key shares, got {len(shares)}: " + "; ".join(reasons)
+        )
+    return decrypt_blob(data, shares)
+
+
+def _info_or_error(url: str, chain_id: int, timeout: float) -> KeyServer | str:
+    try:
+        return key_server_info(url, chain_id, timeout)
+    except KeyServerUnavailable as error:
+        return str(error)
+
+
+class SealClient:
+    """A :class:`Client` that stores Seal-encrypted blobs and decrypts them on read."""
+
+    def __init__(
+        self, client: Client, key_server_urls: Sequence[str], *, timeout: float = KEYSERVER_TIMEOUT
+    ) -> None:
+        if not key_server_urls:
+            raise SdkError("no key servers configured (--key-server URL or WALRUS_KEY_SERVERS)")
+        self.client = client
+        self.key_server_urls = list(key_server_urls)
+        self.timeout = timeout
+
+    @property
+    def chain_id(self) -> int:
+        return self.client.chain.chain_id
+
+    def store(
+        self,
+        data: bytes,
+        *,
+        policy: str,
+        identity: bytes,
+        threshold: int = DEFAULT_THRESHOLD,
+        epochs: int = 1,
+        deletable: bool = False,
+    ) -> StoreResult:
+        """Encrypts ``data`` to every configured key server (t = ``threshold``) and stores it."""
+        servers = [
+            key_server_info(url, self.chain_id, self.timeout) for url in self.key_server_urls
+        ]
+        sealed = seal(
+            data,
+            chain_id=self.chain_id,
+            policy=policy,
+            identity=identity,
+            key_servers=servers,
+            threshold=threshold,
+        )
+        return self.client.store(sealed, epochs=epochs, deletable=deletable)
+
+    def decrypt(self, data: bytes) -> bytes:
+        account = self.client.chain.account
+        if account is None:
+            raise SdkError("decrypting needs a wallet (a private key) to sign the session")
+        return unseal(
+            data,
+            account=account,
+            chain_id=self.chain_id,
+            key_server_urls=self.key_server_urls,
+            timeout=self.timeout,
+        )
+
+    def read(self, blob_id: Any) -> bytes:
+        """Reads the blob and decrypts it (NotSealed if it is not a Seal blob)."""
+        return self.decrypt(self.client.read(blob_id))
+
+
+__all__ = [
+    "KeyServer",
+    "KeyServerUnavailable",
+    "NotEnoughKeyShares",
+    "NotSealed",
+    "SealClient",
+    "SealError",
+    "WrongKeyServerSet",
+    "key_server_info",
+    "seal",
+    "unseal",
+]
