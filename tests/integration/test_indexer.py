@@ -5,11 +5,17 @@ tests run on both. Queries go through the Flask app's `GET /v1/index/...`."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from web3.contract import Contract
@@ -21,6 +27,7 @@ from backend.api.indexer.queries import dump
 from backend.api.indexer.service import EXTENSION_KEY, IndexService
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
 from backend.core.blob_id import BlobId
 from backend.sdk.client import Client
 from tests.contracts.blob_registry_env import (
@@ -29,7 +36,7 @@ from tests.contracts.blob_registry_env import (
     fresh_client,
     restore_chain_after,
 )
-from tests.postgres import PostgresCluster, start_postgres
+from tests.postgres import PostgresCluster, free_port, start_postgres
 
 pytestmark = pytest.mark.usefixtures("snapshot")
 
@@ -316,7 +323,7 @@ def test_an_unusable_database_url_is_one_clear_error(url: str, env: RegistryEnv)
     with pytest.raises(IndexDatabaseUnreachable) as raised:
         IndexService.open(url, env.registry, env.staking.current_epoch, start_block=0)
     message = str(raised.value)
-    assert "\n" not in message and "database" in message
+    assert "\n" not in message and "database" in message and "***" not in message
     assert ("127.0.0.1" in message) or ("nonexistent" in message) or ("nosuchdriver" in message)
 
 
@@ -382,3 +389,89 @@ def test_status_reports_progress_and_a_backend_without_index_answers_503(
     bare = create_app(sdk_client).test_client().get("/v1/index/blobs")
     assert bare.status_code == 503
     assert bare.get_json()["error"]["code"] == "IndexerDisabled"
+
+
+@pytest.fixture(scope="module")
+def serve_env(
+    env: RegistryEnv,
+    artifacts: Artifacts,
+    start_block: int,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """Environment pointing `walrus serve` at the module's contracts."""
+    deployment = Deployment(
+        chain_id=env.chain.chain_id,
+        deploy_block=start_block,
+        abi_hash=artifacts.abi_hash,
+        contracts={
+            "WAL": env.wal.address,
+            "Staking": env.staking.address,
+            "BlobRegistry": env.registry.address,
+        },
+    )
+    path = tmp_path_factory.mktemp("serve") / "deployment.json"
+    path.write_text(json.dumps(deployment.to_json()))
+    return {**os.environ, "WALRUS_RPC_URL": env.chain.rpc_url, "WALRUS_DEPLOYMENT": str(path)}
+
+
+def walrus(*args: str) -> list[str]:
+    return [sys.executable, "-m", "backend.cli.main", *args]
+
+
+def test_walrus_serve_indexes_in_the_background_and_lists_my_blobs(
+    env: RegistryEnv,
+    user: Callable[[], ChainClient],
+    serve_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    grace = user()
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        walrus("serve", "--port", str(port), "--data-dir", str(tmp_path)),
+        env=serve_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        registered = env.register(grace, salt=b"served" + grace.address.encode())
+        env.certify(registered)
+        url = f"http://127.0.0.1:{port}/v1/index/blobs"
+        deadline = time.monotonic() + 240
+        found: list[int] = []
+        while time.monotonic() < deadline and not found:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                answer = requests.get(url, params={"owner": grace.address}, timeout=5)
+                found = [blob["tokenId"] for blob in answer.json()["blobs"]]
+            except (requests.ConnectionError, KeyError):
+                pass
+            time.sleep(0.3)
+        assert found == [registered.token_id]
+        assert list(tmp_path.glob("index-31337-*.sqlite")), "the SQLite index is in --data-dir"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_walrus_serve_with_an_unreachable_database_is_one_line(
+    serve_env: dict[str, str],
+) -> None:
+    result = subprocess.run(
+        walrus(
+            "serve",
+            "--port",
+            str(free_port()),
+            "--database-url",
+            "postgresql://walrus:secret@127.0.0.1:1/index",
+        ),
+        env=serve_env,
+        capture_output=True,
+        timeout=300,  # a loaded 2-core machine imports web3 + SQLAlchemy slowly
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert "cannot open index database postgresql://walrus:***@127.0.0.1:1/index" in stderr
+    assert "secret" not in stderr

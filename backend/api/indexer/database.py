@@ -49,8 +49,8 @@ def _redacted(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
         credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
+        user, has_password, _ = credentials.partition(":")
+        return f"{scheme}{sep}{user}{':***' if has_password else ''}@{host}"
     return url
 
 
