@@ -143,3 +143,12 @@ def test_patch_ids_are_url_safe_stable_and_strict() -> None:
             QuiltPatchId.parse(bad)
     with pytest.raises(InvalidQuiltPatchId, match="start < end"):
         QuiltPatchId(quilt, 5, 5)
+
+
+def test_planned_blob_length_matches_the_built_quilt() -> None:
+    from backend.core.quilt import planned_blob_length
+
+    for count in (1, 50, 666):
+        files = mixed_files(count)
+        planned = planned_blob_length(8, [(f.identifier, f.tags, len(f.data)) for f in files])
+        assert planned == len(build_quilt(files, 8).blob)

@@ -167,6 +167,23 @@ def quilt_stream_length(files: Sequence[QuiltFile]) -> int:
     return total
 
 
+def planned_blob_length(n_shards: int, files: Sequence[tuple[str, Mapping[str, str], int]]) -> int:
+    """Length of the quilt blob that (identifier, tags, data size) files would give, without
+    their data: what a batch pays for before reading any file."""
+    params = EncodingParams(n_shards)
+    stream = INDEX_HEADER_BYTES
+    for identifier, tags, size in files:
+        header = _header(_identifier_bytes(identifier), _tags_bytes(identifier, tags), size)
+        stream += _RANGE.size + 2 * len(header) + size
+    if stream > params.max_blob_size:
+        raise QuiltTooLarge(
+            f"the quilt would take {stream} bytes; one blob holds at most "
+            f"{params.max_blob_size} bytes for n = {n_shards} shards"
+        )
+    symbol = max(params.symbol_size(stream), min_symbol_size(params))
+    return params.p * params.s * symbol
+
+
 def min_symbol_size(params: EncodingParams) -> int:
     """Smallest symbol size whose first column holds the index header."""
     needed = -(-INDEX_HEADER_BYTES // params.p)
