@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import threading
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -28,6 +29,7 @@ from nodes.recovery import Recoverer
 from nodes.store import NodeStore
 
 SLIVER_HEADER_BYTES = 5
+METADATA_CACHE_ENTRIES = 256
 METADATA_HEADER_BYTES = 11
 
 
@@ -62,17 +64,33 @@ def _blob_id(text: str) -> BlobId:
         _fail(400, "InvalidBlobId", str(error))
 
 
-def _read_body(limit: int) -> bytes:
-    """The request body, refused with 413 before reading when it is longer than `limit`."""
+BODY_CHUNK_BYTES = 1 << 20
+
+
+def _read_body(limit: int) -> memoryview:
+    """Stream the request body in chunks into one buffer, never holding more than `limit`.
+
+    A declared Content-Length above `limit` is refused (413) before reading; a body without
+    one (chunked) is read until it ends or passes `limit` (413)."""
     length = request.content_length
-    if length is None:
-        _fail(411, "LengthRequired", "send a Content-Length header")
-    if length > limit:
+    if length is not None and length > limit:
         _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
-    body = request.environ["wsgi.input"].read(length)  # one read: the server has buffered it
-    if len(body) != length:
-        _fail(400, "IncompleteBody", f"Content-Length {length} but {len(body)} bytes arrived")
-    return bytes(body)
+    stream = request.environ["wsgi.input"]
+    expected = limit + 1 if length is None else length
+    buffer = bytearray(expected)
+    view = memoryview(buffer)
+    received = 0
+    while received < expected:
+        chunk = stream.read(min(BODY_CHUNK_BYTES, expected - received))
+        if not chunk:
+            break
+        view[received : received + len(chunk)] = chunk
+        received += len(chunk)
+    if length is None and received > limit:
+        _fail(413, "PayloadTooLarge", f"body is longer than the {limit} bytes accepted here")
+    if length is not None and received != length:
+        _fail(400, "IncompleteBody", f"Content-Length {length} but {received} bytes arrived")
+    return view[:received]
 
 
 def create_app(context: NodeContext) -> Flask:
@@ -81,16 +99,40 @@ def create_app(context: NodeContext) -> Flask:
 
     def require_registered(blob_id: BlobId) -> None:
         record = store.blob_record(blob_id)
-        if record is not None and record.is_live(chain.current_epoch()):
+        epoch = chain.current_epoch()
+        if record is not None and record.is_live(epoch):
             return
+        if record is not None and record.is_expired(epoch):
+            _fail(403, "BlobExpired", f"blob {blob_id} expired: its storage ended before {epoch}")
         if not chain.is_registered_blob(blob_id):  # the follower may lag behind a new register
             _fail(403, "BlobNotRegistered", f"blob {blob_id} is not registered on chain")
 
+    metadata_lock = threading.Lock()
+    verified_metadata: dict[BlobId, VerifiedMetadata] = {}
+    """Recently used metadata, verified once instead of on every sliver request."""
+
+    def fail_if_expired(blob_id: BlobId) -> None:
+        """410 for data collected because the blob's storage period ended."""
+        record = store.blob_record(blob_id)
+        epoch = chain.current_epoch()
+        if record is not None and record.is_expired(epoch):
+            _fail(410, "BlobExpired", f"blob {blob_id} expired before epoch {epoch}")
+
     def stored_metadata(blob_id: BlobId) -> VerifiedMetadata:
+        cached = verified_metadata.get(blob_id)
         raw = store.metadata(blob_id)
         if raw is None:
+            verified_metadata.pop(blob_id, None)
+            fail_if_expired(blob_id)
             _fail(404, "MetadataNotFound", f"no metadata stored for blob {blob_id}")
-        return verify_metadata(blob_id, UnverifiedMetadata.from_bytes(raw))
+        if cached is not None:
+            return cached
+        verified = verify_metadata(blob_id, UnverifiedMetadata.from_bytes(raw))
+        with metadata_lock:
+            if len(verified_metadata) >= METADATA_CACHE_ENTRIES:
+                verified_metadata.pop(next(iter(verified_metadata)))
+            verified_metadata[blob_id] = verified
+        return verified
 
     def my_pairs(metadata: VerifiedMetadata) -> list[int]:
         return sorted(
@@ -170,7 +212,7 @@ def create_app(context: NodeContext) -> Flask:
     def put_metadata(blob_id: str) -> Any:
         blob = _blob_id(blob_id)
         limit = METADATA_HEADER_BYTES + METADATA_BYTES_PER_SHARD * chain.n_shards
-        body = _read_body(limit)
+        body = bytes(_read_body(limit))
         require_registered(blob)
         try:
             verified = verify_metadata(blob, UnverifiedMetadata.from_bytes(body))
@@ -190,6 +232,7 @@ def create_app(context: NodeContext) -> Flask:
         blob = _blob_id(blob_id)
         raw = store.metadata(blob)
         if raw is None:
+            fail_if_expired(blob)
             _fail(404, "MetadataNotFound", f"no metadata stored for blob {blob}")
         return Response(raw, mimetype="application/octet-stream")
 
@@ -222,7 +265,8 @@ def create_app(context: NodeContext) -> Flask:
         body = _read_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind))
         require_registered(blob)
         try:
-            sliver = UnverifiedSliver.from_bytes(body)
+            # from_bytes only unpacks and slices (one copy of the symbols), so a view will do
+            sliver = UnverifiedSliver.from_bytes(cast(bytes, body))
         except CoreError as error:
             _fail(400, type(error).__name__, str(error))
         if sliver.kind is not sliver_kind or sliver.index != index:
@@ -245,6 +289,7 @@ def create_app(context: NodeContext) -> Flask:
         sliver_kind, index = sliver_target(blob, pair, kind)
         data = store.sliver(blob, sliver_kind, index)
         if data is None:
+            fail_if_expired(blob)
             _fail(404, "SliverNotFound", f"{kind} sliver {index} of blob {blob} is not stored here")
         wire = UnverifiedSliver(sliver_kind, index, data).to_bytes()
         return Response(wire, mimetype="application/octet-stream")
@@ -279,6 +324,7 @@ def create_app(context: NodeContext) -> Flask:
         ]
         if missing:
             _fail(409, "SliversMissing", f"slivers of pairs {missing} of blob {blob} not stored")
+        store.sync()  # slivers are committed without fsync; they must be on disk before signing
         epoch = chain.current_epoch()
         message = blob_certification_message(
             chain.client.chain_id, chain.registry.address, epoch, blob.raw, deletable, token_id
@@ -300,6 +346,7 @@ def create_app(context: NodeContext) -> Flask:
             "known": record is not None,
             "live": record is not None and record.is_live(epoch),
             "certified": record is not None and record.is_certified(epoch),
+            "expired": record is not None and record.is_expired(epoch),
         }
         if raw is None:
             return jsonify(metadata=False, pairs_stored=[], **chain_state)

@@ -65,6 +65,14 @@ class BlobRecord:
             r.end_epoch > epoch for r in self.registrations.values()
         )
 
+    def is_expired(self, epoch: int) -> bool:
+        """Not deleted or invalidated, but every registration's end epoch has passed."""
+        return (
+            not self.invalidated
+            and bool(self.registrations)
+            and all(r.end_epoch <= epoch for r in self.registrations.values())
+        )
+
     def is_certified(self, epoch: int) -> bool:
         return not self.invalidated and any(
             r.certified and r.end_epoch > epoch for r in self.registrations.values()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -108,6 +109,35 @@ def test_oversized_sliver_gets_413_json(network: Network) -> None:
     response = requests.put(node.url + path, data=primary.to_bytes() + b"\0" * 10_000)
     assert response.status_code == 413
     assert _error(response) == "PayloadTooLarge"
+
+
+def _chunks(data: bytes, size: int = 4096) -> Iterator[bytes]:
+    """A generator body: requests sends it with Transfer-Encoding: chunked, no length."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_chunked_sliver_without_content_length_is_streamed_and_stored(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(50_000))
+    node = network.owner_of_pair(encoded, 1)
+    requests.put(node.url + routes.metadata_path(encoded.blob_id), data=encoded.metadata.to_bytes())
+    primary, _ = encoded.sliver_pair(1)
+    path = routes.sliver_path(encoded.blob_id, 1, SliverKind.PRIMARY)
+    response = requests.put(node.url + path, data=_chunks(primary.to_bytes()))
+    assert response.status_code == 201, response.text
+    assert requests.get(node.url + path).content == primary.to_bytes()
+
+
+def test_chunked_body_longer_than_the_sliver_gets_413(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(50_000))
+    node = network.owner_of_pair(encoded, 1)
+    requests.put(node.url + routes.metadata_path(encoded.blob_id), data=encoded.metadata.to_bytes())
+    primary, _ = encoded.sliver_pair(1)
+    path = routes.sliver_path(encoded.blob_id, 1, SliverKind.PRIMARY)
+    response = requests.put(node.url + path, data=_chunks(primary.to_bytes() + b"\0"))
+    assert response.status_code == 413
+    assert _error(response) == "PayloadTooLarge"
+    assert requests.get(node.url + path).status_code == 404
 
 
 @pytest.mark.parametrize(
