@@ -14,6 +14,7 @@ from backend.api.indexer.database import sqlite_url
 from backend.api.indexer.errors import IndexerError
 from backend.api.indexer.service import EXTENSION_KEY, IndexService
 from backend.cli.client_options import Connection, connection_options, with_user_errors
+from backend.sdk.quilt import QuiltClient
 
 
 def default_data_dir() -> Path:
@@ -68,6 +69,7 @@ def serve(
                 registry,
                 client.staking.current_epoch,
                 start_block=client.events_from_block,
+                quilt_source=QuiltClient(client).list_patches,
             )
         except IndexerError as error:
             raise click.ClickException(str(error)) from None

@@ -122,14 +122,14 @@ class IndexFollower:
         *,
         confirmations: int = 0,
         blocks_per_transaction: int = BLOCKS_PER_TRANSACTION,
-        after_commit: Callable[[], None] | None = None,
+        after_commit: Callable[[], object] | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.confirmations = confirmations
         self.blocks_per_transaction = blocks_per_transaction
         self.after_commit = after_commit
-        """Called after each committed range (the quilt indexer hooks in here)."""
+        """Called after each sync that read blocks (the quilt indexer hooks in here)."""
         self.last_error: str | None = None
 
     def next_block(self) -> int:
@@ -156,8 +156,8 @@ class IndexFollower:
                     session.flush()
                 cursor.next_block = end + 1
             read += end - start + 1
-            if self.after_commit is not None:
-                self.after_commit()
+        if self.after_commit is not None:
+            self.after_commit()  # also when no block was new: retries failed quilt reads
         return read
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:

@@ -132,13 +132,16 @@ def blob_json(blob: IndexedBlob, epoch: int, attributes: dict[str, str]) -> dict
 
 @dataclass(frozen=True)
 class PatchFilter:
+    epoch: int
+    """Only patches of quilts with a live registration at this epoch."""
     identifier: str | None = None
     tag: tuple[str, str] | None = None
     quilt_blob_id: str | None = None
 
 
 def find_patches(session: Session, where: PatchFilter, page: Page) -> list[dict[str, Any]]:
-    statement = select(QuiltPatchRow)
+    live_quilts = select(IndexedBlob.blob_id).where(_status_clause("live", where.epoch))
+    statement = select(QuiltPatchRow).where(QuiltPatchRow.quilt_blob_id.in_(live_quilts))
     if where.identifier is not None:
         statement = statement.where(QuiltPatchRow.identifier == where.identifier)
     if where.quilt_blob_id is not None:

@@ -113,6 +113,8 @@ def index_status() -> Any:
         headBlock=follower.registry.client.block_number(),
         registry=follower.registry.address,
         lastError=follower.last_error,
+        quilts=service.quilts is not None,
+        quiltError=None if service.quilts is None else service.quilts.last_error,
     )
 
 
@@ -173,7 +175,12 @@ def index_patches() -> Any:
     if identifier == "":
         raise InvalidIndexQuery("identifier must not be empty")
     page = _page()
-    where = PatchFilter(identifier=identifier, tag=tag, quilt_blob_id=_blob_id("quilt"))
+    where = PatchFilter(
+        epoch=service.current_epoch(),
+        identifier=identifier,
+        tag=tag,
+        quilt_blob_id=_blob_id("quilt"),
+    )
     with Session(service.engine) as session:
         patches = find_patches(session, where, page)
     full = len(patches) == page.limit

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from backend.api.indexer.database import open_database
 from backend.api.indexer.follower import IndexFollower
+from backend.api.indexer.quilts import QuiltIndexer, QuiltIndexSource
 from backend.chain.registry import BlobRegistryContract
 
 EXTENSION_KEY = "walrus_index"
@@ -21,6 +22,7 @@ class IndexService:
     engine: Engine
     follower: IndexFollower
     current_epoch: Callable[[], int]
+    quilts: QuiltIndexer | None = None
     _stop: threading.Event | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -33,13 +35,21 @@ class IndexService:
         *,
         start_block: int,
         confirmations: int = 0,
+        quilt_source: QuiltIndexSource | None = None,
     ) -> IndexService:
-        """Open (and migrate) the database; raises IndexDatabaseUnreachable/Mismatch."""
+        """Open (and migrate) the database; raises IndexDatabaseUnreachable/Mismatch.
+        Without a `quilt_source` quilt patches are not indexed."""
         engine = open_database(
             database_url, registry.client.chain_id, registry.address, start_block
         )
-        follower = IndexFollower(engine, registry, confirmations=confirmations)
-        return cls(engine, follower, current_epoch)
+        quilts = None if quilt_source is None else QuiltIndexer(engine, quilt_source)
+        follower = IndexFollower(
+            engine,
+            registry,
+            confirmations=confirmations,
+            after_commit=None if quilts is None else quilts.index_pending,
+        )
+        return cls(engine, follower, current_epoch, quilts)
 
     def start(self, interval: float = 1.0) -> None:
         """Follow the chain in a background thread until `stop()`."""
