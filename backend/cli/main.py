@@ -25,6 +25,7 @@ from backend.cli.ownership import (
     set_blob_attribute,
     share,
 )
+from backend.cli.quilt import list_patches_in_quilt, read_quilt, store_quilt
 from backend.cli.serve import serve
 from backend.cli.verify import verify
 
@@ -58,6 +59,8 @@ for _command in (
 cli.add_command(node)
 cli.add_command(gov)
 cli.add_command(keyserver)
+for _command in (store_quilt, read_quilt, list_patches_in_quilt):
+    cli.add_command(_command)
 
 
 def main() -> None:
