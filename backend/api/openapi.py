@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.api.indexer.openapi_paths import INDEX_PATHS
+
 _ERROR = {"description": "JSON error {error: {code, message}}"}
 _BLOB = {
     "200": {"description": "The blob's bytes", "content": {"application/octet-stream": {}}},
@@ -82,5 +84,6 @@ OPENAPI: dict[str, Any] = {
         "/v1/health": {"get": {"summary": "Backend and storage node health"}},
         "/v1/api": {"get": {"summary": "This document"}},
         "/metrics": {"get": {"summary": "Prometheus metrics"}},
+        **INDEX_PATHS,
     },
 }

@@ -386,6 +386,8 @@ def test_status_reports_progress_and_a_backend_without_index_answers_503(
     status = sqlite_index.get("/v1/index/status")
     assert status["nextBlock"] == env.chain.block_number() + 1
     assert status["registry"] == env.registry.address and status["lastError"] is None
+    documented = sqlite_index.get("/v1/api")["paths"]
+    assert {"/v1/index/status", "/v1/index/blobs", "/v1/index/patches"} <= set(documented)
     bare = create_app(sdk_client).test_client().get("/v1/index/blobs")
     assert bare.status_code == 503
     assert bare.get_json()["error"]["code"] == "IndexerDisabled"
