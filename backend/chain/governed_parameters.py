@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from web3 import Web3
+from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainError
@@ -47,6 +48,8 @@ _COMMITTEE = Setter(
     "Staking", "setCommitteeParameters", ("minStake", "maxCommitteeSize", "maxShardShareBps")
 )
 _STORAGE_HORIZON = Setter("BlobRegistry", "setMaxEpochsAhead", ("maxEpochsAhead",))
+_BURN = Setter("StakingRewards", "setBurnShare", ("burnShareBps",))
+_SUBSIDY = Setter("StakingRewards", "setSubsidyRate", ("subsidyRate",))
 
 GOVERNED: Final[dict[str, GovernedParameter]] = {
     parameter.name: parameter
@@ -77,6 +80,16 @@ GOVERNED: Final[dict[str, GovernedParameter]] = {
             "maxShardShareBps",
             "bps of n_shards",
             "most shards one node may hold",
+        ),
+        GovernedParameter(
+            "burn_share_bps", _BURN, "burnShareBps", "bps", "share of each reward pool burned"
+        ),
+        GovernedParameter(
+            "subsidy_rate",
+            _SUBSIDY,
+            "subsidyRate",
+            "FROST/epoch",
+            "subsidy paid into each epoch's reward pool",
         ),
     )
 }
@@ -128,8 +141,8 @@ def current_values(
     """Every governed parameter's value on chain (None when the contract lacks it)."""
     values: dict[str, int | None] = {}
     for name, parameter in GOVERNED.items():
-        contract = deployment.contract(client, artifacts, parameter.setter.contract)
-        if not _has_function(contract.abi, parameter.getter):
+        contract = _deployed(client, deployment, artifacts, parameter.setter.contract)
+        if contract is None or not _has_function(contract.abi, parameter.getter):
             values[name] = None
             continue
         values[name] = int(client.call(contract.functions[parameter.getter]()))
@@ -150,7 +163,12 @@ def calls_for(
         by_setter.setdefault(parameter.setter, {})[parameter.getter] = value
     calls = []
     for setter, changed in by_setter.items():
-        contract = deployment.contract(client, artifacts, setter.contract)
+        contract = _deployed(client, deployment, artifacts, setter.contract)
+        if contract is None:
+            raise ParameterUnavailable(
+                f"this deployment has no {setter.contract} contract, so "
+                f"{', '.join(changed)} cannot be governed here; redeploy"
+            )
         inputs = _inputs(contract.abi, setter.function)
         if inputs is None or len(inputs) != len(setter.getters):
             raise ParameterUnavailable(
@@ -171,6 +189,14 @@ def calls_for(
 def describe(assignments: Mapping[str, int]) -> str:
     """A default proposal description: ``Set epoch_duration=600, max_epochs_ahead=9``."""
     return "Set " + ", ".join(f"{name}={value}" for name, value in assignments.items())
+
+
+def _deployed(
+    client: ChainClient, deployment: Deployment, artifacts: Artifacts, name: str
+) -> Contract | None:
+    if name not in deployment.contracts or name not in artifacts:
+        return None
+    return deployment.contract(client, artifacts, name)
 
 
 def _has_function(abi: Sequence[Any], name: str) -> bool:
