@@ -1,0 +1,263 @@
+"""Seal end to end: 3 key server processes (2-of-3) in front of the session anvil, the
+4-node network storing the ciphertext. Key servers decide by eth_call at the latest block,
+so policy changes (allowlist removal, time passing) take effect on the next request."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from eth_account import Account
+from web3.contract import Contract
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.chain.devnet import Devnet
+from backend.chain.policies import PolicyContract, deploy_policy
+from backend.chain.seal_session import sign_session
+from backend.core.routes import KEYSERVER_SHARE
+from backend.core.seal.envelope import X25519KeyPair
+from backend.core.seal.errors import MalformedSealHeader, SealTampered
+from backend.sdk.client import Client
+from backend.sdk.seal import (
+    NotEnoughKeyShares,
+    SealClient,
+    WrongKeyServerSet,
+    key_server_info,
+    seal,
+    unseal,
+)
+from tests.contracts.blob_registry_env import fresh_client
+from tests.integration.network import Network
+from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+
+MARKER = b"PLAINTEXT-MARKER-seal-9d41c7"
+ID = bytes.fromhex("ab" * 32)
+
+
+@pytest.fixture(scope="module")
+def key_servers(
+    anvil: Devnet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[KeyServerProcess]]:
+    servers = start_key_servers(anvil.url, tmp_path_factory.mktemp("keyservers"))
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def all_key_servers(key_servers: list[KeyServerProcess]) -> Iterator[list[KeyServerProcess]]:
+    yield key_servers
+    for server in key_servers:
+        if not server.running:
+            server.start()
+
+
+def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Client:
+    return Client.connect(
+        chain,
+        artifacts,
+        network.env.staking.address,
+        network.env.registry.address,
+        node_timeout=5.0,
+        node_retries=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def writer(network: Network, artifacts: Artifacts) -> Client:
+    for index, node in enumerate(network.nodes):
+        staking = network.env.staking.as_account(network.env.operators[index])
+        staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
+    return _client(network, artifacts, network.user)
+
+
+@pytest.fixture(scope="module")
+def reader_chain(
+    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
+) -> ChainClient:
+    return fresh_client(chain, wal, client_for, b"seal-integration-reader")
+
+
+@pytest.fixture(scope="module")
+def allowlist(network: Network, artifacts: Artifacts) -> PolicyContract:
+    user = network.user
+    return PolicyContract.at(
+        user, artifacts, "allowlist", deploy_policy(user, artifacts, "allowlist", user.address)
+    )
+
+
+def _urls(servers: list[KeyServerProcess]) -> list[str]:
+    return [server.url for server in servers]
+
+
+def test_allowed_reader_decrypts_then_removal_refuses(
+    network: Network,
+    artifacts: Artifacts,
+    writer: Client,
+    reader_chain: ChainClient,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+) -> None:
+    content = MARKER * 4096 + os.urandom(1000)
+    stored = SealClient(writer, _urls(key_servers)).store(
+        content, policy=allowlist.address, identity=ID
+    )
+    reader = SealClient(_client(network, artifacts, reader_chain), _urls(key_servers))
+    with pytest.raises(NotEnoughKeyShares, match="AccessDenied"):
+        reader.read(stored.blob_id)
+    allowlist.add_reader(reader_chain.address)
+    assert reader.read(stored.blob_id) == content
+    allowlist.remove_reader(reader_chain.address)
+    with pytest.raises(NotEnoughKeyShares, match="AccessDenied") as refused:
+        reader.read(stored.blob_id)
+    assert "need 2 key shares, got 0" in str(refused.value)
+    # storage nodes only ever saw ciphertext
+    for node in network.nodes:
+        for path in Path(node.data_dir).rglob("*"):
+            if path.is_file():
+                assert MARKER not in path.read_bytes(), f"plaintext in {path}"
+
+
+def _sealed(
+    policy: str, servers: list[KeyServerProcess], chain_id: int, plaintext: bytes = MARKER
+) -> bytes:
+    return seal(
+        plaintext,
+        chain_id=chain_id,
+        policy=policy,
+        identity=ID,
+        key_servers=[key_server_info(server.url, chain_id) for server in servers],
+    )
+
+
+def _block_time(chain: ChainClient) -> int:
+    return int(chain.w3.eth.get_block("latest")["timestamp"])
+
+
+def _warp_to(chain: ChainClient, timestamp: int) -> None:
+    chain.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+    chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def test_threshold_minus_one_key_servers_fail_clearly(
+    writer: Client, allowlist: PolicyContract, all_key_servers: list[KeyServerProcess]
+) -> None:
+    servers = all_key_servers
+    chain_id = writer.chain.chain_id
+    sealed = _sealed(allowlist.address, servers, chain_id)
+    account = writer.chain.account
+    assert account is not None
+    servers[0].stop()
+    servers[1].stop()
+    with pytest.raises(NotEnoughKeyShares, match="1 of the 3 configured ones are reachable"):
+        unseal(sealed, account=account, chain_id=chain_id, key_server_urls=_urls(servers))
+    servers[1].start()
+    assert (
+        unseal(sealed, account=account, chain_id=chain_id, key_server_urls=_urls(servers)) == MARKER
+    )
+
+
+def test_time_lock_and_subscription_decided_at_the_latest_block(
+    writer: Client,
+    artifacts: Artifacts,
+    reader_chain: ChainClient,
+    wal: Contract,
+    key_servers: list[KeyServerProcess],
+) -> None:
+    user, chain_id, urls = writer.chain, writer.chain.chain_id, _urls(key_servers)
+    reader = reader_chain.account
+    assert reader is not None
+    time_lock = PolicyContract.at(
+        user, artifacts, "time-lock", deploy_policy(user, artifacts, "time-lock")
+    )
+    opens = _block_time(user) + 60
+    time_lock.lock(ID, opens)
+    locked = _sealed(time_lock.address, key_servers, chain_id)
+    _warp_to(user, opens - 1)
+    with pytest.raises(NotEnoughKeyShares, match="AccessDenied"):
+        unseal(locked, account=reader, chain_id=chain_id, key_server_urls=urls)
+    _warp_to(user, opens)
+    assert unseal(locked, account=reader, chain_id=chain_id, key_server_urls=urls) == MARKER
+
+    price = 10**9
+    subscription = PolicyContract.at(
+        user,
+        artifacts,
+        "subscription",
+        deploy_policy(user, artifacts, "subscription", wal.address, user.address, price),
+    )
+    paid = _sealed(subscription.address, key_servers, chain_id)
+    until = PolicyContract(reader_chain, subscription.contract).subscribe(wal, 1)
+    assert unseal(paid, account=reader, chain_id=chain_id, key_server_urls=urls) == MARKER
+    _warp_to(user, until)
+    with pytest.raises(NotEnoughKeyShares, match="AccessDenied"):
+        unseal(paid, account=reader, chain_id=chain_id, key_server_urls=urls)
+
+
+def _ask(server: KeyServerProcess, header: bytes, session: dict[str, object]) -> requests.Response:
+    return requests.post(
+        server.url + KEYSERVER_SHARE, json={"header": header.hex(), "session": session}, timeout=10
+    )
+
+
+def test_key_server_refuses_forged_wrong_chain_and_expired_sessions(
+    writer: Client, allowlist: PolicyContract, key_servers: list[KeyServerProcess]
+) -> None:
+    chain_id = writer.chain.chain_id
+    owner = writer.chain.account
+    assert owner is not None
+    sealed = _sealed(allowlist.address, key_servers, chain_id)
+    header = sealed[: 124 + 80 * 3]
+    session_key = X25519KeyPair.generate().public_key
+    good = sign_session(owner, allowlist.address, session_key, int(time.time()) + 300, chain_id)
+    assert _ask(key_servers[0], header, good.to_json()).status_code == 200
+
+    stranger = Account.create()
+    forged = sign_session(stranger, allowlist.address, session_key, good.expires_at, chain_id)
+    forged_json = {**forged.to_json(), "requester": owner.address}  # claims to be the owner
+    wrong_chain = sign_session(owner, allowlist.address, session_key, good.expires_at, chain_id + 1)
+    expired = sign_session(owner, allowlist.address, session_key, int(time.time()) - 1, chain_id)
+    for session, reason in (
+        (forged_json, "not by"),
+        (wrong_chain.to_json(), "for chain"),
+        (expired.to_json(), "expired"),
+    ):
+        answer = _ask(key_servers[0], header, session)
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "InvalidSession"
+        assert reason in answer.json()["error"]["message"]
+        assert "response" not in answer.json()
+
+
+def test_bad_input_is_named_and_never_returns_plaintext(
+    writer: Client, wal: Contract, allowlist: PolicyContract, key_servers: list[KeyServerProcess]
+) -> None:
+    chain_id = writer.chain.chain_id
+    owner = writer.chain.account
+    assert owner is not None
+    urls = _urls(key_servers)
+    sealed = _sealed(allowlist.address, key_servers, chain_id)
+    tampered = bytearray(sealed)
+    tampered[-20] ^= 0x01
+    with pytest.raises(SealTampered):
+        unseal(bytes(tampered), account=owner, chain_id=chain_id, key_server_urls=urls)
+    with pytest.raises(MalformedSealHeader):
+        unseal(sealed[:100], account=owner, chain_id=chain_id, key_server_urls=urls)
+    two_of_two = _sealed(allowlist.address, key_servers[:2], chain_id)
+    with pytest.raises(WrongKeyServerSet, match="holds no share"):  # only server 1 of the blob's
+        unseal(two_of_two, account=owner, chain_id=chain_id, key_server_urls=urls[1:])
+    unknown = _sealed("0x000000000000000000000000000000000000bEEF", key_servers, chain_id)
+    with pytest.raises(NotEnoughKeyShares, match="UnknownPolicy"):
+        unseal(unknown, account=owner, chain_id=chain_id, key_server_urls=urls)
+    not_a_policy = _sealed(wal.address, key_servers, chain_id)
+    with pytest.raises(NotEnoughKeyShares, match="NonConformingPolicy"):
+        unseal(not_a_policy, account=owner, chain_id=chain_id, key_server_urls=urls)
+    answer = requests.post(key_servers[0].url + KEYSERVER_SHARE, json={"header": "zz"}, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "MalformedSealHeader"
