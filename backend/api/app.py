@@ -15,6 +15,7 @@ from backend.api.errors import register_error_handlers
 from backend.api.indexer.routes import index
 from backend.api.openapi import OPENAPI
 from backend.api.publisher import publisher
+from backend.api.quilts import quilts
 from backend.sdk.client import Client
 
 service = Blueprint("service", __name__)
@@ -61,6 +62,7 @@ def create_app(client: Client) -> Flask:
     app.register_blueprint(aggregator)
     app.register_blueprint(availability)
     app.register_blueprint(index)
+    app.register_blueprint(quilts)
     app.register_blueprint(service)
 
     @app.before_request

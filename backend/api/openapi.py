@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.api.indexer.openapi_paths import INDEX_PATHS
+from backend.api.quilts import QUILT_PATHS
 
 _ERROR = {"description": "JSON error {error: {code, message}}"}
 _BLOB = {
@@ -85,5 +86,6 @@ OPENAPI: dict[str, Any] = {
         "/v1/api": {"get": {"summary": "This document"}},
         "/metrics": {"get": {"summary": "Prometheus metrics"}},
         **INDEX_PATHS,
+        **QUILT_PATHS,
     },
 }
