@@ -34,9 +34,12 @@ def challenges(
         WINDOW,
     )
     for node in network.nodes:
+        node.stop()
         config = NodeConfig.load(node.config_path)
         dataclasses.replace(config, challenges=contract.address).save(node.config_path)
-        node.restart()
+        node.start()
+    for node in network.nodes:
+        node.wait_ready()
     return contract
 
 
