@@ -31,6 +31,7 @@ from backend.chain.compiler import REPO_ROOT, Artifacts
 from backend.chain.errors import DeploymentError
 from backend.chain.governance import DEVNET_GOVERNANCE, GovernanceParameters
 from backend.chain.registry import RegistryParameters
+from backend.chain.rewards import DEVNET_REWARDS, RewardsParameters
 from backend.chain.staking import StakingParameters
 
 DEPLOYMENTS_DIR: Final = REPO_ROOT / "deployments"
@@ -80,6 +81,10 @@ class DeployConfig:
     drop_recipients: Sequence[str] = ()
     drop_amount_wal: int = DEV_DROP_WAL
     governance: GovernanceParameters = DEVNET_GOVERNANCE
+    rewards: RewardsParameters = DEVNET_REWARDS
+    subsidies_key: str | None = None
+    """Private key of the subsidies address; when given, it approves StakingRewards for its
+    whole balance (the subsidy stream, at most ``rewards.subsidy_rate`` per epoch)."""
     keep_deployer_owner: bool = False
     """Leave every Ownable contract owned by the deployer (tests that call setters
     directly); by default ownership passes to the timelock once everything is deployed."""
@@ -153,6 +158,33 @@ def _deploy_storage_challenges(context: DeployContext) -> ChecksumAddress:
     )
 
 
+def _deploy_staking_rewards(context: DeployContext) -> ChecksumAddress:
+    """StakingRewards paying Staking's epochs from BlobRegistry's pools and the subsidies
+    allocation, weighted by StorageChallenges; attached to Staking (docs/economics.md)."""
+    deployed, config, client = context.deployed, context.config, context.client
+    address = context.deploy(
+        "StakingRewards",
+        *config.rewards.constructor_args(
+            deployed["WAL"],
+            deployed["Staking"],
+            deployed["BlobRegistry"],
+            config.allocations.subsidies,
+            client.address,
+        ),
+    )
+    client.transact(context.contract("Staking").functions.setRewards(address))
+    if "StorageChallenges" in deployed:
+        rewards = client.contract(address, context.artifacts.abi("StakingRewards"))
+        client.transact(rewards.functions.setAvailabilityScore(deployed["StorageChallenges"]))
+    if config.subsidies_key is not None:
+        holder = client.with_account(config.subsidies_key)
+        if holder.address != Web3.to_checksum_address(config.allocations.subsidies):
+            raise DeploymentError("subsidies_key is not the key of the subsidies address")
+        wal = context.contract("WAL").functions
+        holder.transact(wal.approve(address, client.call(wal.balanceOf(holder.address))))
+    return address
+
+
 def _deploy_timelock(context: DeployContext) -> ChecksumAddress:
     """WalrusTimelock: anyone may execute a ready operation; the deployer is admin only
     until the governor is wired in (next step)."""
@@ -202,6 +234,7 @@ STEPS: list[tuple[str, DeployStep]] = [
     ("Staking", _deploy_staking),
     ("BlobRegistry", _deploy_blob_registry),
     ("StorageChallenges", _deploy_storage_challenges),
+    ("StakingRewards", _deploy_staking_rewards),
     ("WalrusTimelock", _deploy_timelock),
     ("WalrusGovernor", _deploy_governor),
     ("SharedBlob", _deploy_shared_blob),
@@ -342,7 +375,8 @@ def load_deployment(
 def devnet_config(accounts: Sequence[LocalAccount]) -> DeployConfig:
     """Devnet allocations: dev accounts 0-4 hold the five allocations (reserve, user drop,
     subsidies, contributors, investors) and the user drop pays DEV_DROP_WAL to every
-    account in ``accounts``, so demos and tests can pay in WAL."""
+    account in ``accounts``, so demos and tests can pay in WAL; the subsidies holder
+    approves StakingRewards for the subsidy stream."""
     if len(accounts) < len(ALLOCATION_NAMES):
         raise DeploymentError(f"a devnet deploy needs at least {len(ALLOCATION_NAMES)} accounts")
     allocations = WalAllocations(*(account.address for account in accounts[:5]))
@@ -350,4 +384,5 @@ def devnet_config(accounts: Sequence[LocalAccount]) -> DeployConfig:
         allocations=allocations,
         user_drop_key=accounts[1].key.hex(),
         drop_recipients=[account.address for account in accounts],
+        subsidies_key=accounts[2].key.hex(),
     )

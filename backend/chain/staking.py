@@ -281,6 +281,19 @@ def _check_uint(function: str, parameter: str, solidity_type: str, value: Any) -
         )
 
 
+def checked_function(contract: Contract, name: str, *args: Any) -> ContractFunction:
+    """The bound contract function, after checking integer arguments against their
+    Solidity types so that bad input is a named error, not a web3 encoding failure."""
+    for entry in contract.abi:
+        if entry.get("type") == "function" and entry.get("name") == name:
+            inputs: list[dict[str, Any]] = list(entry.get("inputs", []))  # type: ignore[call-overload]
+            if len(inputs) == len(args):
+                for parameter, value in zip(inputs, args, strict=True):
+                    _check_uint(name, parameter["name"], parameter["type"], value)
+                break
+    return contract.functions[name](*args)
+
+
 class StakingContract:
     """The `Staking` contract as seen by one account of a :class:`ChainClient`.
 
@@ -426,6 +439,15 @@ class StakingContract:
             isinstance(event, EpochChangeDone) for event in self.events.from_receipt(receipt)
         )
 
+    def set_rewards(self, rewards: str) -> None:
+        """Attach the `StakingRewards` contract (owner only, once)."""
+        self.client.transact(self._function("setRewards", Web3.to_checksum_address(rewards)))
+
+    def rewards_address(self) -> ChecksumAddress | None:
+        """The attached rewards contract, or None."""
+        address = Web3.to_checksum_address(self._call("rewards"))
+        return None if int(address, 16) == 0 else address
+
     def set_epoch_duration(self, seconds: int) -> None:
         self.client.transact(self._function("setEpochDuration", seconds))
 
@@ -444,16 +466,7 @@ class StakingContract:
         return self.client.call(self._function(name, *args))
 
     def _function(self, name: str, *args: Any) -> ContractFunction:
-        """The bound contract function, after checking integer arguments against their
-        Solidity types so that bad input is a named error, not a web3 encoding failure."""
-        for entry in self.contract.abi:
-            if entry.get("type") == "function" and entry.get("name") == name:
-                inputs: list[dict[str, Any]] = list(entry.get("inputs", []))  # type: ignore[call-overload]
-                if len(inputs) == len(args):
-                    for parameter, value in zip(inputs, args, strict=True):
-                        _check_uint(name, parameter["name"], parameter["type"], value)
-                    break
-        return self.contract.functions[name](*args)
+        return checked_function(self.contract, name, *args)
 
     @property
     def n_shards(self) -> int:

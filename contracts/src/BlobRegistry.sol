@@ -360,8 +360,10 @@ contract BlobRegistry is ERC721, Ownable {
 
     // ------------------------------------------------------------------ rewards
 
-    /// @notice Transfers the pool of a finished epoch to the staking contract, which
-    /// distributes it. Anyone may call it; epochs are released in order.
+    /// @notice Transfers the pool of a finished epoch to the staking rewards contract
+    /// (`staking.rewards()`, or Staking itself while none is set), which distributes it.
+    /// Anyone may call it; epochs are released in order (the rewards contract does so at
+    /// every epoch change).
     /// @param epoch `nextEpochToRelease()`, which must be before the current epoch.
     /// @return amount WAL transferred.
     function releaseEpochRewards(uint32 epoch) external returns (uint256 amount) {
@@ -370,7 +372,9 @@ contract BlobRegistry is ERC721, Ownable {
         if (epoch != next || epoch >= current) revert BlobRegistryEpochNotReleasable(epoch, next, current);
         amount = _pools.release(epoch);
         emit EpochRewardsReleased(epoch, amount);
-        if (amount != 0) wal.safeTransfer(address(staking), amount);
+        address recipient = staking.rewards();
+        if (recipient == address(0)) recipient = address(staking);
+        if (amount != 0) wal.safeTransfer(recipient, amount);
     }
 
     // ------------------------------------------------------------------ owner

@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IStaking} from "./interfaces/IStaking.sol";
+import {IStakingRewards} from "./interfaces/IStakingRewards.sol";
 import {BLS12381} from "./lib/BLS12381.sol";
 import {PackedArrays} from "./lib/PackedArrays.sol";
 import {ShardAssignment} from "./lib/ShardAssignment.sol";
@@ -25,7 +26,8 @@ import {WeightedPercentile} from "./lib/WeightedPercentile.sol";
 /// at once and puts it in the Syncing state until members holding a quorum (n - f) of
 /// shards report `epochSyncDone`; a change is not blocked by the previous one's sync.
 /// Stake added or withdrawn before the epoch's midpoint takes effect in the next epoch,
-/// otherwise in the one after (in epoch 0 always in epoch 1).
+/// otherwise in the one after (in epoch 0 always in epoch 1). Rewards live in a separate
+/// contract (`rewards`, set once) that Staking notifies of epoch starts and position changes.
 contract Staking is IStaking, Ownable {
     using SafeERC20 for IERC20;
 
@@ -131,6 +133,8 @@ contract Staking is IStaking, Ownable {
     uint256 public nodeCount;
     /// @notice Number of stake positions ever created (ids run from 1).
     uint256 public positionCount;
+    /// @inheritdoc IStaking
+    address public rewards;
 
     mapping(uint256 nodeId => Node) private _nodes;
     mapping(uint256 nodeId => NodeStake) private _stakes;
@@ -195,6 +199,8 @@ contract Staking is IStaking, Ownable {
     event EpochChangeDone(uint32 indexed epoch);
     /// @notice The owner changed the epoch duration.
     event EpochDurationUpdated(uint64 epochDuration);
+    /// @notice The owner set the rewards contract (once).
+    event RewardsContractSet(address rewards);
     /// @notice The owner changed the committee selection parameters.
     event CommitteeParametersUpdated(uint256 minStake, uint16 maxCommitteeSize, uint16 maxShardShareBps);
 
@@ -429,24 +435,30 @@ contract Staking is IStaking, Ownable {
         }
         _changeStake(nodeId, withdrawEpoch, -SafeCast.toInt256(amount));
         emit WithdrawalRequested(withdrawingPositionId, msg.sender, nodeId, amount, withdrawEpoch);
+        _notifyStakeChange(nodeId, withdrawEpoch, positionId, withdrawingPositionId);
     }
 
-    /// @notice Pays back a position whose withdraw epoch has been reached, and deletes it.
+    /// @notice Pays back a position whose withdraw epoch has been reached, and deletes it;
+    /// the rewards contract pays its unclaimed rewards along with it.
     /// @param positionId The position.
-    /// @return amount FROST paid to the caller.
+    /// @return amount FROST of stake paid back to the caller.
     function withdraw(uint256 positionId) external returns (uint256 amount) {
-        Position storage stored = _ownedPosition(positionId);
-        uint32 withdrawEpoch = stored.withdrawEpoch;
-        if (withdrawEpoch == 0) revert StakingWithdrawalNotRequested(positionId);
-        if (currentEpoch < withdrawEpoch) revert StakingWithdrawalNotReady(positionId, withdrawEpoch);
-        amount = stored.amount;
-        uint256 nodeId = stored.nodeId;
+        Position memory closed = _ownedPosition(positionId);
+        if (closed.withdrawEpoch == 0) revert StakingWithdrawalNotRequested(positionId);
+        if (currentEpoch < closed.withdrawEpoch) revert StakingWithdrawalNotReady(positionId, closed.withdrawEpoch);
+        amount = closed.amount;
+        uint256 nodeId = closed.nodeId;
         delete _positions[positionId];
         uint256 principal = _principal[nodeId] - amount;
         _principal[nodeId] = principal;
         if (principal == 0) _removeCandidate(nodeId);
         emit Withdrawn(positionId, msg.sender, nodeId, amount);
         wal.safeTransfer(msg.sender, amount);
+        if (rewards != address(0)) {
+            IStakingRewards(rewards).positionClosed(
+                positionId, msg.sender, nodeId, amount, closed.activationEpoch, closed.withdrawEpoch, principal == 0
+            );
+        }
     }
 
     // ------------------------------------------------------------------ epochs
@@ -475,6 +487,7 @@ contract Staking is IStaking, Ownable {
         emit EpochChangeStarted(epoch, uint64(block.timestamp));
         emit CommitteeSelected(epoch, nodeIds, _toUint16(counts));
         emit EpochParametersSelected(epoch, storagePrice, writePrice, totalCapacity);
+        if (rewards != address(0)) IStakingRewards(rewards).epochStarted(epoch);
     }
 
     /// @notice Reports that the node has taken over its shards of the current epoch
@@ -500,6 +513,17 @@ contract Staking is IStaking, Ownable {
     }
 
     // ------------------------------------------------------------------ owner
+
+    /// @notice Sets the rewards contract (owner only, once): from then on it receives the
+    /// finished epochs' storage pools and is told of every epoch start and position change.
+    /// @param rewards_ The `StakingRewards` contract for this Staking.
+    function setRewards(address rewards_) external onlyOwner {
+        if (rewards != address(0) || rewards_ == address(0)) {
+            revert StakingInvalidParameter("rewards", uint160(rewards_));
+        }
+        rewards = rewards_;
+        emit RewardsContractSet(rewards_);
+    }
 
     /// @notice Sets the epoch length in seconds (owner only); applies to the current epoch.
     /// @param epochDuration_ Seconds (> 0).
@@ -551,10 +575,13 @@ contract Staking is IStaking, Ownable {
         return nShards - (nShards - 1) / 3;
     }
 
-    /// @notice The node's total stake in `epoch`, for the current or a later epoch.
-    /// @param nodeId The node.
-    /// @param epoch Current epoch or later.
-    /// @return FROST counted for the node in `epoch`.
+    /// @inheritdoc IStaking
+    function nodeOperatorAndCommission(uint256 nodeId) external view returns (address, uint16) {
+        Node storage stored = _requireNode(nodeId);
+        return (stored.operator, stored.commissionBps);
+    }
+
+    /// @inheritdoc IStaking
     function nodeStakeAt(uint256 nodeId, uint32 epoch) public view returns (uint256) {
         _requireNode(nodeId);
         if (epoch < currentEpoch) revert StakingWrongEpoch(epoch, currentEpoch);
@@ -712,6 +739,7 @@ contract Staking is IStaking, Ownable {
         _changeStake(nodeId, activationEpoch, SafeCast.toInt256(amount));
         emit Staked(positionId, msg.sender, nodeId, amount, activationEpoch);
         wal.safeTransferFrom(msg.sender, address(this), amount);
+        _notifyStakeChange(nodeId, activationEpoch, positionId, positionId);
     }
 
     /// @dev Adds `delta` to the node's stake from `epoch` on (current + 1 or + 2).
@@ -745,6 +773,14 @@ contract Staking is IStaking, Ownable {
     /// with its own error. Subgroup membership is left to the pairing check.
     function _onCurve(address addPrecompile, bytes calldata point) private view returns (bool ok) {
         (ok,) = addPrecompile.staticcall{gas: ON_CURVE_GAS}(bytes.concat(point, new bytes(point.length)));
+    }
+
+    function _notifyStakeChange(uint256 nodeId, uint32 epoch, uint256 fromPositionId, uint256 toPositionId)
+        private
+    {
+        if (rewards != address(0)) {
+            IStakingRewards(rewards).stakeChanged(nodeId, epoch, fromPositionId, toPositionId);
+        }
     }
 
     function _removeCandidate(uint256 nodeId) private {

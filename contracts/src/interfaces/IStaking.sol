@@ -54,4 +54,17 @@ interface IStaking {
 
     /// @notice One-off price of a write in FROST per MiB of encoded size.
     function writePrice() external view returns (uint256);
+
+    /// @notice The rewards contract that receives finished epochs' storage pools (the zero
+    /// address until it is set; pools then stay with Staking).
+    function rewards() external view returns (address);
+
+    /// @notice A registered node's operator and commission (one storage read).
+    function nodeOperatorAndCommission(uint256 nodeId)
+        external
+        view
+        returns (address operator, uint16 commissionBps);
+
+    /// @notice The node's total stake in `epoch` (the current epoch or later).
+    function nodeStakeAt(uint256 nodeId, uint32 epoch) external view returns (uint256);
 }
