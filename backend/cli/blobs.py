@@ -18,6 +18,13 @@ from backend.cli.client_options import (
     parse_blob_id,
     with_user_errors,
 )
+from backend.cli.seal_options import (
+    SealOptions,
+    decrypt_after_read,
+    encrypt_for_store,
+    seal_read_options,
+    seal_store_options,
+)
 from backend.core.encoder import compute_blob_id_of
 from backend.sdk.client import SLOWER_THAN_QUORUM, read_input
 from backend.sdk.client import Progress as ProgressCallback
@@ -64,6 +71,7 @@ def _input_file(path: str) -> bytes:
     "--epochs", type=int, default=1, show_default=True, help="Epochs to store the blob for."
 )
 @click.option("--deletable", is_flag=True, help="Let the owner delete the blob before its end.")
+@seal_store_options
 @connection_options
 @with_user_errors
 def store(
@@ -72,10 +80,12 @@ def store(
     deletable: bool,
     connection: Connection,
     as_json: bool,
+    seal: SealOptions,
 ) -> None:
-    """Store FILE (or - for stdin) and print its blob id."""
+    """Store FILE (or - for stdin) and print its blob id (--encrypt: Seal-encrypted first)."""
     data = _input_file(file)
     client = connection.client()
+    data = encrypt_for_store(data, client, seal)
     with progress_bar(not as_json) as progress:
         result = client.store(data, epochs=epochs, deletable=deletable, progress=progress)
     if as_json:
@@ -105,6 +115,7 @@ def store(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the blob to this file (default: stdout).",
 )
+@seal_read_options
 @connection_options
 @with_user_errors
 def read(
@@ -112,12 +123,14 @@ def read(
     out: Path | None,
     connection: Connection,
     as_json: bool,
+    seal: SealOptions,
 ) -> None:
-    """Read BLOB_ID from the storage nodes to --out or stdout."""
+    """Read BLOB_ID from the storage nodes to --out or stdout (Seal blobs are decrypted)."""
     blob = parse_blob_id(blob_id)
     client = connection.client()
     with progress_bar(not as_json and out is not None) as progress:
         data = client.read(blob, progress=progress)
+    data = decrypt_after_read(data, client, seal)
     if out is not None:
         out.write_bytes(data)
         if as_json:

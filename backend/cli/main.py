@@ -25,8 +25,11 @@ from backend.cli.ownership import (
     set_blob_attribute,
     share,
 )
+from backend.cli.policy import policy
 from backend.cli.quilt import list_patches_in_quilt, read_quilt, store_quilt
 from backend.cli.serve import serve
+from backend.cli.staking import request_withdraw_stake, rewards, stake, withdraw_stake
+from backend.cli.shared import extend_shared_blob, fund_shared_blob, share_blob
 from backend.cli.verify import verify
 
 
@@ -59,7 +62,12 @@ for _command in (
 cli.add_command(node)
 cli.add_command(gov)
 cli.add_command(keyserver)
+cli.add_command(policy)
+for _command in (share_blob, fund_shared_blob, extend_shared_blob):
+    cli.add_command(_command)
 for _command in (store_quilt, read_quilt, list_patches_in_quilt):
+    cli.add_command(_command)
+for _command in (stake, request_withdraw_stake, withdraw_stake, rewards):
     cli.add_command(_command)
 
 

@@ -210,6 +210,23 @@ class SealClient:
     def chain_id(self) -> int:
         return self.client.chain.chain_id
 
+    def seal(
+        self, data: bytes, *, policy: str, identity: bytes, threshold: int = DEFAULT_THRESHOLD
+    ) -> bytes:
+        """``data`` encrypted to every configured key server; any ``threshold`` of them
+        together can release the data key."""
+        servers = [
+            key_server_info(url, self.chain_id, self.timeout) for url in self.key_server_urls
+        ]
+        return seal(
+            data,
+            chain_id=self.chain_id,
+            policy=policy,
+            identity=identity,
+            key_servers=servers,
+            threshold=threshold,
+        )
+
     def store(
         self,
         data: bytes,
@@ -220,18 +237,8 @@ class SealClient:
         epochs: int = 1,
         deletable: bool = False,
     ) -> StoreResult:
-        """Encrypts ``data`` to every configured key server (t = ``threshold``) and stores it."""
-        servers = [
-            key_server_info(url, self.chain_id, self.timeout) for url in self.key_server_urls
-        ]
-        sealed = seal(
-            data,
-            chain_id=self.chain_id,
-            policy=policy,
-            identity=identity,
-            key_servers=servers,
-            threshold=threshold,
-        )
+        """Encrypts ``data`` (see :meth:`seal`) and stores the result as an ordinary blob."""
+        sealed = self.seal(data, policy=policy, identity=identity, threshold=threshold)
         return self.client.store(sealed, epochs=epochs, deletable=deletable)
 
     def decrypt(self, data: bytes) -> bytes:

@@ -1,0 +1,135 @@
+"""Seal options of `walrus store` / `walrus read` (a small hook called by backend/cli/blobs.py).
+
+Key servers come from ``--key-server URL`` (repeatable), else ``WALRUS_KEY_SERVERS``
+(comma-separated), else the file `make up` writes (.devnet/keyservers.json).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from backend.chain.compiler import REPO_ROOT
+from backend.core.seal.header import is_sealed
+from backend.sdk.client import Client
+from backend.sdk.seal import DEFAULT_THRESHOLD, SealClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+KEYSERVERS_FILE = REPO_ROOT / ".devnet" / "keyservers.json"
+"""Written by `make up`: ``{"urls": [...], "threshold": t}``."""
+
+
+@dataclass(frozen=True)
+class SealOptions:
+    key_servers: tuple[str, ...]
+    encrypt: bool = False
+    policy: str | None = None
+    identity: str | None = None
+    threshold: int | None = None
+    decrypt: bool = True
+
+    def urls(self) -> list[str]:
+        if self.key_servers:
+            return list(self.key_servers)
+        from_env = os.environ.get("WALRUS_KEY_SERVERS", "")
+        if from_env.strip():
+            return [url.strip() for url in from_env.split(",") if url.strip()]
+        return list(_devnet_defaults().get("urls", []))
+
+    def sealer(self, client: Client) -> SealClient:
+        return SealClient(client, self.urls())
+
+
+def _devnet_defaults(path: Path = KEYSERVERS_FILE) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _key_server_option(command: F) -> F:
+    return click.option(
+        "--key-server",
+        "key_servers",
+        multiple=True,
+        help="Seal key server URL (repeat; env WALRUS_KEY_SERVERS, comma-separated).",
+    )(command)
+
+
+def seal_store_options(command: F) -> F:
+    """Adds --encrypt --policy --id --threshold --key-server; passes ``seal: SealOptions``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = SealOptions(
+            key_servers=tuple(kwargs.pop("key_servers")),
+            encrypt=kwargs.pop("encrypt"),
+            policy=kwargs.pop("policy"),
+            identity=kwargs.pop("seal_id"),
+            threshold=kwargs.pop("threshold"),
+        )
+        return command(*args, seal=options, **kwargs)
+
+    decorated: Any = wrapper
+    for option in (
+        click.option("--threshold", type=click.IntRange(1, 255), help="t of the key servers."),
+        click.option("--id", "seal_id", help="Seal identity: 32 bytes as 64 hex digits."),
+        click.option("--policy", help="Policy contract address deciding who may decrypt."),
+        click.option("--encrypt", is_flag=True, help="Seal-encrypt before storing."),
+    ):
+        decorated = option(decorated)
+    return _key_server_option(decorated)  # type: ignore[no-any-return]
+
+
+def seal_read_options(command: F) -> F:
+    """Adds --key-server and --no-decrypt; passes ``seal: SealOptions``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = SealOptions(
+            key_servers=tuple(kwargs.pop("key_servers")), decrypt=not kwargs.pop("no_decrypt")
+        )
+        return command(*args, seal=options, **kwargs)
+
+    decorated: Any = click.option(
+        "--no-decrypt", is_flag=True, help="Output a Seal blob's ciphertext as stored."
+    )(wrapper)
+    return _key_server_option(decorated)  # type: ignore[no-any-return]
+
+
+def encrypt_for_store(data: bytes, client: Client, options: SealOptions) -> bytes:
+    """``data`` Seal-encrypted when --encrypt was given (else unchanged)."""
+    if not options.encrypt:
+        if options.policy or options.identity:
+            raise click.ClickException("--policy and --id need --encrypt")
+        return data
+    if not options.policy or not options.identity:
+        raise click.ClickException("--encrypt needs --policy <address> and --id <64 hex digits>")
+    try:
+        identity = bytes.fromhex(options.identity.removeprefix("0x"))
+    except ValueError:
+        raise click.ClickException(f"--id {options.identity!r} is not hex") from None
+    threshold = options.threshold or int(_devnet_defaults().get("threshold", DEFAULT_THRESHOLD))
+    return options.sealer(client).seal(
+        data, policy=options.policy, identity=identity, threshold=threshold
+    )
+
+
+def decrypt_after_read(data: bytes, client: Client, options: SealOptions) -> bytes:
+    """``data`` decrypted when it is a Seal blob (unless --no-decrypt)."""
+    if not options.decrypt or not is_sealed(data):
+        return data
+    if not options.urls():
+        raise click.ClickException(
+            "the blob is Seal-encrypted: pass --key-server URL (or WALRUS_KEY_SERVERS), "
+            "or --no-decrypt for the ciphertext"
+        )
+    return options.sealer(client).decrypt(data)
