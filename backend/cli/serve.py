@@ -11,9 +11,10 @@ import waitress
 
 from backend.api.app import create_app
 from backend.api.indexer.database import sqlite_url
-from backend.api.indexer.errors import IndexerError
+from backend.api.indexer.errors import IndexDatabaseMismatch, IndexerError
 from backend.api.indexer.service import EXTENSION_KEY, IndexService
 from backend.cli.client_options import Connection, connection_options, with_user_errors
+from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient
 
 
@@ -57,22 +58,7 @@ def serve(
     app = create_app(client)
     indexer: IndexService | None = None
     if not no_index:
-        registry = client.registry
-        if database_url is None:
-            directory = data_dir or default_data_dir()
-            directory.mkdir(parents=True, exist_ok=True)
-            name = f"index-{client.chain.chain_id}-{registry.address[2:10].lower()}.sqlite"
-            database_url = sqlite_url(directory / name)
-        try:
-            indexer = IndexService.open(
-                database_url,
-                registry,
-                client.staking.current_epoch,
-                start_block=client.events_from_block,
-                quilt_source=QuiltClient(client).list_patches,
-            )
-        except IndexerError as error:
-            raise click.ClickException(str(error)) from None
+        indexer = _open_index(client, data_dir, database_url)
         app.extensions[EXTENSION_KEY] = indexer
         indexer.start()
     click.echo(f"walrus backend on http://{host}:{port} (API: /v1/api)", err=True)
@@ -81,3 +67,38 @@ def serve(
     finally:
         if indexer is not None:
             indexer.stop()
+
+
+def _open_index(client: Client, data_dir: Path | None, database_url: str | None) -> IndexService:
+    """The index service; the default SQLite file of a restarted devnet (same chain id and
+    addresses, other blocks) is a stale cache: it is removed and rebuilt."""
+    registry = client.registry
+    default_file: Path | None = None
+    if database_url is None:
+        directory = data_dir or default_data_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"index-{client.chain.chain_id}-{registry.address[2:10].lower()}.sqlite"
+        default_file = directory / name
+        database_url = sqlite_url(default_file)
+
+    def open_service() -> IndexService:
+        return IndexService.open(
+            database_url,
+            registry,
+            client.staking.current_epoch,
+            start_block=client.events_from_block,
+            quilt_source=QuiltClient(client).list_patches,
+        )
+
+    try:
+        try:
+            return open_service()
+        except IndexDatabaseMismatch as error:
+            if default_file is None:
+                raise
+            click.echo(f"{error}: rebuilding {default_file}", err=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{default_file}{suffix}").unlink(missing_ok=True)
+            return open_service()
+    except IndexerError as error:
+        raise click.ClickException(str(error)) from None

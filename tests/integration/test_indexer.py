@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from web3.contract import Contract
 
 from backend.api.app import create_app
-from backend.api.indexer.database import open_database
+from backend.api.indexer.database import open_database, sqlite_url
 from backend.api.indexer.errors import IndexDatabaseMismatch, IndexDatabaseUnreachable
 from backend.api.indexer.queries import dump
 from backend.api.indexer.service import EXTENSION_KEY, IndexService
@@ -428,6 +428,9 @@ def test_walrus_serve_indexes_in_the_background_and_lists_my_blobs(
 ) -> None:
     grace = user()
     port = free_port()
+    # a stale default index of an earlier devnet run (same chain id and address)
+    stale = tmp_path / f"index-31337-{env.registry.address[2:10].lower()}.sqlite"
+    open_database(sqlite_url(stale), 31337, env.registry.address, 0, "0x" + "ee" * 32).dispose()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         walrus("serve", "--port", str(port), "--data-dir", str(tmp_path)),
@@ -450,7 +453,8 @@ def test_walrus_serve_indexes_in_the_background_and_lists_my_blobs(
                 pass
             time.sleep(0.3)
         assert found == [registered.token_id]
-        assert list(tmp_path.glob("index-31337-*.sqlite")), "the SQLite index is in --data-dir"
+        assert "was the devnet restarted?" in (tmp_path / "serve.log").read_text()
+        assert stale.exists(), "the SQLite index is rebuilt in --data-dir"
     finally:
         process.terminate()
         process.wait(timeout=20)

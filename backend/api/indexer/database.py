@@ -63,10 +63,13 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str, chain_id: int, registry: str, start_block: int) -> Engine:
+def open_database(
+    url: str, chain_id: int, registry: str, start_block: int, start_block_hash: str | None = None
+) -> Engine:
     """An engine on `url` with the schema migrated and the cursor row present: a new
-    database starts at `start_block`; an existing one must index the same chain and
-    registry. Raises IndexDatabaseUnreachable / IndexDatabaseMismatch."""
+    database starts at `start_block`; an existing one must index the same chain, registry
+    and (when known) the same block at `start_block`.
+    Raises IndexDatabaseUnreachable / IndexDatabaseMismatch."""
     engine = _engine(url)
     try:
         migrate(engine)
@@ -81,6 +84,7 @@ def open_database(url: str, chain_id: int, registry: str, start_block: int) -> E
                         chain_id=chain_id,
                         registry_address=registry.lower(),
                         next_block=start_block,
+                        start_block_hash=start_block_hash,
                     )
                 )
             elif (cursor.chain_id, cursor.registry_address) != (chain_id, registry.lower()):
@@ -88,6 +92,14 @@ def open_database(url: str, chain_id: int, registry: str, start_block: int) -> E
                     f"database {_redacted(url)} indexes registry {cursor.registry_address} "
                     f"on chain {cursor.chain_id}, not {registry.lower()} on chain {chain_id}"
                 )
+            elif start_block_hash is not None and cursor.start_block_hash != start_block_hash:
+                if cursor.start_block_hash is not None:
+                    raise IndexDatabaseMismatch(
+                        f"database {_redacted(url)} indexes another chain with the same id: "
+                        f"block {start_block} differs (was the devnet restarted?); remove it "
+                        "or pass another --database-url"
+                    )
+                cursor.start_block_hash = start_block_hash
     except SQLAlchemyError as error:
         engine.dispose()
         reason = str(getattr(error, "orig", None) or error).strip()

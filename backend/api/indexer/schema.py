@@ -24,6 +24,8 @@ class IndexCursor(Base):
     chain_id: Mapped[int] = mapped_column(BigInteger)
     registry_address: Mapped[str] = mapped_column(String(42))
     next_block: Mapped[int] = mapped_column(BigInteger)
+    start_block_hash: Mapped[str | None] = mapped_column(String(66))
+    """Hash of the first indexed block (None in databases from before migration 0002)."""
 
 
 class IndexedBlob(Base):

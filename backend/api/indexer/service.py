@@ -39,8 +39,10 @@ class IndexService:
     ) -> IndexService:
         """Open (and migrate) the database; raises IndexDatabaseUnreachable/Mismatch.
         Without a `quilt_source` quilt patches are not indexed."""
+        client = registry.client
+        block_hash = bytes(client.w3.eth.get_block(start_block)["hash"]).hex()
         engine = open_database(
-            database_url, registry.client.chain_id, registry.address, start_block
+            database_url, client.chain_id, registry.address, start_block, "0x" + block_hash
         )
         quilts = None if quilt_source is None else QuiltIndexer(engine, quilt_source)
         follower = IndexFollower(
