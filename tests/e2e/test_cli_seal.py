@@ -1,0 +1,150 @@
+"""Seal through the `walrus` CLI (subprocesses): deploy an allowlist policy, store
+--encrypt, read decrypts for allowed wallets only, shared blobs funded by anyone."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3.contract import Contract
+
+from backend.chain.client import ChainClient, TransactionRejected
+from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
+from backend.chain.devnet import Devnet
+from tests.contracts.blob_registry_env import fresh_client
+from tests.e2e.test_cli_store_read import one_line_error, run
+from tests.integration.network import Network
+from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+from tests.integration.test_sdk_store_read import publish_node_urls
+
+MARKER = b"CLI-SEAL-PLAINTEXT-MARKER-52be"
+ID = "c0" * 32
+
+
+@pytest.fixture(scope="module")
+def key_servers(
+    anvil: Devnet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[KeyServerProcess]]:
+    servers = start_key_servers(anvil.url, tmp_path_factory.mktemp("cli-keyservers"))
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def envs(
+    network: Network,
+    artifacts: Artifacts,
+    chain: ChainClient,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+    key_servers: list[KeyServerProcess],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """CLI environments of the writer (network user) and of a second wallet."""
+    try:
+        publish_node_urls(network)
+    except TransactionRejected:  # a node process sent with its operator key meanwhile
+        publish_node_urls(network)
+    registry = network.env.registry.address
+    shared, _ = chain.deploy(
+        artifacts.abi("SharedBlob"), artifacts.bytecode("SharedBlob"), registry, wal.address
+    )
+    deployment = Deployment(
+        chain_id=chain.chain_id,
+        deploy_block=0,
+        abi_hash=artifacts.abi_hash,
+        contracts={
+            "WAL": network.env.wal.address,
+            "Staking": network.env.staking.address,
+            "BlobRegistry": registry,
+            "SharedBlob": shared.address,
+        },
+    )
+    deployment_file = tmp_path_factory.mktemp("cli-seal") / "deployment.json"
+    deployment_file.write_text(json.dumps(deployment.to_json()))
+    reader = fresh_client(chain, wal, client_for, b"cli-seal-reader")
+    base = {
+        **os.environ,
+        "WALRUS_RPC_URL": chain.rpc_url,
+        "WALRUS_DEPLOYMENT": str(deployment_file),
+        "WALRUS_KEY_SERVERS": ",".join(server.url for server in key_servers),
+    }
+    keys = []
+    for client in (network.user, reader):
+        assert client.account is not None
+        keys.append(bytes(client.account.key).hex())
+    return {**base, "WALRUS_PRIVATE_KEY": keys[0]}, {**base, "WALRUS_PRIVATE_KEY": keys[1]}
+
+
+def ok(result: object) -> str:
+    completed = result
+    assert completed.returncode == 0, completed.stderr.decode()  # type: ignore[attr-defined]
+    return completed.stdout.decode()  # type: ignore[attr-defined, no-any-return]
+
+
+def test_encrypted_store_and_transparent_read(
+    envs: tuple[dict[str, str], dict[str, str]], tmp_path: Path
+) -> None:
+    writer, reader = envs
+    policy = json.loads(ok(run("policy", "deploy", "allowlist", "--json", env=writer)))["address"]
+    source = tmp_path / "secret.txt"
+    source.write_bytes(MARKER * 50)
+    stored = json.loads(
+        ok(
+            run(
+                "store",
+                str(source),
+                "--encrypt",
+                "--policy",
+                policy,
+                "--id",
+                ID,
+                "--json",
+                env=writer,
+            )
+        )
+    )
+    blob = stored["blob_id"]
+    assert ok(run("read", blob, env=writer)).encode() == MARKER * 50  # the owner may
+    cipher = run("read", blob, "--no-decrypt", env=reader)
+    assert cipher.returncode == 0 and MARKER not in cipher.stdout
+    assert "AccessDenied" in one_line_error(run("read", blob, env=reader))
+    reader_address = Account.from_key(reader["WALRUS_PRIVATE_KEY"]).address
+    ok(run("policy", "allowlist", "add", policy, reader_address, env=writer))
+    assert ok(run("read", blob, env=reader)).encode() == MARKER * 50
+
+
+def test_shared_blob_funded_and_extended_by_anyone(
+    envs: tuple[dict[str, str], dict[str, str]], tmp_path: Path
+) -> None:
+    writer, reader = envs
+    source = tmp_path / "public.txt"
+    source.write_bytes(os.urandom(512))
+    token = json.loads(ok(run("store", str(source), "--epochs", "2", "--json", env=writer)))[
+        "token_id"
+    ]
+    ok(run("share-blob", str(token), env=writer))
+    assert "NotAuthorized" in one_line_error(run("delete", str(token), env=writer))
+    funded = json.loads(
+        ok(
+            run(
+                "fund-shared-blob",
+                str(token),
+                "--amount",
+                str(10**12),
+                "--extend-epochs",
+                "1",
+                "--json",
+                env=reader,
+            )
+        )
+    )
+    assert funded["extension_cost"] > 0 and funded["funds"] == 10**12 - funded["extension_cost"]
