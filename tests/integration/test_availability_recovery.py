@@ -46,7 +46,9 @@ def proxy(network: Network, stored: list[StoreResult]) -> Iterator[CountingProxy
 
     def publish(url_of: dict[int, str]) -> None:
         for node in network.nodes:
-            staking = network.env.staking.as_account(network.env.operators[node.index])
+            operator = network.env.operators[node.index]
+            operator.nonces.forget(operator.address)  # the node process sends with it too
+            staking = network.env.staking.as_account(operator)
             staking.set_node_metadata(node.node_id, f"node-{node.index}", url_of[node.index])
 
     publish({node.index: counting.url_for(node.index) for node in network.nodes})

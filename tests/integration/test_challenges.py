@@ -5,6 +5,7 @@ the dashboard shows it. 4 nodes, 8 shards."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 
 import pytest
@@ -15,7 +16,11 @@ from backend.chain.compiler import Artifacts
 from backend.sdk.availability_dashboard import node_availability
 from backend.sdk.client import Client
 from nodes.config import NodeConfig
+from tests.e2e.test_cli_store_read import run
+from tests.e2e.test_cli_verify import verify_env
 from tests.integration.network import Network, wait_until
+
+__all__ = ["verify_env"]
 
 WINDOW = 60
 
@@ -51,7 +56,10 @@ def client(network: Network, artifacts: Artifacts) -> Client:
 
 
 def test_honest_nodes_pass_and_a_node_without_its_data_fails(
-    network: Network, challenges: StorageChallengesContract, client: Client
+    network: Network,
+    challenges: StorageChallengesContract,
+    client: Client,
+    verify_env: dict[str, str],
 ) -> None:
     for size in (10_000, 123_456, 777):
         encoded, registered = network.register(bytes(range(256)) * (size // 256) + b"x")
@@ -100,3 +108,11 @@ def test_honest_nodes_pass_and_a_node_without_its_data_fails(
             MAX_BPS,
         )
         assert row.recovery_backlog == 0
+
+    shown = run("availability", "--challenges", challenges.address, "--json", env=verify_env)
+    assert shown.returncode == 0, shown.stderr.decode()
+    by_node = {row["node_id"]: row for row in json.loads(shown.stdout)}
+    assert by_node[lazy.node_id]["challenges_failed"] == 1
+    assert by_node[lazy.node_id]["reward_weight_bps"] == 0
+    table = run("availability", "--challenges", challenges.address, env=verify_env)
+    assert "missed" in table.stdout.decode() and "answered" in table.stdout.decode()
