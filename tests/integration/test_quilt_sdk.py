@@ -21,20 +21,13 @@ from backend.sdk.errors import BlobNotFound
 from backend.sdk.quilt import FileTooLarge, QuiltClient
 from backend.sdk.quilt_batch import BatchIncomplete, Manifest, ingest, scan_directory
 from tests.integration.network import Network
-from tests.integration.test_sdk_store_read import publish_node_urls, wal_balance
+from tests.integration.quilt_env import user_client
+from tests.integration.test_sdk_store_read import wal_balance
 
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    publish_node_urls(network)
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
+    return user_client(network, artifacts)
 
 
 @pytest.fixture(scope="module")
