@@ -24,6 +24,7 @@ from backend.chain.challenges import (
 )
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.rewards import NodeRewarded
 from backend.core.encoder import EncodedBlob, encode_blob
 from backend.core.sliver_kind import SliverKind
 from tests.contracts.blob_registry_env import (
@@ -33,6 +34,7 @@ from tests.contracts.blob_registry_env import (
     restore_chain_after,
     reverts,
 )
+from tests.contracts.test_rewards import build_rewards_env
 
 N_SHARDS = 8
 WINDOW = 100
@@ -252,3 +254,52 @@ def test_challenged_kind_matches_the_sliver(
         assert challenge is not None
         expected = SliverKind.SECONDARY if challenge.secondary else SliverKind.PRIMARY
         assert challenge.kind is expected
+
+
+def test_a_node_that_fails_its_challenge_earns_nothing_for_the_epoch(
+    chain: ChainClient,
+    artifacts: Artifacts,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+) -> None:
+    """StakingRewards weighs each node's share by `rewardWeightBps`: the honest nodes get
+    their full share of the epoch's pool, the one that did not answer gets nothing."""
+    rewarded_env = build_rewards_env(chain, artifacts, wal, client_for, b"challenge-rewards")
+    env = rewarded_env.env
+    score = deploy_challenges(
+        chain,
+        artifacts.abi("StorageChallenges"),
+        artifacts.bytecode("StorageChallenges"),
+        env.staking.address,
+        env.registry.address,
+        WINDOW,
+    )
+    rewarded_env.rewards.set_availability_score(score.address)
+    writer = fresh_client(chain, wal, client_for, b"challenge-rewards-user")
+    n = env.staking.n_shards
+    encoded = encode_blob(os.urandom(4_000), n)
+    env.approve(writer, env.registry.registration_cost(4_000, 2).total)
+    registered = env.as_user(writer).register_blob(
+        encoded.blob_id.raw,
+        encoded.metadata.metadata.root_hash(),
+        4_000,
+        encoded.metadata.encoding_type,
+        2,
+        deletable=False,
+    )
+    env.certify(registered)
+    epoch = env.epoch()
+    score.issue_challenges(epoch)
+    lazy, *honest = env.node_ids
+    for node_id in honest:
+        challenge = score.challenge_of(epoch, node_id)
+        assert challenge is not None
+        score.as_account(operator_of(env, node_id)).respond(
+            epoch, node_id, answer_for({encoded.blob_id.raw: encoded}, challenge)
+        )
+    env.advance(WINDOW + 1)
+    events = rewarded_env.next_epoch()
+    rewards = {event.node_id: event for event in events if isinstance(event, NodeRewarded)}
+    assert (rewards[lazy].weight_bps, rewards[lazy].reward) == (0, 0)
+    for node_id in honest:
+        assert rewards[node_id].weight_bps == MAX_BPS and rewards[node_id].reward > 0
