@@ -68,7 +68,14 @@ def test_the_timelock_owns_every_setter_and_the_deployer_nothing(
     registry: BlobRegistryContract,
 ) -> None:
     timelock = deployment.address("WalrusTimelock")
-    for name in ("Staking", "BlobRegistry"):
+    ownable = [
+        name
+        for name in deployment.contracts
+        if {"owner", "transferOwnership"}
+        <= {entry.get("name") for entry in artifacts.abi(name) if entry["type"] == "function"}
+    ]
+    assert {"Staking", "BlobRegistry", "StakingRewards"} <= set(ownable)
+    for name in ownable:
         contract = deployment.contract(chain, artifacts, name)
         assert chain.call(contract.functions.owner()) == timelock, name
     roles = governance.timelock.functions

@@ -34,6 +34,19 @@ def test_one_committee_parameter_changes_alone(
     assert after == {**before, "max_committee_size": 3, "max_epochs_ahead": 1_000}
 
 
+def test_burn_share_and_subsidy_rate_are_governed(
+    chain: ChainClient, deployment: Deployment, artifacts: Artifacts
+) -> None:
+    before = current_values(chain, deployment, artifacts)
+    assert before["burn_share_bps"] is not None and before["burn_share_bps"] != 2_500
+    changes = parse_assignments(["burn_share_bps=2500", "subsidy_rate=7"])
+    calls = calls_for(chain, deployment, artifacts, changes)
+    assert {call.target for call in calls} == {deployment.address("StakingRewards")}
+    enact_on_devnet(Governance.of(chain, deployment, artifacts), calls, "burn a quarter")
+    after = current_values(chain, deployment, artifacts)
+    assert after == {**before, "burn_share_bps": 2_500, "subsidy_rate": 7}
+
+
 def test_two_parameters_of_one_setter_make_one_call(
     chain: ChainClient, deployment: Deployment, artifacts: Artifacts
 ) -> None:
