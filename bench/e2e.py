@@ -92,9 +92,6 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
                 n_nodes=arguments.nodes,
                 n_shards=arguments.shards,
             )
-            for index, node in enumerate(network.nodes):
-                staking = network.env.staking.as_account(network.env.operators[index])
-                staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
             client = Client.connect(
                 network.user, artifacts, network.env.staking.address, network.env.registry.address
             )

@@ -171,6 +171,7 @@ class Client:
         # a node's upload, which waits for its sliver PUTs, runs on `_uploads`.
         self._requests = futures.ThreadPoolExecutor(MAX_PARALLEL_SLIVERS, "walrus-request")
         self._uploads = futures.ThreadPoolExecutor(MAX_PARALLEL_NODES, "walrus-upload")
+        self._payment_lock = threading.Lock()
 
     @classmethod
     def connect(
@@ -254,17 +255,20 @@ class Client:
             token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
         else:
             cost = cost_read.result()
-            permit = self._payment(cost, *wallet_read.result())
             metadata = encoded.metadata
-            registered = self.registry.register_blob(
-                blob_id.raw,
-                metadata.metadata.root_hash(),
-                size,
-                metadata.encoding_type,
-                epochs,
-                deletable=deletable,
-                permit=permit,
-            )
+            # a permit signs the wallet's current WAL nonce: concurrent stores of one client
+            # (the publisher) must not sign the same nonce twice, so sign + register in turn
+            with self._payment_lock:
+                permit = self._payment(cost, *wallet_read.result())
+                registered = self.registry.register_blob(
+                    blob_id.raw,
+                    metadata.metadata.root_hash(),
+                    size,
+                    metadata.encoding_type,
+                    epochs,
+                    deletable=deletable,
+                    permit=permit,
+                )
             token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
 
         signers, signature, failed = self._collect_confirmations(
@@ -584,8 +588,9 @@ class Client:
         """Pay for `extra_epochs` more epochs; returns the new end epoch."""
         if extra_epochs < 1:
             raise InvalidEpochs(f"extra epochs must be at least 1, got {extra_epochs}")
-        permit = self._payment(self.registry.extension_cost(token_id, extra_epochs))
-        return self.registry.extend_blob(token_id, extra_epochs, permit=permit).end_epoch
+        with self._payment_lock:
+            permit = self._payment(self.registry.extension_cost(token_id, extra_epochs))
+            return self.registry.extend_blob(token_id, extra_epochs, permit=permit).end_epoch
 
     def share(self, token_id: int, to: str) -> None:
         """Transfer the blob token (delete/extend rights) to another address."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -28,9 +29,15 @@ from tests.integration.network import Network, NodeProcess
 
 
 def publish_node_urls(network: Network) -> None:
-    """Point each node's on-chain URL at the port its process really listens on."""
+    """Point each node's on-chain URL at the port its process really listens on, where it
+    does not already (start_network registers the real URLs). Sending nothing when nothing
+    changes matters: the node processes send transactions from their operator accounts."""
     for index, node in enumerate(network.nodes):
-        staking = network.env.staking.as_account(network.env.operators[index])
+        if network.env.staking.node(node.node_id).http_url == node.url:
+            continue
+        operator = network.env.operators[index]
+        operator.reset_nonces()
+        staking = network.env.staking.as_account(operator)
         staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
 
 
@@ -89,6 +96,19 @@ def test_storing_the_same_bytes_twice_does_not_pay_twice(client: Client) -> None
     assert second.blob_id == first.blob_id
     assert second.cost == 0
     assert wal_balance(client) == balance
+
+
+def test_concurrent_stores_of_one_client_each_pay_once(client: Client) -> None:
+    """The publisher stores from several threads with one wallet: each permit must sign a
+    fresh WAL nonce."""
+    blobs = [os.urandom(3_000 + i) for i in range(4)]
+    paid_before = wal_balance(client)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda data: client.store(data, epochs=1), blobs))
+    assert [result.status for result in results] == ["newlyCreated"] * 4
+    assert paid_before - wal_balance(client) == sum(result.cost for result in results)
+    for data, result in zip(blobs, results, strict=True):
+        assert client.read(result.blob_id) == data
 
 
 def test_store_certifies_with_f_nodes_down(
@@ -314,6 +334,7 @@ def test_a_long_lived_client_stores_and_reads_across_an_epoch_change(
     after = client.store(new_data, epochs=1)
     assert after.status == "newlyCreated"
     assert after.end_epoch == old_epoch + 2
+    assert after.token_id is not None
     assert client.registry.blob_info(after.token_id).is_certified
     assert client.read(after.blob_id) == new_data
     assert client.read(before.blob_id) == old_data
