@@ -16,6 +16,7 @@ is ready) after the services it needs; see docs/devnet.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -64,12 +65,16 @@ from backend.core import routes
 from backend.core.bls import BlsSecretKey
 from backend.core.errors import CoreError
 from backend.core.params import EncodingParams
+from backend.core.routes import KEYSERVER_INFO
+from backend.core.seal.envelope import X25519KeyPair
 from nodes.config import NodeConfig, write_secret
 
 DEFAULT_NODES = 10
 DEFAULT_SHARDS = 20
 DEFAULT_EPOCH_SECONDS = 300
 DEFAULT_BACKEND_PORT = 8080
+KEY_SERVERS = 3
+KEY_SERVER_BASE_PORT = 8300
 NODE_STAKE_WAL = 100_000
 NODE_CAPACITY_BYTES = 2**40
 NODE_GAS_WEI = 10**19
@@ -450,6 +455,22 @@ def main(argv: list[str] | None = None) -> int:
         start_service(
             supervisor, "backend", serve, network_dir / "backend.log", backend_url + "/v1/api"
         )
+        # Seal key servers, 2-of-3 (docs/seal.md); the CLI finds them in keyservers.json
+        key_server_urls = []
+        for index in range(KEY_SERVERS):
+            key_file = network_dir / f"keyserver-{index}.key"
+            write_secret(key_file, X25519KeyPair.generate().private_key.hex().encode())
+            key_port = port_or_free(KEY_SERVER_BASE_PORT + index, f"key server {index}")
+            key_url = f"http://127.0.0.1:{key_port}"
+            command = [sys.executable, "-m", "backend.cli.main", "keyserver", "run"]
+            command += ["--key-file", str(key_file), "--rpc-url", devnet.url]
+            command += ["--port", str(key_port)]
+            log = network_dir / f"keyserver-{index}.log"
+            start_service(supervisor, f"keyserver-{index}", command, log, key_url + KEYSERVER_INFO)
+            key_server_urls.append(key_url)
+        keyservers_file = args.state_file.parent / "keyservers.json"
+        keyservers_file.write_text(json.dumps({"urls": key_server_urls, "threshold": 2}))
+        say(f"Seal key servers (2-of-3): {', '.join(key_server_urls)}")
         for child in supervisor.children:
             if child.pid != os.getpid():
                 say(f"started {child.name} (pid {child.pid})")
