@@ -3,16 +3,18 @@
 Quilt indexes live in the blob's data, not on chain, so each certified blob id is looked at
 once through a `QuiltIndexSource` (in `walrus serve`: the SDK's QuiltClient, which fetches
 only the columns holding the index). A blob that is not a quilt is remembered as such; a
-blob whose nodes cannot be reached now is retried on the next pass. The rows of one blob
-are written in one transaction, so the table holds whole quilt indexes only.
+blob whose nodes cannot be reached now is retried later (backing off up to 10 minutes).
+The rows of one blob are written in one transaction: the table holds whole indexes only.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from backend.api.indexer.schema import IndexedBlob, QuiltChecked, QuiltPatchRow, QuiltPatchTag
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 QuiltIndexSource = Callable[[BlobId], Sequence[PatchEntry]]
 """The index of a quilt blob; raises MalformedQuilt when the blob is not a quilt."""
 BLOBS_PER_PASS = 64
+MAX_RETRY_SECONDS = 600.0
+"""A blob whose index could not be read is retried after 2, 4, 8... seconds, at most this."""
 
 
 class QuiltIndexer:
@@ -34,6 +38,8 @@ class QuiltIndexer:
         self.source = source
         self.blobs_per_pass = blobs_per_pass
         self.last_error: str | None = None
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
 
     def pending(self) -> list[str]:
         """Certified, live blob ids not looked at yet (oldest registration first)."""
@@ -48,11 +54,12 @@ class QuiltIndexer:
                 IndexedBlob.blob_id.not_in(checked),
             )
             .group_by(IndexedBlob.blob_id)
-            .order_by(select(IndexedBlob.token_id).limit(1).scalar_subquery())
-            .limit(self.blobs_per_pass)
+            .order_by(func.min(IndexedBlob.token_id))
         )
+        now = time.monotonic()
         with Session(self.engine) as session:
-            return list(session.scalars(statement))
+            due = (b for b in session.scalars(statement) if self._retry_at.get(b, 0.0) <= now)
+            return list(itertools.islice(due, self.blobs_per_pass))
 
     def index_pending(self) -> int:
         """Look at up to `blobs_per_pass` pending blobs; returns how many quilts were added."""
@@ -64,10 +71,15 @@ class QuiltIndexer:
                 is_quilt = True
             except MalformedQuilt:
                 entries, is_quilt = (), False
-            except Exception as error:  # nodes away: retried on the next pass
+            except Exception as error:  # nodes away: retried later, backing off
                 self.last_error = f"quilt index of {text}: {type(error).__name__}: {error}"
                 log.warning("indexer: %s", self.last_error)
+                failures = self._failures[text] = self._failures.get(text, 0) + 1
+                delay = min(MAX_RETRY_SECONDS, 2.0**failures)
+                self._retry_at[text] = time.monotonic() + delay
                 continue
+            self._failures.pop(text, None)
+            self._retry_at.pop(text, None)
             with Session(self.engine) as session, session.begin():
                 session.add(QuiltChecked(blob_id=text, is_quilt=is_quilt))
                 for entry in entries:
