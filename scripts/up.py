@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             supervisor, "backend", serve, network_dir / "backend.log", backend_url + "/v1/api"
         )
         # Seal key servers, 2-of-3 (docs/seal.md); the CLI finds them in keyservers.json
-        key_server_urls = []
+        key_server_urls, key_servers = [], []
         for index in range(KEY_SERVERS):
             key_file = network_dir / f"keyserver-{index}.key"
             write_secret(key_file, X25519KeyPair.generate().private_key.hex().encode())
@@ -466,8 +466,10 @@ def main(argv: list[str] | None = None) -> int:
             command += ["--key-file", str(key_file), "--rpc-url", devnet.url]
             command += ["--port", str(key_port)]
             log = network_dir / f"keyserver-{index}.log"
-            start_service(supervisor, f"keyserver-{index}", command, log, key_url + KEYSERVER_INFO)
+            key_servers.append((spawn(supervisor, f"keyserver-{index}", command, log), log))
             key_server_urls.append(key_url)
+        for (child, log), key_url in zip(key_servers, key_server_urls, strict=True):
+            wait_serving(child, key_url + KEYSERVER_INFO, log)
         keyservers_file = args.state_file.parent / "keyservers.json"
         keyservers_file.write_text(json.dumps({"urls": key_server_urls, "threshold": 2}))
         say(f"Seal key servers (2-of-3): {', '.join(key_server_urls)}")
