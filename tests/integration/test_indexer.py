@@ -361,6 +361,7 @@ def test_malformed_blob_queries_are_400_json(
     error = response.get_json()["error"]
     assert error["code"] == "InvalidIndexQuery"
     assert complaint in error["message"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 @pytest.mark.parametrize(
@@ -384,6 +385,8 @@ def test_status_reports_progress_and_a_backend_without_index_answers_503(
 ) -> None:
     sqlite_index.sync()
     status = sqlite_index.get("/v1/index/status")
+    answer = sqlite_index.http.get("/v1/index/blobs", query_string={"owner": "0x" + "00" * 20})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a dApp on another origin
     assert status["nextBlock"] == env.chain.block_number() + 1
     assert status["registry"] == env.registry.address and status["lastError"] is None
     documented = sqlite_index.get("/v1/api")["paths"]

@@ -45,6 +45,13 @@ _BLOB_PARAMETERS = ("owner", "attribute", "value", "expiring_within", "status", 
 _PATCH_PARAMETERS = ("identifier", "tag", "quilt")
 
 
+@index.after_request
+def allow_any_origin(response: Response) -> Response:
+    """Public, read-only data: a web dApp on any origin may list blobs (CORS)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @index.errorhandler(InvalidIndexQuery)
 def invalid_query(error: InvalidIndexQuery) -> tuple[Response, int]:
     return error_response(400, "InvalidIndexQuery", str(error))
