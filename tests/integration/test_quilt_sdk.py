@@ -20,7 +20,7 @@ from backend.sdk.client import Client
 from backend.sdk.errors import BlobNotFound
 from backend.sdk.quilt import FileTooLarge, QuiltClient
 from backend.sdk.quilt_batch import BatchIncomplete, Manifest, ingest, scan_directory
-from tests.integration.network import Network
+from tests.integration.network import Network, NodeProcess
 from tests.integration.quilt_env import user_client
 from tests.integration.test_sdk_store_read import wal_balance
 
@@ -163,7 +163,7 @@ def test_interrupted_batch_resumes_without_paying_twice(
     quilts = QuiltClient(client, max_quilt_bytes=6000)  # ~10 files per quilt
     manifest = tmp_path / "manifest.jsonl"
     balance_before = wal_balance(client)
-    killed = []
+    killed: list[NodeProcess] = []
 
     def kill_after_first_quilt(done: int, total: int) -> None:
         if 0 < done < total and not killed:
