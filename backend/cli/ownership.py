@@ -3,7 +3,10 @@ owner of a blob token can do with it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import requests
 
 from backend.cli.client_options import Connection, connection_options, emit_json, with_user_errors
 from backend.core.blob_id import BlobId
@@ -11,29 +14,72 @@ from backend.core.blob_id import BlobId
 TOKEN = click.argument("token_id", type=click.IntRange(min=1))
 
 
+def rows_from_index(backend_url: str, owner: str) -> list[dict[str, Any]]:
+    """Live registrations of `owner` from a backend's index (`GET /v1/index/blobs`, every
+    page), in the rows `list-blobs` prints."""
+    rows: list[dict[str, Any]] = []
+    params = {"owner": owner, "limit": "1000"}
+    while True:
+        try:
+            answer = requests.get(
+                f"{backend_url.rstrip('/')}/v1/index/blobs", params=params, timeout=30
+            )
+            body = answer.json()
+        except (requests.RequestException, ValueError) as error:
+            raise click.ClickException(f"backend {backend_url} did not answer: {error}") from None
+        if answer.status_code != 200:
+            message = body.get("error", {}).get("message", answer.reason)
+            raise click.ClickException(f"backend {backend_url}: {message}")
+        rows += [
+            {
+                "token_id": blob["tokenId"],
+                "blob_id": blob["blobId"],
+                "size": blob["size"],
+                "certified": blob["certifiedEpoch"] is not None,
+                "end_epoch": blob["endEpoch"],
+                "deletable": blob["deletable"],
+                "attributes": blob["attributes"],
+            }
+            for blob in body["blobs"]
+        ]
+        if body["nextCursor"] is None:
+            return rows
+        params["cursor"] = body["nextCursor"]
+
+
 @click.command("list-blobs")
 @click.option("--owner", help="Address to list (default: the wallet).")
+@click.option(
+    "--backend",
+    "backend_url",
+    envvar="WALRUS_BACKEND_URL",
+    help="Ask this walrus serve's index (GET /v1/index/blobs, with attributes) instead of "
+    "scanning chain logs (env WALRUS_BACKEND_URL).",
+)
 @connection_options
 @with_user_errors
 def list_blobs(
     owner: str | None,
+    backend_url: str | None,
     connection: Connection,
     as_json: bool,
 ) -> None:
     """List the blob registrations the wallet (or --owner) holds."""
     client = connection.client()
-    blobs = client.list_blobs(owner)
-    rows = [
-        {
-            "token_id": info.token_id,
-            "blob_id": str(BlobId(info.blob_id)),
-            "size": info.size,
-            "certified": info.is_certified,
-            "end_epoch": info.end_epoch,
-            "deletable": info.deletable,
-        }
-        for info in blobs
-    ]
+    if backend_url is not None:
+        rows = rows_from_index(backend_url, owner or client.chain.address)
+    else:
+        rows = [
+            {
+                "token_id": info.token_id,
+                "blob_id": str(BlobId(info.blob_id)),
+                "size": info.size,
+                "certified": info.is_certified,
+                "end_epoch": info.end_epoch,
+                "deletable": info.deletable,
+            }
+            for info in client.list_blobs(owner)
+        ]
     if as_json:
         emit_json(rows)
         return

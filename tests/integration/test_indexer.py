@@ -457,6 +457,27 @@ def test_walrus_serve_indexes_in_the_background_and_lists_my_blobs(
             time.sleep(0.3)
         assert found == [registered.token_id]
         assert "was the devnet restarted?" in (tmp_path / "serve.log").read_text()
+
+        backend = f"http://127.0.0.1:{port}"
+        listed = subprocess.run(
+            walrus("list-blobs", "--backend", backend, "--owner", grace.address, "--json"),
+            env=serve_env,
+            capture_output=True,
+            timeout=300,
+        )
+        assert listed.returncode == 0, listed.stderr.decode()
+        [row] = json.loads(listed.stdout)
+        assert (row["token_id"], row["certified"]) == (registered.token_id, True)
+        assert row["blob_id"] == BlobId(registered.blob_id).to_base64()
+        refused = subprocess.run(
+            walrus("list-blobs", "--backend", backend, "--owner", "0x12"),
+            env=serve_env,
+            capture_output=True,
+            timeout=300,
+        )
+        stderr = refused.stderr.decode()
+        assert refused.returncode == 1 and len(stderr.strip().splitlines()) == 1, stderr
+        assert "owner must be a 0x-prefixed 20-byte address" in stderr
         assert stale.exists(), "the SQLite index is rebuilt in --data-dir"
     finally:
         process.terminate()
