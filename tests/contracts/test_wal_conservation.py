@@ -7,6 +7,10 @@ epoch changes against a real Staking + BlobRegistry on anvil, and after every st
 - Staking holds exactly the active stake plus the released rewards;
 - the WAL of all participants together never changes.
 
+A second machine attaches StakingRewards (distribution and burn at every epoch change):
+the supply falls by exactly what was burned and the rewards contract holds exactly what it
+owes; a last test checks over the whole chain that totalSupply = 5e9 WAL minus every burn.
+
 Each example runs inside an evm snapshot, reverted at its end. 8 examples of 30 steps by
 default (about half a minute); set WAL_CONSERVATION_EXAMPLES for a deeper run.
 """
@@ -28,6 +32,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from web3 import Web3
 from web3.contract import Contract
 
 from backend.chain.client import ChainClient
@@ -331,3 +336,162 @@ def test_wal_is_conserved_under_random_operations(
             derandomize=True,
         ),
     )
+
+
+# ---------------------------------------------------------------- with rewards and burn
+
+
+def test_wal_is_conserved_with_rewards_and_burn(
+    chain: ChainClient,
+    artifacts: Artifacts,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+    users: list[ChainClient],
+) -> None:
+    """Random registrations, stakes, withdrawals, claims, burn-share changes and epoch changes
+    with StakingRewards attached (epoch changes distribute and burn): after every step the
+    supply has fallen by exactly what was burned, the rewards contract holds exactly what it
+    owes, and participants' balances plus burned WAL never change."""
+    from tests.contracts.test_rewards import build_rewards_env
+
+    renv = build_rewards_env(chain, artifacts, wal, client_for, b"conservation")
+    env, staking, rewards, registry = renv.env, renv.staking, renv.rewards, renv.env.registry
+    operators = renv.operators
+    participants = [
+        registry.address,
+        staking.address,
+        rewards.address,
+        renv.subsidies.address,
+        *(user.address for user in users),
+        *(operator.address for operator in operators),
+    ]
+
+    def balance(address: str) -> int:
+        return int(wal.functions.balanceOf(address).call())
+
+    def supply() -> int:
+        return int(wal.functions.totalSupply().call())
+
+    for user in users:
+        user.transact(wal.functions.approve(registry.address, 2**255))
+        user.transact(wal.functions.approve(staking.address, 2**255))
+
+    class RewardsConservation(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.snapshot_id = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            self.positions: dict[int, int] = {}
+            """position id -> user index, positions staked by users."""
+            self.withdrawing: dict[int, int] = {}
+            self.total = sum(balance(address) for address in participants)
+            self.supply = supply()
+            self.burned = rewards.total_burned()
+            self.salt = 0
+
+        def teardown(self) -> None:
+            chain.w3.provider.make_request("evm_revert", [self.snapshot_id])  # type: ignore[arg-type]
+            chain.reset_nonces()
+
+        @rule(user=st.integers(0, USERS - 1), size=st.integers(0, 20 * MIB))
+        def register(self, user: int, size: int) -> None:
+            self.salt += 1
+            env.register(
+                users[user], size, 2, salt=b"r" + self.salt.to_bytes(4, "big"), approve=False
+            )
+
+        @rule()
+        def next_epoch(self) -> None:
+            renv.next_epoch()
+
+        @rule(
+            user=st.integers(0, USERS - 1),
+            node=st.integers(0, 2),
+            amount=st.integers(1, 10**10),
+        )
+        def stake(self, user: int, node: int, amount: int) -> None:
+            position = staking.as_account(users[user]).stake(env.node_ids[node], amount)
+            self.positions[position.position_id] = user
+
+        @precondition(lambda self: bool(set(self.positions) - set(self.withdrawing)))
+        @rule(data=st.data())
+        def request_withdraw(self, data: st.DataObject) -> None:
+            position_id = data.draw(
+                st.sampled_from(sorted(set(self.positions) - set(self.withdrawing)))
+            )
+            as_user = staking.as_account(users[self.positions[position_id]])
+            amount = staking.position(position_id).amount
+            withdrawing = as_user.request_withdraw(position_id, amount)
+            assert withdrawing.withdraw_epoch is not None
+            self.withdrawing[position_id] = withdrawing.withdraw_epoch
+
+        @precondition(lambda self: any(e <= env.epoch() for e in self.withdrawing.values()))
+        @rule(data=st.data())
+        def withdraw(self, data: st.DataObject) -> None:
+            ready = sorted(p for p, e in self.withdrawing.items() if e <= env.epoch())
+            position_id = data.draw(st.sampled_from(ready))
+            user = self.positions.pop(position_id)
+            del self.withdrawing[position_id]
+            earned = rewards.pending_rewards(position_id)
+            before = balance(users[user].address)
+            amount = staking.as_account(users[user]).withdraw(position_id)
+            assert balance(users[user].address) == before + amount + earned
+
+        @precondition(lambda self: bool(self.positions))
+        @rule(data=st.data())
+        def claim(self, data: st.DataObject) -> None:
+            position_id = data.draw(st.sampled_from(sorted(self.positions)))
+            rewards.as_account(users[self.positions[position_id]]).claim(position_id)
+            assert rewards.pending_rewards(position_id) == 0
+
+        @rule(node=st.integers(0, 2))
+        def claim_commission(self, node: int) -> None:
+            rewards.as_account(operators[node]).claim_commission(env.node_ids[node])
+
+        @rule(bps=st.sampled_from([0, 1_500, 10_000]))
+        def set_burn_share(self, bps: int) -> None:
+            rewards.set_burn_share(bps)
+
+        @invariant()
+        def supply_falls_by_exactly_what_was_burned(self) -> None:
+            assert self.supply - supply() == rewards.total_burned() - self.burned
+
+        @invariant()
+        def rewards_hold_exactly_what_they_owe(self) -> None:
+            assert balance(rewards.address) == rewards.liabilities()
+            assert balance(registry.address) == registry.unreleased_total()
+
+        @invariant()
+        def balances_plus_burned_never_change(self) -> None:
+            burned = rewards.total_burned() - self.burned
+            assert sum(balance(address) for address in participants) + burned == self.total
+
+    run_state_machine_as_test(
+        RewardsConservation,
+        settings=settings(
+            max_examples=int(os.environ.get("WAL_CONSERVATION_EXAMPLES", "3")),
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            derandomize=True,
+        ),
+    )
+
+
+def test_supply_is_the_initial_supply_minus_every_burn(chain: ChainClient, wal: Contract) -> None:
+    """Over the whole session chain: totalSupply = 5e9 WAL minus the WAL transferred to the
+    zero address (burns), i.e. WAL is never created."""
+    transfer = wal.events.Transfer()
+    logs = chain.w3.eth.get_logs(
+        {"address": wal.address, "fromBlock": 0, "toBlock": chain.block_number()}
+    )
+    burned = minted = 0
+    for log in logs:
+        if bytes(log["topics"][0]) != bytes(Web3.keccak(text="Transfer(address,address,uint256)")):
+            continue
+        args = transfer.process_log(log)["args"]
+        if int(args["to"], 16) == 0:
+            burned += args["value"]
+        if int(args["from"], 16) == 0:
+            minted += args["value"]
+    assert minted == 5_000_000_000 * 10**9
+    assert int(wal.functions.totalSupply().call()) == minted - burned
