@@ -11,8 +11,8 @@ import waitress
 
 from backend.api.app import create_app
 from backend.api.indexer.database import sqlite_url
-from backend.api.indexer.errors import IndexDatabaseMismatch, IndexerError
-from backend.api.indexer.service import EXTENSION_KEY, IndexService
+from backend.api.indexer.errors import IndexerError
+from backend.api.indexer.service import EXTENSION_KEY, IndexService, block_hash
 from backend.cli.client_options import Connection, connection_options, with_user_errors
 from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient
@@ -70,18 +70,20 @@ def serve(
 
 
 def _open_index(client: Client, data_dir: Path | None, database_url: str | None) -> IndexService:
-    """The index service; the default SQLite file of a restarted devnet (same chain id and
-    addresses, other blocks) is a stale cache: it is removed and rebuilt."""
+    """The index service. The default SQLite file is named after the chain id, the registry
+    and the deployment block's hash, so a restarted devnet (same id and addresses, other
+    blocks) or another test run never shares (or deletes) another chain's index."""
     registry = client.registry
-    default_file: Path | None = None
     if database_url is None:
         directory = data_dir or default_data_dir()
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"index-{client.chain.chain_id}-{registry.address[2:10].lower()}.sqlite"
-        default_file = directory / name
-        database_url = sqlite_url(default_file)
-
-    def open_service() -> IndexService:
+        start_hash = block_hash(registry, client.events_from_block)
+        name = (
+            f"index-{client.chain.chain_id}-{registry.address[2:10].lower()}-"
+            f"{start_hash[2:10]}.sqlite"
+        )
+        database_url = sqlite_url(directory / name)
+    try:
         return IndexService.open(
             database_url,
             registry,
@@ -89,16 +91,5 @@ def _open_index(client: Client, data_dir: Path | None, database_url: str | None)
             start_block=client.events_from_block,
             quilt_source=QuiltClient(client).list_patches,
         )
-
-    try:
-        try:
-            return open_service()
-        except IndexDatabaseMismatch as error:
-            if default_file is None:
-                raise
-            click.echo(f"{error}: rebuilding {default_file}", err=True)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{default_file}{suffix}").unlink(missing_ok=True)
-            return open_service()
     except IndexerError as error:
         raise click.ClickException(str(error)) from None

@@ -17,6 +17,11 @@ from backend.chain.registry import BlobRegistryContract
 EXTENSION_KEY = "walrus_index"
 
 
+def block_hash(registry: BlobRegistryContract, number: int) -> str:
+    """0x-hex hash of block `number` on the registry's chain."""
+    return "0x" + bytes(registry.client.w3.eth.get_block(number)["hash"]).hex()
+
+
 @dataclass
 class IndexService:
     engine: Engine
@@ -39,10 +44,12 @@ class IndexService:
     ) -> IndexService:
         """Open (and migrate) the database; raises IndexDatabaseUnreachable/Mismatch.
         Without a `quilt_source` quilt patches are not indexed."""
-        client = registry.client
-        block_hash = bytes(client.w3.eth.get_block(start_block)["hash"]).hex()
         engine = open_database(
-            database_url, client.chain_id, registry.address, start_block, "0x" + block_hash
+            database_url,
+            registry.client.chain_id,
+            registry.address,
+            start_block,
+            block_hash(registry, start_block),
         )
         quilts = None if quilt_source is None else QuiltIndexer(engine, quilt_source)
         follower = IndexFollower(
