@@ -22,6 +22,7 @@ from backend.core.recovery_symbols import recovery_symbol
 from backend.core.sliver_kind import SliverKind
 from backend.core.slivers import UnverifiedSliver, sliver_size, verify_sliver, verify_slivers
 from nodes.chain_view import ChainView
+from nodes.epoch_sync import EpochSync
 from nodes.follower import EventFollower
 from nodes.inconsistency import inconsistency_blueprint
 from nodes.metrics import NodeMetrics
@@ -55,6 +56,7 @@ class NodeContext:
     metrics: NodeMetrics
     recoverer: Recoverer | None = None
     follower: EventFollower | None = None
+    epoch_sync: EpochSync | None = None
 
 
 def _blob_id(text: str) -> BlobId:
@@ -178,6 +180,10 @@ def create_app(context: NodeContext) -> Flask:
     def prometheus() -> Response:
         if context.recoverer is not None:
             metrics.recovery_backlog = context.recoverer.backlog
+            metrics.slivers_recovered = context.recoverer.recovered_slivers
+        if context.epoch_sync is not None:
+            metrics.slivers_migrated = context.epoch_sync.migrated_slivers
+        metrics.synced_epoch = store.synced_epoch()
         if context.follower is not None:
             metrics.event_lag_blocks = context.follower.lag_blocks()
         metrics.events_applied = store.events_applied()
@@ -193,14 +199,10 @@ def create_app(context: NodeContext) -> Flask:
         metadata = stored_metadata(blob)
         source_kind = target_kind.other
         sources = []
-        for pair in my_pairs(metadata):
-            source_index = (
-                pair
-                if source_kind is SliverKind.PRIMARY
-                else secondary_index_of_pair(pair, metadata.n_shards)
-            )
-            data = store.sliver(blob, source_kind, source_index)
-            if data is not None:
+        # every stored sliver, also of shards handed over but not yet collected
+        for stored_kind, source_index in store.sliver_indexes(blob):
+            data = store.sliver(blob, stored_kind, source_index)
+            if stored_kind is source_kind and data is not None:
                 sources.append(UnverifiedSliver(source_kind, source_index, data))
         symbols = [
             recovery_symbol(sliver, index).to_bytes()
@@ -313,6 +315,8 @@ def create_app(context: NodeContext) -> Flask:
         elif token_id != 0:
             _fail(400, "InvalidTokenId", "a permanent blob's confirmation takes no token_id")
         require_registered(blob)
+        if not chain.my_shards():
+            _fail(403, "NotInCommittee", f"node {chain.node_id} holds no shards this epoch")
         metadata = stored_metadata(blob)
         missing = [
             pair

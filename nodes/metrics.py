@@ -13,6 +13,9 @@ class NodeMetrics:
         self.recovery_backlog = 0
         self.event_lag_blocks = 0
         self.events_applied = 0
+        self.slivers_migrated = 0
+        self.slivers_recovered = 0
+        self.synced_epoch = 0
 
     def count_request(self, endpoint: str, status: int) -> None:
         with self._lock:
@@ -30,6 +33,12 @@ class NodeMetrics:
             f"walrus_node_event_lag_blocks {self.event_lag_blocks}",
             "# TYPE walrus_node_events_applied_total counter",
             f"walrus_node_events_applied_total {self.events_applied}",
+            "# TYPE walrus_node_slivers_migrated_total counter",
+            f"walrus_node_slivers_migrated_total {self.slivers_migrated}",
+            "# TYPE walrus_node_slivers_recovered_total counter",
+            f"walrus_node_slivers_recovered_total {self.slivers_recovered}",
+            "# TYPE walrus_node_synced_epoch gauge",
+            f"walrus_node_synced_epoch {self.synced_epoch}",
             "# TYPE walrus_node_requests_total counter",
             "# TYPE walrus_node_errors_total counter",
         ]

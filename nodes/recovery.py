@@ -24,10 +24,12 @@ from backend.core.recovery_symbols import (
     RecoverySymbol,
     VerifiedRecoverySymbol,
     rebuild_sliver,
+    recovery_symbol,
     symbols_needed,
     verify_recovery_symbol,
 )
 from backend.core.sliver_kind import SliverKind
+from backend.core.slivers import UnverifiedSliver, verify_slivers
 from nodes.chain_view import ChainView
 from nodes.store import NodeStore
 
@@ -120,11 +122,31 @@ class Recoverer:
             return verified
         raise RecoveryFailed(f"no peer served valid metadata of blob {blob_id}")
 
+    def _local_symbols(
+        self, metadata: VerifiedMetadata, kind: SliverKind, index: int
+    ) -> dict[int, VerifiedRecoverySymbol]:
+        """Symbols for the target from this node's own slivers of the other kind (e.g. the
+        other pairs of its shards), so peers need to supply fewer."""
+        blob_id = metadata.blob_id
+        own = []
+        for stored_kind, source_index in self.store.sliver_indexes(blob_id):
+            data = self.store.sliver(blob_id, stored_kind, source_index)
+            if stored_kind is kind.other and data is not None:
+                own.append(UnverifiedSliver(stored_kind, source_index, data))
+        return {
+            sliver.index: verify_recovery_symbol(metadata, recovery_symbol(sliver, index))
+            for sliver in verify_slivers(metadata, own, skip_invalid=True)
+        }
+
     def _rebuild(
         self, metadata: VerifiedMetadata, kind: SliverKind, index: int, peers: list[str]
     ) -> bytes:
         needed = symbols_needed(metadata, kind)
-        verified: dict[int, VerifiedRecoverySymbol] = {}
+        verified = self._local_symbols(metadata, kind, index)
+        if len(verified) >= needed:
+            rebuilt = rebuild_sliver(metadata, kind, index, list(verified.values()))
+            if rebuilt.matches_commitment:
+                return rebuilt.symbols.tobytes()
         path = routes.recovery_symbols_path(metadata.blob_id, kind, index)
         for peer in peers:
             try:

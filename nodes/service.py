@@ -19,6 +19,7 @@ from nodes.app import NodeContext, create_app
 from nodes.chain_view import ChainView
 from nodes.challenges import start_responder
 from nodes.config import NodeConfig, NodeConfigError, read_secret
+from nodes.epoch_sync import EpochSync
 from nodes.follower import EventFollower
 from nodes.gc import collect_garbage
 from nodes.inconsistency import InconsistencyMonitor
@@ -75,13 +76,18 @@ def run(config_path: Path) -> int:
     store, chain = context.store, context.chain
     recoverer = Recoverer(store, chain)
     monitor = InconsistencyMonitor(store, chain, context.signing_key, recoverer)
+    epoch_sync = EpochSync(store, chain, recoverer)
 
     def sweep() -> None:
-        """GC of blobs no longer live; recovery of certified blobs missing data; blobs that
-        stay unrecovered are checked for an inconsistent encoding."""
+        """GC of blobs no longer live; shard hand-over at a new epoch; recovery of certified
+        blobs missing data; blobs that stay unrecovered are checked for an inconsistent
+        encoding."""
         epoch = chain.current_epoch()
         for blob_id in collect_garbage(store, epoch):
             log.info("collected blob %s", blob_id)
+        epoch_sync.run_once()
+        if epoch_sync.pending():  # gained shards come from their previous holders first
+            return
         missing = [
             blob_id
             for blob_id, record in store.blob_records()
@@ -97,6 +103,7 @@ def run(config_path: Path) -> int:
     follower = EventFollower(store, chain, config.start_block, after_batch, sweep)
     context.recoverer = recoverer
     context.follower = follower
+    context.epoch_sync = epoch_sync
     server = create_server(
         create_app(context),
         host=config.host,

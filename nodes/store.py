@@ -26,6 +26,7 @@ _MAP_SIZE = 1 << 40  # address space only; the file grows as data is written
 _SLIVER_KEY = struct.Struct(">BI")
 _CURSOR = b"cursor"
 _EVENTS_APPLIED = b"events_applied"
+_SYNCED_EPOCH = b"synced_epoch"
 
 
 def _sliver_key(blob_id: BlobId, kind: SliverKind, index: int) -> bytes:
@@ -96,6 +97,26 @@ class NodeStore:
         self.sync()
         return removed
 
+    def sliver_indexes(self, blob_id: BlobId) -> list[tuple[SliverKind, int]]:
+        """(kind, index) of every sliver of the blob stored here."""
+        found = []
+        prefix = blob_id.raw
+        with self._env.begin(db=self._slivers) as txn:
+            cursor = txn.cursor()
+            if cursor.set_range(prefix):
+                for key in cursor.iternext(values=False):
+                    if key[: len(prefix)] != prefix:
+                        break
+                    kind, index = _SLIVER_KEY.unpack_from(key, len(prefix))
+                    found.append((SliverKind(kind), index))
+        return found
+
+    def delete_slivers(self, blob_id: BlobId, slivers: list[tuple[SliverKind, int]]) -> None:
+        with self._env.begin(write=True, db=self._slivers) as txn:
+            for kind, index in slivers:
+                txn.delete(_sliver_key(blob_id, kind, index))
+        self.sync()
+
     def sliver_stats(self) -> tuple[int, int]:
         """(slivers stored, bytes of sliver data)."""
         count = 0
@@ -113,6 +134,17 @@ class NodeStore:
         with self._env.begin(db=self._state) as txn:
             value = txn.get(_CURSOR)
         return None if value is None else int(value)
+
+    def synced_epoch(self) -> int:
+        """The last epoch whose shard hand-over this node finished (0: none yet)."""
+        with self._env.begin(db=self._state) as txn:
+            value = txn.get(_SYNCED_EPOCH)
+        return 0 if value is None else int(value)
+
+    def set_synced_epoch(self, epoch: int) -> None:
+        with self._env.begin(write=True, db=self._state) as txn:
+            txn.put(_SYNCED_EPOCH, str(epoch).encode())
+        self.sync()
 
     def events_applied(self) -> int:
         with self._env.begin(db=self._state) as txn:

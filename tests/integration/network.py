@@ -180,13 +180,15 @@ class Network:
         registered: BlobRegistered,
         nodes: Sequence[NodeProcess] | None = None,
     ) -> dict[int, BlsSignature]:
-        """Storage confirmations of `nodes` (default: all), keyed by committee index."""
+        """Storage confirmations of `nodes` (default: the current committee's), keyed by
+        committee index."""
         committee = self.env.staking.committee().node_ids
         path = routes.confirmation_path(
             encoded.blob_id, deletable=registered.deletable, token_id=registered.token_id
         )
         signatures = {}
-        for node in self.nodes if nodes is None else nodes:
+        members = [node for node in self.nodes if node.node_id in committee]
+        for node in members if nodes is None else nodes:
             response = requests.get(node.url + path)
             assert response.status_code == 200, response.text
             raw = base64.b64decode(response.json()["signature"])
