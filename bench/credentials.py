@@ -192,8 +192,11 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -
     from backend.chain.deployment import deploy, devnet_config
     from backend.chain.devnet import dev_accounts, start_anvil
     from backend.sdk.client import Client
-    from tests.integration.network import start_network
+    from tests.integration.network import NodeProcess, start_network
 
+    # ten node processes importing numpy and web3 at once on a busy 2-core machine can take
+    # longer than the test harness's 60 s to answer /v1/health
+    NodeProcess.wait_ready.__defaults__ = (arguments.start_timeout,)
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
         directory = Path(raw)
         devnet = start_anvil(log_path=directory / "anvil.log")
@@ -232,6 +235,7 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--start-timeout", type=float, default=300.0)
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
     context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
