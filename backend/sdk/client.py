@@ -64,6 +64,7 @@ from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
 MAX_PARALLEL_NODES = 16
 MAX_PARALLEL_SLIVERS = 32
 """Sliver requests in flight at once (across nodes; each node serves with several threads)."""
+SLIVERS_PER_NODE = 2
 MAX_EPOCHS_AGE = 30.0
 SLOWER_THAN_QUORUM = "no confirmation before the quorum was reached"
 PERMIT_SECONDS = 3600
@@ -372,15 +373,23 @@ class Client:
         def upload(node_id: int) -> BlsSignature:
             node = self.node(node_id)
             node.put_metadata(blob_id, metadata_bytes)
-            puts = [
-                self._requests.submit(
-                    node.put_sliver, blob_id, pair, sliver.kind, WireBody.of_sliver(sliver)
-                )
-                for pair in pairs_of.get(node_id, [])
-                for sliver in encoded.sliver_pair(pair)
+            slivers = [
+                sliver for pair in pairs_of.get(node_id, []) for sliver in encoded.sliver_pair(pair)
             ]
-            for put in puts:
-                put.result()
+            # at most SLIVERS_PER_NODE in flight to one node: more only share its CPU
+            for start in range(0, len(slivers), SLIVERS_PER_NODE):
+                puts = [
+                    self._requests.submit(
+                        node.put_sliver,
+                        blob_id,
+                        sliver.pair_index,
+                        sliver.kind,
+                        WireBody.of_sliver(sliver),
+                    )
+                    for sliver in slivers[start : start + SLIVERS_PER_NODE]
+                ]
+                for put in puts:
+                    put.result()
             confirmation = node.confirmation(blob_id, deletable=deletable, token_id=bound_token)
             try:
                 signature = BlsSignature.from_eip2537(confirmation.signature)

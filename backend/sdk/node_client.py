@@ -20,6 +20,8 @@ from backend.sdk.errors import NodeRequestFailed
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 2
 RETRY_DELAY = 0.2
+SLOW_NODE_BYTES_PER_SECOND = 2 * 1024 * 1024
+"""A PUT's timeout grows by one second per 2 MiB of body (a loaded node verifying it)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,15 @@ class NodeClient:
         self, method: str, path: str, body: bytes | WireBody | None = None
     ) -> requests.Response:
         reason = "no attempt made"
+        # the node verifies and fsyncs a body before it answers: allow for its size
+        timeout = self.timeout + (0 if body is None else len(body) / SLOW_NODE_BYTES_PER_SECOND)
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(RETRY_DELAY * attempt)
             try:
                 # a WireBody is an iterable of buffers with a length: requests streams it
                 response = self._session.request(
-                    method, self.url + path, data=cast(Any, body), timeout=self.timeout
+                    method, self.url + path, data=cast(Any, body), timeout=timeout
                 )
             except requests.RequestException as error:
                 reason = f"{type(error).__name__}: {error}"
