@@ -28,8 +28,8 @@ from backend.cli.ownership import (
 from backend.cli.policy import policy
 from backend.cli.quilt import list_patches_in_quilt, read_quilt, store_quilt
 from backend.cli.serve import serve
-from backend.cli.staking import request_withdraw_stake, rewards, stake, withdraw_stake
 from backend.cli.shared import extend_shared_blob, fund_shared_blob, share_blob
+from backend.cli.staking import request_withdraw_stake, rewards, stake, withdraw_stake
 from backend.cli.verify import verify
 
 

@@ -7,9 +7,14 @@ from pathlib import Path
 import click
 
 from backend.cli.client_options import client_options, emit_json, make_client, with_user_errors
+from backend.cli.staking import wal_text
+from backend.sdk.staking import NodeOverview, StakingClient
 
 
 @click.command("info")
+@click.option(
+    "--nodes", "show_nodes", is_flag=True, help="Every node's stake, shards, commission, APY."
+)
 @client_options
 @with_user_errors
 def info(
@@ -18,9 +23,13 @@ def info(
     deployment_file: Path | None,
     node_timeout: float,
     as_json: bool,
+    show_nodes: bool,
 ) -> None:
-    """Epoch, committee, prices and encoding parameters."""
+    """Epoch, committee, prices and encoding parameters (--nodes: per-node staking view)."""
     client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
+    if show_nodes:
+        _print_nodes(StakingClient(client).node_overview(), as_json)
+        return
     facts = client.info()
     if as_json:
         emit_json(facts)
@@ -39,6 +48,21 @@ def info(
         click.echo("no committee yet: register nodes and stake, then start epoch 1")
     for member in facts["committee"]:
         click.echo(f"  node {member['node_id']}: {member['shards']} shards at {member['url']}")
+
+
+def _print_nodes(nodes: list[NodeOverview], as_json: bool) -> None:
+    if as_json:
+        emit_json([vars(node) for node in nodes])
+        return
+    if not nodes:
+        click.echo("no registered nodes")
+    for node in nodes:
+        apy = "n/a" if node.apy is None else f"{node.apy * 100:.2f}%"
+        click.echo(
+            f"node {node.node_id} {node.name}: stake {wal_text(node.stake)} "
+            f"(next epoch {wal_text(node.next_stake)}), {node.shards} shards, "
+            f"commission {node.commission_bps / 100:.2f}%, APY est. {apy}, {node.url}"
+        )
 
 
 @click.command("health")

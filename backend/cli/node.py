@@ -1,4 +1,5 @@
-"""`walrus node init|register|run`: set up, register and run a storage node."""
+"""`walrus node init|register|run|vote`: set up, register, run a storage node and vote
+prices (`vote` lives in backend/cli/staking.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from backend.chain.compiler import compile_contracts
 from backend.chain.deployment import load_deployment
 from backend.chain.errors import ChainError
 from backend.chain.staking import StakingContract
+from backend.cli.staking import vote
 from backend.core.bls import BlsSecretKey
 from backend.core.errors import CoreError
 from nodes.config import NodeConfig, NodeConfigError, read_secret, write_secret
@@ -109,3 +111,6 @@ def run(config_path: Path) -> None:
     from nodes.service import run as run_node
 
     raise SystemExit(run_node(config_path))
+
+
+node.add_command(vote)
