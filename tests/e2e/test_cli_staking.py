@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web3.contract import Contract
@@ -91,10 +93,9 @@ def as_operator(cli_env: dict[str, str], network: Network, index: int) -> dict[s
     return {**cli_env, "WALRUS_PRIVATE_KEY": bytes(account.key).hex()}
 
 
-def ok_json(result: object) -> dict[str, object]:
-    assert hasattr(result, "returncode") and hasattr(result, "stdout")
-    assert result.returncode == 0, result.stderr.decode()  # type: ignore[attr-defined]
-    parsed: dict[str, object] = json.loads(result.stdout)  # type: ignore[attr-defined]
+def ok_json(result: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr.decode()
+    parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
 
 
@@ -157,7 +158,7 @@ def test_stake_withdraw_and_rewards_through_the_cli(
     staked = ok_json(
         run("stake", "--node", str(node_id), "--amount", str(10**9), "--json", env=cli_env)
     )
-    position = int(str(staked["position_id"]))
+    position = int(staked["position_id"])
     assert staked["activation_epoch"] == env.epoch() + 1
 
     unknown = one_line_error(run("stake", "--node", "999", "--amount", "5", env=cli_env))
@@ -179,7 +180,7 @@ def test_stake_withdraw_and_rewards_through_the_cli(
     env.next_epoch()  # the position's last active epoch is distributed
 
     shown = ok_json(run("rewards", "--json", env=cli_env))
-    [mine] = [p for p in shown["positions"] if p["position_id"] == position]  # type: ignore[union-attr]
+    [mine] = [p for p in shown["positions"] if p["position_id"] == position]
     assert mine["pending_rewards"] > 0
     text = run("rewards", env=cli_env).stdout.decode()
     assert f"position {position}:" in text and "total claimable" in text
@@ -196,7 +197,7 @@ def test_stake_withdraw_and_rewards_through_the_cli(
     assert withdrawn["stake"] == 10**9
     assert withdrawn["rewards"] == mine["pending_rewards"]
     after = int(wal.balanceOf(network.user.address).call())
-    assert after == before + 10**9 + int(str(mine["pending_rewards"]))
+    assert after == before + 10**9 + int(mine["pending_rewards"])
     gone = one_line_error(run("withdraw-stake", "--position", str(position), env=cli_env))
     assert "StakingUnknownPosition" in gone
 
