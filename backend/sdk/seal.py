@@ -136,15 +136,18 @@ def unseal(
     chain_id: int,
     key_server_urls: Sequence[str],
     timeout: float = KEYSERVER_TIMEOUT,
+    infos: Sequence[KeyServer | str] | None = None,
 ) -> bytes:
     """The plaintext of Seal blob ``data`` for ``account``; MalformedSealHeader,
-    WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise."""
+    WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise.
+    ``infos``: the servers' /v1/seal/info answers (or why not) when already fetched."""
     if not is_sealed(data):
         raise NotSealed("the blob is not Seal-encrypted (no WSEL header)")
     header = parse_header(data)
     header_bytes = bytes(data[: header.size])
     with futures.ThreadPoolExecutor(max(1, len(key_server_urls))) as pool:
-        infos = list(pool.map(lambda url: _info_or_error(url, chain_id, timeout), key_server_urls))
+        if infos is None:
+            infos = fetch_key_servers(key_server_urls, chain_id, timeout, pool)
         reasons = [info for info in infos if isinstance(info, str)]
         reachable = [info for info in infos if isinstance(info, KeyServer)]
         servers = [info for info in reachable if header.index_of(info.public_key) is not None]
@@ -187,6 +190,13 @@ def unseal(
     return decrypt_blob(data, shares)
 
 
+def fetch_key_servers(
+    urls: Sequence[str], chain_id: int, timeout: float, pool: futures.Executor
+) -> list[KeyServer | str]:
+    """Each URL's key server, or the reason it is unusable, asked in parallel."""
+    return list(pool.map(lambda url: _info_or_error(url, chain_id, timeout), urls))
+
+
 def _info_or_error(url: str, chain_id: int, timeout: float) -> KeyServer | str:
     try:
         return key_server_info(url, chain_id, timeout)
@@ -205,6 +215,24 @@ class SealClient:
         self.client = client
         self.key_server_urls = list(key_server_urls)
         self.timeout = timeout
+        self._known: dict[str, KeyServer] = {}
+        self._pool = futures.ThreadPoolExecutor(len(self.key_server_urls) + 1, "walrus-seal")
+
+    def key_servers(self) -> list[KeyServer | str]:
+        """The configured key servers (public keys cached once seen), or why each is not
+        usable."""
+        missing = [url for url in self.key_server_urls if url not in self._known]
+        fetched = dict(
+            zip(
+                missing,
+                fetch_key_servers(missing, self.chain_id, self.timeout, self._pool),
+                strict=True,
+            )
+        )
+        for url, info in fetched.items():
+            if isinstance(info, KeyServer):
+                self._known[url] = info
+        return [self._known.get(url) or fetched[url] for url in self.key_server_urls]
 
     @property
     def chain_id(self) -> int:
@@ -215,9 +243,11 @@ class SealClient:
     ) -> bytes:
         """``data`` encrypted to every configured key server; any ``threshold`` of them
         together can release the data key."""
-        servers = [
-            key_server_info(url, self.chain_id, self.timeout) for url in self.key_server_urls
-        ]
+        servers = []
+        for info in self.key_servers():
+            if isinstance(info, str):
+                raise KeyServerUnavailable(info)
+            servers.append(info)
         return seal(
             data,
             chain_id=self.chain_id,
@@ -241,7 +271,7 @@ class SealClient:
         sealed = self.seal(data, policy=policy, identity=identity, threshold=threshold)
         return self.client.store(sealed, epochs=epochs, deletable=deletable)
 
-    def decrypt(self, data: bytes) -> bytes:
+    def decrypt(self, data: bytes, infos: Sequence[KeyServer | str] | None = None) -> bytes:
         account = self.client.chain.account
         if account is None:
             raise SdkError("decrypting needs a wallet (a private key) to sign the session")
@@ -251,11 +281,15 @@ class SealClient:
             chain_id=self.chain_id,
             key_server_urls=self.key_server_urls,
             timeout=self.timeout,
+            infos=self.key_servers() if infos is None else infos,
         )
 
     def read(self, blob_id: Any) -> bytes:
-        """Reads the blob and decrypts it (NotSealed if it is not a Seal blob)."""
-        return self.decrypt(self.client.read(blob_id))
+        """Reads the blob and decrypts it (NotSealed if it is not a Seal blob); the key
+        servers are looked up while the blob is read."""
+        infos = self._pool.submit(self.key_servers)
+        data = self.client.read(blob_id)
+        return self.decrypt(data, infos.result())
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import requests
 from eth_account import Account
 from web3.contract import Contract
 
-from backend.chain.client import ChainClient
+from backend.chain.client import ChainClient, TransactionRejected
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import Devnet
 from backend.chain.policies import PolicyContract, deploy_policy
@@ -34,6 +34,7 @@ from backend.sdk.seal import (
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network
 from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+from tests.integration.test_sdk_store_read import publish_node_urls
 
 MARKER = b"PLAINTEXT-MARKER-seal-9d41c7"
 ID = bytes.fromhex("ab" * 32)
@@ -72,9 +73,10 @@ def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Clien
 
 @pytest.fixture(scope="module")
 def writer(network: Network, artifacts: Artifacts) -> Client:
-    for index, node in enumerate(network.nodes):
-        staking = network.env.staking.as_account(network.env.operators[index])
-        staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
+    try:
+        publish_node_urls(network)
+    except TransactionRejected:  # a node process sent with its operator key meanwhile
+        publish_node_urls(network)
     return _client(network, artifacts, network.user)
 
 

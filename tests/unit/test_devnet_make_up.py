@@ -106,7 +106,13 @@ def make_up(tmp_path: Path, *extra: str) -> Iterator[RunningUp]:
 
 def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path: Path) -> None:
     with make_up(tmp_path) as up:
-        assert set(up.child_pids) == {"anvil", "node-0", "node-1", "node-2", "node-3", "backend"}
+        key_servers = {f"keyserver-{index}" for index in range(3)}  # Seal, 2-of-3
+        nodes = {f"node-{index}" for index in range(4)}
+        assert set(up.child_pids) == {"anvil", *nodes, "backend", *key_servers}
+        keyservers = json.loads((tmp_path / "keyservers.json").read_text())
+        assert keyservers["threshold"] == 2 and len(keyservers["urls"]) == 3
+        for url in keyservers["urls"]:
+            assert requests.get(url + "/v1/seal/info", timeout=5).json()["chain_id"] == 31337
         record = json.loads(up.deployment_file.read_text())
         for name, address in record["contracts"].items():
             assert f"  {name:<16} {address}" in up.output
