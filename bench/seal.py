@@ -78,7 +78,11 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
             key_servers = start_key_servers(devnet.url, directory)
             user = network.user
             client = Client.connect(
-                user, artifacts, network.env.staking.address, network.env.registry.address
+                user,
+                artifacts,
+                network.env.staking.address,
+                network.env.registry.address,
+                node_timeout=arguments.node_timeout,
             )
             sealer = SealClient(client, [server.url for server in key_servers])
             policy = deploy_policy(user, artifacts, "allowlist", user.address)
@@ -160,6 +164,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--rtt-samples", type=int, default=50)
+    parser.add_argument("--node-timeout", type=float, default=60.0)
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
     context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
