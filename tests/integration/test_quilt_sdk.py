@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend.chain.compiler import Artifacts
+from backend.core.pairs import pair_index_of_secondary, shard_of_pair
 from backend.core.quilt import (
     DuplicateIdentifier,
     InvalidQuiltPatchId,
@@ -201,3 +202,23 @@ def test_interrupted_batch_resumes_without_paying_twice(
     # a third run has nothing left to do
     again = ingest(quilts, scan_directory(root), manifest)
     assert again.skipped_files == 30 and again.cost == 0
+
+
+@pytest.mark.usefixtures("all_nodes_running")
+def test_a_patch_whose_column_node_is_down_is_read_from_the_whole_blob(
+    quilts: QuiltClient, client: Client, network: Network
+) -> None:
+    files = [QuiltFile(f"p{i:02d}", random.Random(100 + i).randbytes(900)) for i in range(20)]
+    stored = quilts.store_files(files).quilts[0]
+    patch = stored.patches[10]
+    fresh = QuiltClient(client)
+    columns = fresh.read_patch(patch.patch_id).columns
+    n = client.n_shards
+    blob_id = stored.blob.blob_id
+    holder = network.owner_of_shard(
+        shard_of_pair(blob_id, pair_index_of_secondary(columns[0], n), n)
+    )
+    holder.kill()
+    read = QuiltClient(client).read_patch(patch.patch_id)
+    assert read.patch.data == files[10].data
+    assert read.columns == []  # fell back to p primaries from the nodes still up
