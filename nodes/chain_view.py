@@ -26,6 +26,7 @@ class ChainView:
         self.node_id = node_id
         self.n_shards = self.staking.n_shards
         self._lock = threading.Lock()
+        self._epoch_refresh = threading.Lock()
         self._epoch = -1
         self._epoch_read_at = 0.0
         self._shards: dict[int, frozenset[int]] = {}
@@ -34,12 +35,19 @@ class ChainView:
         return 0 < self.node_id <= self.staking.node_count()
 
     def current_epoch(self) -> int:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._epoch_read_at > _EPOCH_TTL_SECONDS:
-                self._epoch = self.staking.current_epoch()
-                self._epoch_read_at = now
+        """The epoch, re-read at most once a second; while one thread re-reads it, others
+        answer with the cached value instead of waiting on the eth_call."""
+        if time.monotonic() - self._epoch_read_at <= _EPOCH_TTL_SECONDS:
             return self._epoch
+        if not self._epoch_refresh.acquire(blocking=self._epoch < 0):
+            return self._epoch
+        try:
+            if time.monotonic() - self._epoch_read_at > _EPOCH_TTL_SECONDS:
+                self._epoch = self.staking.current_epoch()
+                self._epoch_read_at = time.monotonic()
+            return self._epoch
+        finally:
+            self._epoch_refresh.release()
 
     def my_shards(self, epoch: int | None = None) -> frozenset[int]:
         epoch = self.current_epoch() if epoch is None else epoch
