@@ -64,7 +64,9 @@ from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
 MAX_PARALLEL_NODES = 16
 MAX_PARALLEL_SLIVERS = 32
 """Sliver requests in flight at once (across nodes; each node serves with several threads)."""
-SLIVERS_PER_NODE = 2
+LARGE_SLIVERS_PER_NODE = 2
+LARGE_UPLOAD_BYTES = 4 * 1024 * 1024
+"""A node's slivers above this total go to it at most LARGE_SLIVERS_PER_NODE at a time."""
 MAX_EPOCHS_AGE = 30.0
 SLOWER_THAN_QUORUM = "no confirmation before the quorum was reached"
 PERMIT_SECONDS = 3600
@@ -376,8 +378,11 @@ class Client:
             slivers = [
                 sliver for pair in pairs_of.get(node_id, []) for sliver in encoded.sliver_pair(pair)
             ]
-            # at most SLIVERS_PER_NODE in flight to one node: more only share its CPU
-            for start in range(0, len(slivers), SLIVERS_PER_NODE):
+            # large slivers: at most LARGE_SLIVERS_PER_NODE in flight to one node (more only
+            # share its CPU and time out); small ones all at once (latency)
+            large = sum(sliver.symbols.nbytes for sliver in slivers) > LARGE_UPLOAD_BYTES
+            wave = LARGE_SLIVERS_PER_NODE if large else max(len(slivers), 1)
+            for start in range(0, len(slivers), wave):
                 puts = [
                     self._requests.submit(
                         node.put_sliver,
@@ -386,7 +391,7 @@ class Client:
                         sliver.kind,
                         WireBody.of_sliver(sliver),
                     )
-                    for sliver in slivers[start : start + SLIVERS_PER_NODE]
+                    for sliver in slivers[start : start + wave]
                 ]
                 for put in puts:
                     put.result()
