@@ -48,3 +48,16 @@ def test_invalidated_blob_is_never_live_and_json_round_trips() -> None:
     record.apply(BlobInvalidated(BLOB, 2))
     assert not record.is_live(2) and not record.is_certified(2)
     assert BlobRecord.from_json(record.to_json()) == record
+
+
+def test_expired_only_when_every_registration_has_ended() -> None:
+    record = BlobRecord()
+    assert not record.is_expired(1)  # nothing known
+    record.apply(_registered(1, end_epoch=3, deletable=False))
+    record.apply(_registered(2, end_epoch=5, deletable=True))
+    assert not record.is_expired(3)
+    assert record.is_expired(5) and not record.is_live(5)
+    record.apply(BlobDeleted(2, BLOB, 1, 0))
+    assert record.is_expired(3)
+    record.apply(BlobInvalidated(BLOB, 4))
+    assert not record.is_expired(9)  # invalidated, not expired

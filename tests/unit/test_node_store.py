@@ -50,3 +50,24 @@ def test_events_commit_records_cursor_and_count_together(tmp_path: Path) -> None
     assert reopened.events_applied() == 2
     assert reopened.blob_record(BLOB_A) == record
     assert reopened.blob_records() == [(BLOB_A, record)]
+
+
+def test_sliver_indexes_list_one_blob_and_delete_slivers_removes_only_those(
+    tmp_path: Path,
+) -> None:
+    store = NodeStore(tmp_path)
+    store.put_sliver(BLOB_A, SliverKind.PRIMARY, 3, b"a")
+    store.put_sliver(BLOB_A, SliverKind.SECONDARY, 5, b"b")
+    store.put_sliver(BLOB_B, SliverKind.PRIMARY, 3, b"c")
+    assert store.sliver_indexes(BLOB_A) == [(SliverKind.PRIMARY, 3), (SliverKind.SECONDARY, 5)]
+    store.delete_slivers(BLOB_A, [(SliverKind.PRIMARY, 3)])
+    assert store.sliver_indexes(BLOB_A) == [(SliverKind.SECONDARY, 5)]
+    assert store.sliver_indexes(BLOB_B) == [(SliverKind.PRIMARY, 3)]
+
+
+def test_synced_epoch_persists(tmp_path: Path) -> None:
+    store = NodeStore(tmp_path)
+    assert store.synced_epoch() == 0
+    store.set_synced_epoch(4)
+    store.close()
+    assert NodeStore(tmp_path).synced_epoch() == 4
