@@ -18,6 +18,7 @@ from backend.core.routes import KEYSERVER_INFO
 from backend.core.seal.envelope import X25519KeyPair
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 90.0
 
 
 @dataclass
@@ -33,7 +34,11 @@ class KeyServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = START_TIMEOUT) -> None:
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -46,9 +51,11 @@ class KeyServerProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"key server exited: {self.log_path.read_text()[-2000:]}")
             try:
                 if requests.get(self.url + KEYSERVER_INFO, timeout=1).ok:
@@ -82,8 +89,10 @@ def start_key_servers(rpc_url: str, directory: Path, count: int = 3) -> list[Key
             server = KeyServerProcess(
                 key, key_file, rpc_url, free_port(), directory / f"keyserver-{index}.log"
             )
-            server.start()
+            server.spawn()
             servers.append(server)
+        for server in servers:
+            server.wait_ready()
     except BaseException:
         for server in servers:
             server.stop()
