@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from backend.chain.challenges import NodeRecord
 from backend.cli.client_options import client_options, emit_json, make_client, with_user_errors
 from backend.cli.staking import wal_text
+from backend.sdk.availability_dashboard import challenge_records
 from backend.sdk.staking import NodeOverview, StakingClient
 
 
@@ -28,7 +30,7 @@ def info(
     """Epoch, committee, prices and encoding parameters (--nodes: per-node staking view)."""
     client = make_client(rpc_url, private_key_file, deployment_file, node_timeout)
     if show_nodes:
-        _print_nodes(StakingClient(client).node_overview(), as_json)
+        _print_nodes(StakingClient(client).node_overview(), as_json, challenge_records(client))
         return
     facts = client.info()
     if as_json:
@@ -50,9 +52,9 @@ def info(
         click.echo(f"  node {member['node_id']}: {member['shards']} shards at {member['url']}")
 
 
-def _print_nodes(nodes: list[NodeOverview], as_json: bool) -> None:
+def _print_nodes(nodes: list[NodeOverview], as_json: bool, records: dict[int, NodeRecord]) -> None:
     if as_json:
-        emit_json([vars(node) for node in nodes])
+        emit_json([{**vars(node), **_challenge_columns(records, node.node_id)} for node in nodes])
         return
     if not nodes:
         click.echo("no registered nodes")
@@ -62,7 +64,21 @@ def _print_nodes(nodes: list[NodeOverview], as_json: bool) -> None:
             f"node {node.node_id} {node.name}: stake {wal_text(node.stake)} "
             f"(next epoch {wal_text(node.next_stake)}), {node.shards} shards, "
             f"commission {node.commission_bps / 100:.2f}%, APY est. {apy}, {node.url}"
+            + _challenge_text(records, node.node_id)
         )
+
+
+def _challenge_columns(records: dict[int, NodeRecord], node_id: int) -> dict[str, int | None]:
+    record = records.get(node_id)
+    return {
+        "challenges_passed": None if record is None else record.passed,
+        "challenges_failed": None if record is None else record.failed,
+    }
+
+
+def _challenge_text(records: dict[int, NodeRecord], node_id: int) -> str:
+    record = records.get(node_id)
+    return "" if record is None else f", challenges {record.passed} passed / {record.failed} failed"
 
 
 @click.command("health")

@@ -8,11 +8,14 @@ from typing import Any
 
 import requests
 
-from backend.chain.challenges import StorageChallengesContract
+from backend.chain.challenges import CONTRACT_NAME, NodeRecord, StorageChallengesContract
+from backend.chain.compiler import compile_contracts
+from backend.chain.rewards import StakingRewardsContract
 from backend.core import routes
 from backend.sdk.client import Client
 
 BACKLOG_METRIC = "walrus_node_recovery_backlog"
+REWARDS = "StakingRewards"
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,25 @@ def node_availability(
             )
         )
     return rows
+
+
+def challenges_of_network(client: Client) -> StorageChallengesContract | None:
+    """The StorageChallenges contract StakingRewards weighs rewards by (its availability
+    score), or None when no rewards contract or no score is attached."""
+    rewards_address = client.staking.rewards_address()
+    if rewards_address is None:
+        return None
+    artifacts = compile_contracts()
+    rewards = StakingRewardsContract.at(client.chain, rewards_address, artifacts.abi(REWARDS))
+    score = rewards.availability_score()
+    if score is None:
+        return None
+    return StorageChallengesContract.at(client.chain, score, artifacts.abi(CONTRACT_NAME))
+
+
+def challenge_records(client: Client) -> dict[int, NodeRecord]:
+    """Challenges passed / failed per node id ({} without a challenge contract)."""
+    challenges = challenges_of_network(client)
+    if challenges is None:
+        return {}
+    return {node.node_id: challenges.node_record(node.node_id) for node in client.staking.nodes()}

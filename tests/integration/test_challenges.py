@@ -13,6 +13,7 @@ import pytest
 from backend.chain.challenges import MAX_BPS, StorageChallengesContract, deploy_challenges
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.rewards import deploy_rewards
 from backend.sdk.availability_dashboard import node_availability
 from backend.sdk.client import Client
 from nodes.config import NodeConfig
@@ -60,6 +61,7 @@ def test_honest_nodes_pass_and_a_node_without_its_data_fails(
     challenges: StorageChallengesContract,
     client: Client,
     verify_env: dict[str, str],
+    artifacts: Artifacts,
 ) -> None:
     for size in (10_000, 123_456, 777):
         encoded, registered = network.register(bytes(range(256)) * (size // 256) + b"x")
@@ -116,3 +118,27 @@ def test_honest_nodes_pass_and_a_node_without_its_data_fails(
     assert by_node[lazy.node_id]["reward_weight_bps"] == 0
     table = run("availability", "--challenges", challenges.address, env=verify_env)
     assert "missed" in table.stdout.decode() and "answered" in table.stdout.decode()
+
+    # once StakingRewards weighs rewards by these challenges, `walrus info --nodes` shows them
+    chain = network.env.chain
+    rewards = deploy_rewards(
+        chain,
+        artifacts.abi("StakingRewards"),
+        artifacts.bytecode("StakingRewards"),
+        wal=network.env.wal.address,
+        staking=env.staking.address,
+        registry=env.registry.address,
+        subsidy_source=None,
+        owner=chain.address,
+    )
+    env.staking.set_rewards(rewards.address)
+    rewards.set_availability_score(challenges.address)
+    nodes = json.loads(run("info", "--nodes", "--json", env=verify_env).stdout)
+    by_id = {node["node_id"]: node for node in nodes}
+    assert (by_id[lazy.node_id]["challenges_passed"], by_id[lazy.node_id]["challenges_failed"]) == (
+        0,
+        1,
+    )
+    assert all(by_id[node.node_id]["challenges_passed"] == 1 for node in honest)
+    text = run("info", "--nodes", env=verify_env).stdout.decode()
+    assert "challenges 0 passed / 1 failed" in text
