@@ -9,7 +9,7 @@ import click
 from backend.chain.challenges import CONTRACT_NAME, StorageChallengesContract
 from backend.chain.compiler import compile_contracts
 from backend.cli.client_options import client_options, emit_json, make_client, with_user_errors
-from backend.sdk.availability_dashboard import node_availability
+from backend.sdk.availability_dashboard import challenges_of_network, node_availability
 from backend.sdk.config import resolve_deployment
 
 
@@ -21,7 +21,7 @@ def _cell(value: object) -> str:
 @click.option(
     "--challenges",
     "challenges_address",
-    help="StorageChallenges address (default: from the deployment, if it has one).",
+    help="StorageChallenges address (default: the deployment's, else the rewards' score).",
 )
 @client_options
 @with_user_errors
@@ -41,7 +41,7 @@ def availability(
         deployment = resolve_deployment(deployment_file, client.chain.chain_id, artifacts)
         challenges_address = deployment.contracts.get(CONTRACT_NAME)
     challenges = (
-        None
+        challenges_of_network(client)
         if challenges_address is None
         else StorageChallengesContract.at(
             client.chain, challenges_address, artifacts.abi(CONTRACT_NAME)
