@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
-from backend.chain.governance import FROST_PER_WAL, Proposal, ProposalStatus
-from backend.chain.governed_parameters import GOVERNED, NOT_GOVERNABLE
+from backend.chain.governance import FROST_PER_WAL, Proposal, ProposalStatus, VoteSupport
+from backend.chain.governed_parameters import GOVERNED, NOT_GOVERNABLE, parse_assignments
 from backend.cli.client_options import client_options, emit_json, with_user_errors
 from backend.sdk.config import ClientSettings
 from backend.sdk.governance import GovernanceClient, load_governance, short
@@ -95,6 +95,7 @@ def propose(
     connect: Connect, assignments: tuple[str, ...], description: str | None, as_json: bool
 ) -> None:
     """Propose parameter changes; voting opens after the voting delay."""
+    parse_assignments(assignments)  # bad input fails before touching the chain
     client = connect()
     proposal = client.propose(assignments, description)
     if as_json:
@@ -112,6 +113,7 @@ def propose(
 @governance_options
 def vote(connect: Connect, proposal_id: str, support: str, reason: str, as_json: bool) -> None:
     """Vote on an active proposal with the votes delegated to you at its snapshot."""
+    VoteSupport.parse(support)  # bad input fails before touching the chain
     proposal, weight = connect().vote(proposal_id, support, reason)
     if as_json:
         emit_json({"proposal_id": str(proposal.proposal_id), "support": support, "weight": weight})

@@ -157,24 +157,13 @@ def test_voting_without_voting_power_is_one_line(
     assert "no voting power" in refused and "walrus gov delegate" in refused
 
 
-def test_bad_proposals_are_one_line(holder_env: dict[str, str]) -> None:
+def test_bad_gov_input_is_one_line(holder_env: dict[str, str]) -> None:
+    """(Value parsing and type bounds are covered in tests/contracts/test_governance_parameters.)"""
     unknown = one_line_error(run("gov", "propose", "--set", "n_replicas=3", env=holder_env))
     assert "unknown parameter 'n_replicas'" in unknown and "epoch_duration" in unknown
     shards = one_line_error(run("gov", "propose", "--set", "n_shards=16", env=holder_env))
     assert "fixed at deployment" in shards
-    malformed = one_line_error(run("gov", "propose", "--set", "epoch_duration", env=holder_env))
-    assert "<parameter>=<value>" in malformed
-    too_big = one_line_error(
-        run("gov", "propose", "--set", "max_committee_size=70000", env=holder_env)
-    )
-    assert "uint16" in too_big
     missing = one_line_error(run("gov", "execute", "12345678", env=holder_env))
     assert "matches no proposal" in missing
     support = one_line_error(run("gov", "vote", "1234", "--support", "maybe", env=holder_env))
     assert "for, against or abstain" in support
-
-
-def test_gov_is_listed_in_help() -> None:
-    listed = run("gov", "--help", env=dict(os.environ)).stdout.decode()
-    for command in ("delegate", "propose", "vote", "queue", "execute", "list"):
-        assert command in listed
