@@ -9,15 +9,16 @@ finished epoch's rewards and burns the burn share).
 Workload (stated, deterministic):
 - nodes: 5 at genesis, one more joins every 20 epochs (up to 9); node 1 leaves at epoch 50
   (its operator and delegators withdraw). Self-stake 100,000 WAL, commission 5-20%.
-- storage demand: 2 blobs of 1 GiB at epoch 1, growing 3% per epoch (about 38 per epoch at
-  epoch 100), each stored for 4 epochs.
+- storage demand: 2 GiB of new blobs at epoch 1, growing 2% per epoch (14.5 GiB at epoch
+  100), in blobs of at most 1.75 GiB (the largest for n = 10), each stored for 4 epochs.
 - delegators: 12 with 200,000 WAL each; each epoch one of them moves its stake to the node
   with the best last-epoch yield (yield chasing, the worst case for concentration).
 - prices: each node votes storage price = its cost per encoded MiB x (1 + margin), scaled
   by utilisation (x1.1 when the network is > 80% full, x0.95 when < 30%); capacity 4 TiB
   per node growing 2% per epoch.
-- cost model per node and epoch: 20 WAL fixed + 500 FROST per encoded MiB held (its shards'
-  share of all live blobs).
+- cost model per node and epoch: 2 WAL fixed + 20,000 FROST per encoded MiB held (its
+  shards' share of all live blobs; about 21 WAL per encoded TiB-epoch).
+- subsidy: 50 WAL per epoch (set by the owner), burn share 10%.
 
 Per epoch: node revenue vs cost (how many committee nodes are profitable, median margin),
 storage price and the WAL cost of 1 GiB for one epoch, storage pool, subsidy, burn, supply
@@ -35,7 +36,9 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import signal
 import statistics
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,10 +65,11 @@ WAL = 10**9
 MIB = 2**20
 GIB = 2**30
 TOTAL_SUPPLY = 5_000_000_000 * WAL
-BLOB_SIZE = GIB
+MAX_BLOB = 7 * GIB // 4
 BLOB_EPOCHS = 4
-FIXED_COST = 20 * WAL
-COST_PER_MIB = 500
+FIXED_COST = 2 * WAL
+COST_PER_MIB = 20_000
+SUBSIDY_RATE = 50 * WAL
 SELF_STAKE = 100_000 * WAL
 DELEGATOR_WAL = 200_000 * WAL
 DELEGATORS = 12
@@ -127,6 +131,7 @@ class Economy:
             chain, contracts["StakingRewards"], artifacts.abi("StakingRewards")
         )
         self.duration = self.staking.epoch_info().duration
+        self.rewards.set_subsidy_rate(SUBSIDY_RATE)
         self.nodes: list[NodeActor] = []
         self.delegators = [self._actor(b"delegator", i, DELEGATOR_WAL) for i in range(DELEGATORS)]
         self.user = self._actor(b"user", 0, 10**9 * WAL)
@@ -210,10 +215,11 @@ class Economy:
         stored = sum(b.encoded for b in self.blobs if b.end_epoch > epoch)
         capacity = self.staking.prices().total_capacity
         self._vote(stored, capacity, epoch)
-        new_blobs = round(2 * 1.03**epoch)
-        cost_before = self.registry.registration_cost(BLOB_SIZE, BLOB_EPOCHS)
+        demand = int(2 * GIB * 1.02**epoch)
+        new_blobs = -(-demand // MAX_BLOB)
+        cost_before = self.registry.registration_cost(GIB, BLOB_EPOCHS)
         for _ in range(new_blobs):
-            self._register()
+            self._register(demand // new_blobs)
         stored = sum(b.encoded for b in self.blobs if b.end_epoch > epoch)
         committee = self.staking.committee(epoch)
         stakes = [self.staking.node_stake_at(node_id, epoch) for node_id in committee.node_ids]
@@ -240,7 +246,7 @@ class Economy:
         delegator_yield = weighted_yield / sum(stakes)
         supply = int(self.wal.functions.totalSupply().call())
         burned = self.rewards.total_burned()
-        per_gib = cost_before.storage / BLOB_EPOCHS * GIB / BLOB_SIZE
+        per_gib = cost_before.storage / BLOB_EPOCHS
         return {
             "epoch": epoch,
             "nodes": len(committee.node_ids),
@@ -248,6 +254,7 @@ class Economy:
             "storage_price_paid": cost_before.storage,
             "wal_per_gib_epoch": per_gib / WAL,
             "new_blobs": new_blobs,
+            "new_gib": demand / GIB,
             "stored_encoded_gib": stored / GIB,
             "capacity_gib": capacity / GIB,
             "storage_pool_wal": distributed.storage_pool / WAL,
@@ -309,15 +316,15 @@ class Economy:
                 capacity=int(CAPACITY * 1.02**epoch),
             )
 
-    def _register(self) -> None:
+    def _register(self, size: int) -> None:
         self.salt += 1
         root = hashlib.sha256(self.seed + self.salt.to_bytes(8, "big")).digest()
-        blob_id = compute_blob_id(2, BLOB_SIZE, root).raw
+        blob_id = compute_blob_id(2, size, root).raw
         self.registry.as_account(self.user.client).register_blob(
-            blob_id, root, BLOB_SIZE, 2, BLOB_EPOCHS, deletable=False
+            blob_id, root, size, 2, BLOB_EPOCHS, deletable=False
         )
         epoch = self.staking.current_epoch()
-        encoded = encoded_length(self.staking.n_shards, BLOB_SIZE)
+        encoded = encoded_length(self.staking.n_shards, size)
         self.blobs.append(Blob(encoded, epoch + BLOB_EPOCHS))
 
 
@@ -359,6 +366,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=120)
     parser.add_argument("--no-plot", action="store_true")
     options = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop anvil in `finally`
     records = []
     with tempfile.TemporaryDirectory() as directory:
         devnet, chain, artifacts = start_chain(Path(directory))
