@@ -1,4 +1,5 @@
-"""Publisher and aggregator quilt routes (Flask app over the real 4-node network)."""
+"""Publisher and aggregator quilt routes (Flask app over the real 4-node network), and
+scripts/nft_metadata.py at a small scale through them (one network for both)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ from flask.testing import FlaskClient
 
 from backend.api.app import create_app
 from backend.chain.compiler import Artifacts
+from backend.sdk.client import Client
+from backend.sdk.quilt import QuiltClient
+from scripts.nft_metadata import store_collection
 from tests.integration.network import Network
 from tests.integration.quilt_env import user_client
 
 
 @pytest.fixture(scope="module")
-def api(network: Network, artifacts: Artifacts) -> FlaskClient:
-    client = user_client(network, artifacts)
+def client(network: Network, artifacts: Artifacts) -> Client:
+    return user_client(network, artifacts)
+
+
+@pytest.fixture(scope="module")
+def api(client: Client) -> FlaskClient:
     return create_app(client).test_client()
 
 
@@ -79,3 +87,23 @@ def test_bad_requests_are_json_4xx(api: FlaskClient) -> None:
     missing = api.get(f"/v1/blobs/by-quilt-id/{stored['quiltId']}/other")
     assert missing.status_code == 404
     assert missing.get_json()["error"]["code"] == "PatchNotFound"
+
+
+AGGREGATOR = "http://aggregator.test"
+
+
+def test_nft_collection_of_20_tokens(client: Client, api: FlaskClient) -> None:
+    """Every tokenURI and image is served by the aggregator with its Content-Type."""
+    result = store_collection(QuiltClient(client), 20, AGGREGATOR)
+    assert sorted(result["tokens"]) == list(range(20))
+    assert len(result["quilts"]) == 2  # one quilt of images, one of metadata
+    for token, urls in result["tokens"].items():
+        metadata = api.get(urls["tokenURI"].removeprefix(AGGREGATOR))
+        assert metadata.status_code == 200
+        assert metadata.headers["Content-Type"] == "application/json"
+        document = json.loads(metadata.data)
+        assert document["name"] == f"Walrus #{token}"
+        assert document["image"] == urls["image"]
+        image = api.get(document["image"].removeprefix(AGGREGATOR))
+        assert image.headers["Content-Type"] == "image/png"
+        assert image.data.startswith(b"\x89PNG\r\n\x1a\n")
