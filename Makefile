@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap up test lint typecheck layers unit contracts integration bench clean
+.PHONY: help bootstrap up test lint typecheck layers unit contracts integration bench clean \
+	test-reliability
 
 help:
 	@echo "make up      start the local network (devnet, contracts, nodes, backend, web UI)"
@@ -37,6 +38,12 @@ contracts: bootstrap
 
 integration: bootstrap
 	@$(PY) -m pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+# faults, fuzzing, security checks (tests/reliability); not part of `make test`; the
+# scenario counts are rendered into docs/reliability.md
+test-reliability: bootstrap
+	@WALRUS_RELIABILITY=1 $(PY) -m pytest tests/reliability $(PYTEST_ARGS); status=$$?; \
+	$(PY) -m tests.reliability.render; exit $$status
 
 bench: bootstrap
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
