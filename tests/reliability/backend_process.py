@@ -46,6 +46,10 @@ class BackendProcess:
                 time.sleep(0.2)
         raise RuntimeError(f"walrus serve not answering after {timeout}s")
 
+    def ensure_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+
     def kill(self) -> None:
         """SIGKILL by pid: no cleanup, as a crash or an OOM kill."""
         if self.process is not None and self.process.poll() is None:

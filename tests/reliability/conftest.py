@@ -2,9 +2,11 @@
 (WALRUS_RELIABILITY=1): it kills processes, fuzzes every endpoint and takes minutes, so the
 default `make test` does not collect it.
 
-Fixture ``scenarios`` (session): the :class:`ScenarioLog` each test adds its counts to; it is
-saved to bench/results/reliability.json when the session ends (rendered into
-docs/reliability.md by ``python -m tests.reliability.render``).
+Fixtures: ``client`` (module) an SDK client of the ``network`` test user; ``backend``
+(module) a not yet started :class:`BackendProcess` (`walrus serve` against the network,
+``ensure_running()`` / ``kill()``); ``scenarios`` (session): the :class:`ScenarioLog` each
+test adds its counts to; saved to bench/results/reliability.json when the session ends
+(rendered into docs/reliability.md by ``python -m tests.reliability.render``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from backend.chain.compiler import Artifacts
+from backend.sdk.client import Client
+from tests.e2e.test_cli_store_read import cli_env  # noqa: F401  (fixture)
+from tests.integration.network import Network
+from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.reliability.backend_process import BackendProcess
 from tests.reliability.scenarios import ScenarioLog
 
 ENABLED = os.environ.get("WALRUS_RELIABILITY") == "1"
@@ -27,3 +35,29 @@ def scenarios() -> Iterator[ScenarioLog]:
         yield log
     finally:
         log.save()
+
+
+@pytest.fixture(scope="module")
+def client(network: Network, artifacts: Artifacts) -> Client:
+    publish_node_urls(network)
+    return Client.connect(
+        network.user,
+        artifacts,
+        network.env.staking.address,
+        network.env.registry.address,
+        node_timeout=3.0,
+        node_retries=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def backend(
+    cli_env: dict[str, str],  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BackendProcess]:
+    directory = tmp_path_factory.mktemp("backend")
+    process = BackendProcess(cli_env, directory / "serve.log", directory / "data")
+    try:
+        yield process
+    finally:
+        process.stop()
