@@ -52,6 +52,10 @@ class TransactionRejected(ContractError):
     """The node refused the transaction (insufficient funds, bad nonce, fee too low...)."""
 
 
+NONCE_ATTEMPTS = 3
+"""Sends of one transaction when the account's nonce was used elsewhere meanwhile."""
+
+
 class NonceBook:
     """Next nonce per account, counted locally; shared by the clients of one connection."""
 
@@ -228,24 +232,31 @@ class ChainClient:
             )
             tx["gas"] = int(estimate * GAS_MARGIN)
         with self.nonces.lock:
-            tx["nonce"] = self.nonces.take(account.address, self._pending_nonce)
-            signed = account.sign_transaction(tx)
-            try:
-                tx_hash = self._rpc(
-                    lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction)
-                )
-            except Web3RPCError as error:
-                self.nonces.forget(account.address)  # resynchronise after any rejection
-                raise TransactionRejected(
-                    f"transaction rejected{_where(context)}: {_rpc_message(error)}"
-                ) from None
-            except BaseException:
-                self.nonces.forget(account.address)
-                raise
+            for attempt in range(NONCE_ATTEMPTS):
+                tx["nonce"] = self.nonces.take(account.address, self._pending_nonce)
+                try:
+                    tx_hash = self._send_raw(account.sign_transaction(tx).raw_transaction)
+                    break
+                except Web3RPCError as error:
+                    self.nonces.forget(account.address)  # resynchronise after any rejection
+                    message = _rpc_message(error)
+                    # Another process using the same key (a node and its operator's CLI)
+                    # moved the nonce on: take the chain's count again and resend.
+                    if "nonce too low" in message.lower() and attempt + 1 < NONCE_ATTEMPTS:
+                        continue
+                    raise TransactionRejected(
+                        f"transaction rejected{_where(context)}: {message}"
+                    ) from None
+                except BaseException:
+                    self.nonces.forget(account.address)
+                    raise
         receipt = self.wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._replay_revert(tx, receipt, context)
         return receipt
+
+    def _send_raw(self, raw: bytes) -> HexBytes:
+        return self._rpc(lambda: self.w3.eth.send_raw_transaction(raw))
 
     def wait_for_receipt(
         self, tx_hash: HexBytes | bytes, timeout: float = RECEIPT_TIMEOUT

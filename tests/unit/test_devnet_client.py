@@ -68,3 +68,18 @@ def test_calls_decode_custom_errors(chain: ChainClient, wal: Contract) -> None:
     future = int(chain.w3.eth.get_block("latest")["timestamp"]) + 10_000
     with pytest.raises(ContractRevert, match=r"^ERC5805FutureLookup\(\d+, \d+\)$"):
         chain.call(wal.functions.getPastTotalSupply(future))
+
+
+def test_a_nonce_used_by_another_process_with_the_same_key_is_resynchronised(
+    snapshot: None, chain: ChainClient, wal: Contract, dev_accounts: list[LocalAccount]
+) -> None:
+    """A node process and its operator's CLI share a key: each has its own nonce count."""
+    sender, receiver = dev_accounts[6], dev_accounts[9]
+    here = ChainClient(chain.rpc_url, bytes(sender.key))
+    elsewhere = ChainClient(chain.rpc_url, bytes(sender.key))
+    before = wal.functions.balanceOf(receiver.address).call()
+    here.transact(wal.functions.transfer(receiver.address, 1))  # `here` now counts locally
+    elsewhere.transact(wal.functions.transfer(receiver.address, 1))  # uses that count's next
+    receipt = here.transact(wal.functions.transfer(receiver.address, 1))  # stale: resent
+    assert receipt["status"] == 1
+    assert wal.functions.balanceOf(receiver.address).call() == before + 3
