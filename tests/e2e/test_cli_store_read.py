@@ -174,9 +174,13 @@ def test_owner_verbs_through_the_cli(
 def backend_url(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`walrus serve` as a subprocess on a free port, stopped by its pid."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
+    serve_dir = tmp_path_factory.mktemp("serve")
+    log = (serve_dir / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)),
+            *("--data-dir", str(serve_dir)),  # its index lives and dies with the test
+        ],
         cwd=REPO_ROOT,
         env=cli_env,
         stdout=log,
