@@ -33,6 +33,7 @@ import requests
 from eth_account import Account
 from eth_typing import ChecksumAddress
 
+from backend.chain.challenges import StorageChallengesContract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, Artifacts, compile_contracts
 from backend.chain.deployment import (
@@ -236,6 +237,7 @@ def set_up_node(
     artifacts: Artifacts,
     staking: StakingContract,
     registry_address: str,
+    challenges_address: str,
     directory: Path,
     index: int,
     port: int,
@@ -265,6 +267,7 @@ def set_up_node(
         rpc_url=chain.rpc_url,
         staking=staking.address,
         registry=registry_address,
+        challenges=challenges_address,
         data_dir=str(node_dir / "data"),
         bls_key_file=str(node_dir / "bls.key"),
         operator_key_file=str(node_dir / "operator.key"),
@@ -288,11 +291,14 @@ def fresh_network_dir(directory: Path) -> Path:
 
 
 class EpochKeeper:
-    """Starts the next epoch whenever the current one is over: on the devnet nobody else
-    calls Staking.initiateEpochChange (anyone may)."""
+    """Starts the next epoch whenever the current one is over, and runs each epoch's storage
+    challenge round (issue, then close after the answer window): on the devnet nobody else
+    calls Staking.initiateEpochChange or StorageChallenges.issue/closeChallenges (anyone may)."""
 
-    def __init__(self, staking: StakingContract) -> None:
+    def __init__(self, staking: StakingContract, challenges: StorageChallengesContract) -> None:
         self.staking = staking
+        self.challenges = challenges
+        self._last_challenge_error = ""
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="epoch-keeper", daemon=True)
 
@@ -313,8 +319,32 @@ class EpochKeeper:
         if int(w3.eth.get_block("latest")["timestamp"]) < time.time() - 1:
             w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
+    def _tend_challenges(self) -> None:
+        """Issue the current epoch's round once; close it once its deadline has passed."""
+        epoch = self.staking.current_epoch()
+        round_ = self.challenges.round_of(epoch)
+        if not round_.issued:
+            issued = self.challenges.issue_challenges(epoch)
+            say(f"epoch {epoch}: {len(issued)} storage challenges issued")
+        elif not round_.closed and time.time() > round_.deadline + 1:
+            self._mine_if_idle()
+            failed = self.challenges.close_challenges(epoch)
+            say(f"epoch {epoch}: challenge round closed, {len(failed)} failed")
+
+    def _tend_challenges_quietly(self) -> None:
+        """Challenges never hold up epoch changes; the same error is said once, not every
+        second."""
+        try:
+            self._tend_challenges()
+            self._last_challenge_error = ""
+        except ChainError as error:  # ContractRevert included
+            if str(error) != self._last_challenge_error:
+                say(f"epoch keeper (challenges): {error}")
+            self._last_challenge_error = str(error)
+
     def _run(self) -> None:
         while not self._stopped.is_set():
+            self._tend_challenges_quietly()
             try:
                 remaining = self.staking.epoch_info().end_time - time.time()
                 if remaining > 0:
@@ -421,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                 artifacts,
                 staking,
                 deployment.address("BlobRegistry"),
+                deployment.address("StorageChallenges"),
                 network_dir,
                 index,
                 port_or_free(args.node_base_port + index, f"node {index}"),
@@ -442,7 +473,12 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for child, node in zip(started, nodes, strict=True):
             wait_serving(child, node.url + routes.HEALTH, node.log_path)
-        keeper = EpochKeeper(staking.as_account(keeper_chain))
+        challenges = StorageChallengesContract.at(
+            keeper_chain,
+            deployment.address("StorageChallenges"),
+            artifacts.abi("StorageChallenges"),
+        )
+        keeper = EpochKeeper(staking.as_account(keeper_chain), challenges)
         keeper.start()
         supervisor.add(Child("epoch keeper thread", os.getpid(), keeper.alive, keeper.stop))
         publisher_key = network_dir / "publisher.key"

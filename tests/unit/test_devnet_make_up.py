@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from backend.chain.challenges import StorageChallengesContract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, compile_contracts
 from backend.chain.devnet import free_port, pid_alive, read_state, start_anvil, write_state
@@ -171,8 +172,17 @@ def test_epoch_keeper_starts_epochs_and_sigterm_stops_everything(tmp_path: Path)
         while staking.current_epoch() < 3 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert staking.current_epoch() >= 3
+        challenges = StorageChallengesContract.at(
+            staking.client,
+            record["contracts"]["StorageChallenges"],
+            compile_contracts().abi("StorageChallenges"),
+        )
+        assert challenges.round_of(2).issued  # the keeper runs every epoch's challenge round
         rest = up.stop(signal.SIGTERM)
     assert "epoch 3 started (4 nodes)" in up.output + rest
+    assert "epoch 2: 0 storage challenges issued" in up.output + rest  # nothing stored yet
+    node_config = json.loads((tmp_path / "network" / "node-0" / "config.json").read_text())
+    assert node_config["challenges"] == record["contracts"]["StorageChallenges"]
     for name, pid in up.child_pids.items():
         assert not pid_alive(pid), f"{name} (pid {pid}) still running"
 
