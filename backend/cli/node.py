@@ -33,6 +33,10 @@ def node() -> None:
 @click.option("--operator-key", envvar="WALRUS_OPERATOR_KEY", help="hex key; new one if absent")
 @click.option("--staking", help="Staking address (default: the saved deployment)")
 @click.option("--registry", help="BlobRegistry address (default: the saved deployment)")
+@click.option(
+    "--challenges",
+    help="StorageChallenges address the node answers (default: the saved deployment's, if any)",
+)
 def init(
     directory: Path,
     rpc_url: str,
@@ -40,6 +44,7 @@ def init(
     operator_key: str | None,
     staking: str | None,
     registry: str | None,
+    challenges: str | None,
 ) -> None:
     """Create DIR with config.json, a BLS key and an operator key (files mode 0600)."""
     config_path = directory / CONFIG_NAME
@@ -52,6 +57,8 @@ def init(
             deployment = load_deployment(client.chain_id)
             staking = staking or deployment.address("Staking")
             registry = registry or deployment.address("BlobRegistry")
+            if challenges is None:
+                challenges = deployment.contracts.get("StorageChallenges")
             start_block = deployment.deploy_block
         except ChainError as error:
             raise click.ClickException(str(error)) from None
@@ -63,6 +70,7 @@ def init(
         rpc_url=rpc_url,
         staking=staking,
         registry=registry,
+        challenges=challenges or "",
         data_dir=str(directory / "data"),
         bls_key_file=str(directory / "bls.key"),
         operator_key_file=str(directory / "operator.key"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from backend.cli.main import cli
 from nodes.config import NodeConfig, NodeConfigError, read_secret, write_secret
 
 
@@ -58,3 +61,12 @@ def test_key_files_are_owner_only(tmp_path: Path) -> None:
     assert read_secret(path, "BLS key file") == b"secret"
     with pytest.raises(NodeConfigError, match=r"BLS key file .* not readable"):
         read_secret(tmp_path / "missing", "BLS key file")
+
+
+def test_node_init_writes_the_challenges_address_it_is_given(tmp_path: Path) -> None:
+    staking, registry, challenges = ("0x" + digit * 40 for digit in "123")
+    args = ["node", "init", "--dir", str(tmp_path / "n"), "--staking", staking]
+    args += ["--registry", registry, "--challenges", challenges]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "n" / "config.json").read_text())["challenges"] == challenges
