@@ -5,7 +5,7 @@ default `make test` does not collect it.
 Fixtures: ``client`` (module) an SDK client of the ``network`` test user; ``backend``
 (module) a not yet started :class:`BackendProcess` (`walrus serve` against the network,
 ``ensure_running()`` / ``kill()``); ``scenarios`` (session): the :class:`ScenarioLog` each
-test adds its counts to; saved to bench/results/reliability.json when the session ends
+test adds its counts to; saved to tests/reliability/results.json when the session ends
 (rendered into docs/reliability.md by ``python -m tests.reliability.render``).
 """
 

@@ -1,4 +1,4 @@
-"""Render bench/results/reliability.json (written by the reliability suite) into the tables of
+"""Render tests/reliability/results.json (written by the reliability suite) into the tables of
 docs/reliability.md, between the BEGIN/END markers (the prose around them is kept)."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = Path(
-    os.environ.get("WALRUS_RELIABILITY_RESULTS", str(REPO_ROOT / "bench/results/reliability.json"))
+    os.environ.get("WALRUS_RELIABILITY_RESULTS", str(REPO_ROOT / "tests/reliability/results.json"))
 )
 
 
