@@ -113,13 +113,13 @@ def test_encrypted_store_and_transparent_read(
         )
     )
     blob = stored["blob_id"]
-    assert ok(run("read", blob, env=writer)).encode() == MARKER * 50  # the owner may
-    cipher = run("read", blob, "--no-decrypt", env=reader)
+    assert ok(run("read", "--", blob, env=writer)).encode() == MARKER * 50  # the owner may
+    cipher = run("read", "--no-decrypt", "--", blob, env=reader)
     assert cipher.returncode == 0 and MARKER not in cipher.stdout
-    assert "AccessDenied" in one_line_error(run("read", blob, env=reader))
+    assert "AccessDenied" in one_line_error(run("read", "--", blob, env=reader))
     reader_address = Account.from_key(reader["WALRUS_PRIVATE_KEY"]).address
     ok(run("policy", "allowlist", "add", policy, reader_address, env=writer))
-    assert ok(run("read", blob, env=reader)).encode() == MARKER * 50
+    assert ok(run("read", "--", blob, env=reader)).encode() == MARKER * 50
 
 
 def test_shared_blob_funded_and_extended_by_anyone(
