@@ -7,6 +7,9 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import click
 
 from backend.cli.availability import availability
@@ -32,8 +35,29 @@ from backend.cli.shared import extend_shared_blob, fund_shared_blob, share_blob
 from backend.cli.staking import request_withdraw_stake, rewards, stake, withdraw_stake
 from backend.cli.verify import verify
 
+_BLOB_ID_LIKE = re.compile(r"-[A-Za-z0-9_-]{42}")
+"""A 43-character URL-safe base64 blob id that happens to start with '-'."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class WalrusGroup(click.Group):
+    """Says how to pass a blob id that starts with '-' instead of "No such option"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        tokens = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except click.NoSuchOption as error:
+            blob_ids = [token for token in tokens if _BLOB_ID_LIKE.fullmatch(token)]
+            if blob_ids:
+                raise click.UsageError(
+                    f"{blob_ids[0]} looks like a blob id; put ids that start with '-' "
+                    f"after --, e.g. `walrus {tokens[0]} -- {blob_ids[0]}`",
+                    error.ctx,
+                ) from None
+            raise
+
+
+@click.group(cls=WalrusGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="walrus-evm", prog_name="walrus")
 def cli() -> None:
     """walrus-evm: decentralized blob storage with an EVM control plane."""

@@ -17,3 +17,18 @@ def test_unknown_command_is_one_clear_line_and_exit_2() -> None:
     assert out.returncode == 2
     assert "No such command 'no-such-verb'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_blob_id_starting_with_a_dash_gets_a_hint_instead_of_no_such_option() -> None:
+    from click.testing import CliRunner
+
+    from backend.cli.main import cli
+
+    blob_id = "-" + "A" * 42
+    result = CliRunner().invoke(cli, ["blob-status", blob_id])
+    assert result.exit_code == 2
+    assert f"put ids that start with '-' after --, e.g. `walrus blob-status -- {blob_id}`" in (
+        result.output
+    )
+    typo = CliRunner().invoke(cli, ["read", "--bogus", "x"])
+    assert "No such option '--bogus'" in typo.output  # other unknown options unchanged
