@@ -1,0 +1,80 @@
+"""Faults (issue 13, part 1): a node restarted after its store file was corrupted under it
+(SIGKILL, then bytes of its last sliver write flipped inside store.lmdb/data.mdb).
+
+Must hold: every read of the blob stays byte-identical (the SDK verifies each sliver against
+the blob's metadata). Wanted: the node itself notices and rebuilds the sliver by recovery; if
+it keeps serving the corrupted bytes, the test records that as a finding (xfail at run time,
+counted as a failure in docs/reliability.md)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import requests
+
+from backend.core import routes
+from backend.core.encoder import encode_blob
+from backend.core.errors import CoreError
+from backend.core.metadata import UnverifiedMetadata, verify_metadata
+from backend.core.slivers import UnverifiedSliver, verify_sliver
+from backend.sdk.client import Client
+from tests.integration.network import Network
+from tests.reliability.scenarios import ScenarioLog
+
+CATEGORY = "Faults"
+REPAIR_SECONDS = 60
+
+
+def test_corrupted_last_write_is_survived_and_repaired(
+    network: Network, client: Client, scenarios: ScenarioLog
+) -> None:
+    scenario = scenarios.scenario(CATEGORY, "node restarted with its last sliver write corrupted")
+    data = os.urandom(3000)
+    result = client.store(data, epochs=2)
+    encoded = encode_blob(data, network.n_shards)
+    pair = 0
+    node = network.owner_of_pair(encoded, pair)
+    sliver = encoded.sliver_pair(pair)[0]
+    path = routes.sliver_path(encoded.blob_id, pair, sliver.kind)
+    assert requests.get(node.url + path, timeout=10).content == sliver.to_bytes()
+
+    node.kill()
+    store_file = node.data_dir / "store.lmdb" / "data.mdb"
+    content = bytearray(store_file.read_bytes())
+    at = content.find(bytes(sliver.data))
+    assert at >= 0, "the sliver's bytes are not in the node's store file"
+    middle = at + len(sliver.data) // 2
+    content[middle : middle + 16] = bytes(b ^ 0xFF for b in content[middle : middle + 16])
+    with store_file.open("r+b") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    node.start()
+    node.wait_ready()
+
+    read_back = client.read(result.blob_id)
+    scenario.run(failed=read_back != data, lost=int(read_back != data))
+    assert read_back == data
+
+    metadata = verify_metadata(
+        encoded.blob_id, UnverifiedMetadata.from_bytes(encoded.metadata.to_bytes())
+    )
+    deadline = time.monotonic() + REPAIR_SECONDS
+    served = b""
+    while time.monotonic() < deadline:
+        answer = requests.get(node.url + path, timeout=10)
+        served = answer.content if answer.status_code == 200 else b""
+        if served == sliver.to_bytes():
+            scenario.note = "the node repaired the sliver"
+            return
+        time.sleep(1)
+    try:
+        verify_sliver(metadata, UnverifiedSliver.from_bytes(served))
+        state = "serves bytes that still verify (?)"
+    except CoreError:
+        state = "serves the corrupted sliver" if served else "serves nothing (404)"
+    scenario.failures += 1
+    scenario.note = f"finding: not repaired within {REPAIR_SECONDS}s, the node {state}"
+    pytest.xfail(scenario.note)
