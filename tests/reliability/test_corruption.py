@@ -43,10 +43,16 @@ def test_corrupted_last_write_is_survived_and_repaired(
     node.kill()
     store_file = node.data_dir / "store.lmdb" / "data.mdb"
     content = bytearray(store_file.read_bytes())
+    # LMDB is copy-on-write: stale copies of the value may sit in freed pages, so corrupt
+    # every copy (else the live one may survive and the test proves nothing)
+    copies = 0
     at = content.find(bytes(sliver.data))
-    assert at >= 0, "the sliver's bytes are not in the node's store file"
-    middle = at + len(sliver.data) // 2
-    content[middle : middle + 16] = bytes(b ^ 0xFF for b in content[middle : middle + 16])
+    while at >= 0:
+        middle = at + len(sliver.data) // 2
+        content[middle : middle + 16] = bytes(b ^ 0xFF for b in content[middle : middle + 16])
+        copies += 1
+        at = content.find(bytes(sliver.data), at + 1)
+    assert copies, "the sliver's bytes are not in the node's store file"
     with store_file.open("r+b") as handle:
         handle.write(content)
         handle.flush()
@@ -54,6 +60,8 @@ def test_corrupted_last_write_is_survived_and_repaired(
     node.start()
     node.wait_ready()
 
+    corrupted = requests.get(node.url + path, timeout=10)
+    assert corrupted.content != sliver.to_bytes(), "the corruption did not reach the live copy"
     read_back = client.read(result.blob_id)
     scenario.run(failed=read_back != data, lost=int(read_back != data))
     assert read_back == data
