@@ -231,18 +231,26 @@ class ChainClient:
                 lambda: self.w3.eth.estimate_gas(_without_nonce(tx)), context
             )
             tx["gas"] = int(estimate * GAS_MARGIN)
+        tx_hash = self._sign_and_send(account, tx, context)
+        receipt = self.wait_for_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise self._replay_revert(tx, receipt, context)
+        return receipt
+
+    def _sign_and_send(self, account: LocalAccount, tx: dict[str, Any], context: str) -> HexBytes:
+        """Take the next nonce, sign, send; resend when another process with the same key
+        (a node and its operator's CLI) used that nonce meanwhile."""
+        attempts = 0
         with self.nonces.lock:
-            for attempt in range(NONCE_ATTEMPTS):
+            while True:
+                attempts += 1
                 tx["nonce"] = self.nonces.take(account.address, self._pending_nonce)
                 try:
-                    tx_hash = self._send_raw(account.sign_transaction(tx).raw_transaction)
-                    break
+                    return self._send_raw(account.sign_transaction(tx).raw_transaction)
                 except Web3RPCError as error:
                     self.nonces.forget(account.address)  # resynchronise after any rejection
                     message = _rpc_message(error)
-                    # Another process using the same key (a node and its operator's CLI)
-                    # moved the nonce on: take the chain's count again and resend.
-                    if "nonce too low" in message.lower() and attempt + 1 < NONCE_ATTEMPTS:
+                    if "nonce too low" in message.lower() and attempts < NONCE_ATTEMPTS:
                         continue
                     raise TransactionRejected(
                         f"transaction rejected{_where(context)}: {message}"
@@ -250,10 +258,6 @@ class ChainClient:
                 except BaseException:
                     self.nonces.forget(account.address)
                     raise
-        receipt = self.wait_for_receipt(tx_hash)
-        if receipt["status"] != 1:
-            raise self._replay_revert(tx, receipt, context)
-        return receipt
 
     def _send_raw(self, raw: bytes) -> HexBytes:
         return self._rpc(lambda: self.w3.eth.send_raw_transaction(raw))
