@@ -6,11 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.api.errors import BadRequest
+from backend.core.params import max_blob_size
 from backend.sdk.client import Client
 
 publisher = Blueprint("publisher", __name__)
+
+MAX_BLOB_BYTES_KEY = "WALRUS_MAX_BLOB_BYTES"
+"""App config: the largest body PUT /v1/blobs accepts (default: the network's largest blob)."""
+
+
+def _body() -> bytes:
+    """The request body, refused with 413 (before anything is paid) above the limit."""
+    client: Client = current_app.extensions["walrus_client"]
+    limit = current_app.config.get(MAX_BLOB_BYTES_KEY) or max_blob_size(client.n_shards)
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise RequestEntityTooLarge(f"the body has {declared} bytes; at most {limit} are accepted")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge(f"the body is larger than the limit of {limit} bytes")
+    return data
 
 
 def _flag(name: str) -> bool:
@@ -36,7 +54,7 @@ def store_blob() -> Any:
     if deletable and _flag("permanent"):
         raise BadRequest("a blob is either deletable or permanent, not both")
     send_to = request.args.get("send_object_to")
-    data = request.stream.read()
+    data = _body()
     result = client.store(data, epochs=epochs, deletable=deletable)
     if result.status == "alreadyCertified":
         return jsonify(

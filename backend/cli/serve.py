@@ -13,7 +13,9 @@ from backend.api.app import create_app
 from backend.api.indexer.database import sqlite_url
 from backend.api.indexer.errors import IndexerError
 from backend.api.indexer.service import EXTENSION_KEY, IndexService, block_hash
+from backend.api.publisher import MAX_BLOB_BYTES_KEY
 from backend.cli.client_options import Connection, connection_options, with_user_errors
+from backend.core.params import max_blob_size
 from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient
 
@@ -40,6 +42,11 @@ def default_data_dir() -> Path:
     "registry).",
 )
 @click.option("--no-index", is_flag=True, help="Serve without the indexer (/v1/index: 503).")
+@click.option(
+    "--max-blob-bytes",
+    type=click.IntRange(min=0),
+    help="Largest PUT /v1/blobs body (default: the largest blob the network's shards can hold).",
+)
 @connection_options
 @with_user_errors
 def serve(
@@ -49,6 +56,7 @@ def serve(
     data_dir: Path | None,
     database_url: str | None,
     no_index: bool,
+    max_blob_bytes: int | None,
     connection: Connection,
     as_json: bool,
 ) -> None:
@@ -56,6 +64,8 @@ def serve(
     index GET /v1/index/... (blobs by owner, attribute, expiry; quilt patches)."""
     client = connection.client()
     app = create_app(client)
+    body_limit = max_blob_bytes or max_blob_size(client.n_shards)
+    app.config[MAX_BLOB_BYTES_KEY] = body_limit
     indexer: IndexService | None = None
     if not no_index:
         indexer = _open_index(client, data_dir, database_url)
@@ -63,7 +73,14 @@ def serve(
         indexer.start()
     click.echo(f"walrus backend on http://{host}:{port} (API: /v1/api)", err=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="walrus")
+        waitress.serve(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="walrus",
+            max_request_body_size=body_limit + 2**20,  # the app answers 413 JSON first
+        )
     finally:
         if indexer is not None:
             indexer.stop()

@@ -347,3 +347,19 @@ def test_expired_blob_is_reported_as_expired(client: Client, network: Network) -
     assert client.status(result.blob_id, ask_nodes=False).state == "expired"
     with pytest.raises(BlobExpired, match=f"expired at epoch {result.end_epoch}"):
         client.read(result.blob_id)
+
+
+def test_publisher_refuses_a_body_over_its_limit_before_paying(client: Client) -> None:
+    from backend.api.app import create_app
+    from backend.api.publisher import MAX_BLOB_BYTES_KEY
+
+    app = create_app(client)
+    app.config[MAX_BLOB_BYTES_KEY] = 1_000
+    balance = wal_balance(client)
+    answer = app.test_client().put("/v1/blobs?epochs=1", data=b"x" * 1_001)
+    assert answer.status_code == 413
+    assert answer.get_json()["error"]["code"] == "RequestEntityTooLarge"
+    assert "at most 1000" in answer.get_json()["error"]["message"]
+    assert wal_balance(client) == balance  # nothing registered, nothing paid
+    fits = app.test_client().put("/v1/blobs?epochs=1", data=b"y" * 1_000)
+    assert fits.status_code == 200, fits.get_json()
