@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 
 .PHONY: help bootstrap up test lint typecheck layers unit contracts integration bench clean \
 	test-reliability
@@ -27,8 +28,10 @@ typecheck: bootstrap
 layers: bootstrap
 	@.venv/bin/lint-imports --no-cache
 
+# Two workers, one test file each at a time: a file's module-scoped node network is
+# started once, in one worker (PYTEST_WORKERS=0 runs in this process).
 test: lint typecheck layers
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: bootstrap
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
