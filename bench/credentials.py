@@ -94,7 +94,7 @@ def measure(
     count = arguments.count
     n = client.n_shards
     rng = random.Random(11)
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
         folder = Path(raw) / "credentials"
         for start in range(0, count, 1000):
             sub = folder / f"batch-{start // 1000:04d}"
@@ -197,7 +197,7 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -
     # ten node processes importing numpy and web3 at once on a busy 2-core machine can take
     # longer than the test harness's 60 s to answer /v1/health
     NodeProcess.wait_ready.__defaults__ = (arguments.start_timeout,)
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
         directory = Path(raw)
         devnet = start_anvil(log_path=directory / "anvil.log")
         network = None

@@ -71,7 +71,7 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
     from backend.sdk.client import Client
     from tests.integration.network import start_network
 
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
         directory = Path(raw)
         devnet = start_anvil(log_path=directory / "anvil.log")
         network = None

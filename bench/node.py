@@ -104,7 +104,7 @@ def engines(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], N
     for size in sizes:
         data = os.urandom(size)
         count = max(3, min(repeat, (256 * MIB) // size))
-        with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+        with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
             directory = Path(raw)
             baseline = fsync_file_baseline(directory, data, count)
             row: dict[str, object] = {
@@ -132,7 +132,7 @@ def http(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], None
     from backend.core.sliver_kind import SliverKind
     from tests.integration.network import start_network
 
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
         directory = Path(raw)
         devnet = start_anvil(log_path=directory / "anvil.log")
         network = None

@@ -45,7 +45,7 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
     from tests.integration.counting_proxy import CountingProxy
     from tests.integration.network import start_network, wait_until
 
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
         directory = Path(raw)
         devnet = start_anvil(log_path=directory / "anvil.log")
         network = None

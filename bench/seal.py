@@ -53,7 +53,7 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
     from tests.integration.network import start_network
     from tests.integration.seal_keyservers import start_key_servers
 
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as raw:
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
         directory = Path(raw)
         devnet = start_anvil(log_path=directory / "anvil.log")
         network = None
