@@ -50,8 +50,9 @@ class WalrusGroup(click.Group):
             blob_ids = [token for token in tokens if _BLOB_ID_LIKE.fullmatch(token)]
             if blob_ids:
                 raise click.UsageError(
-                    f"{blob_ids[0]} looks like a blob id; put ids that start with '-' "
-                    f"after --, e.g. `walrus {tokens[0]} -- {blob_ids[0]}`",
+                    f"{blob_ids[0]} looks like a blob id; put ids that start with '-' last, "
+                    f"after the options and --, e.g. `walrus {tokens[0]} [OPTIONS] -- "
+                    f"{blob_ids[0]}`",
                     error.ctx,
                 ) from None
             raise

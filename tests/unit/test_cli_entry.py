@@ -27,8 +27,7 @@ def test_a_blob_id_starting_with_a_dash_gets_a_hint_instead_of_no_such_option() 
     blob_id = "-" + "A" * 42
     result = CliRunner().invoke(cli, ["blob-status", blob_id])
     assert result.exit_code == 2
-    assert f"put ids that start with '-' after --, e.g. `walrus blob-status -- {blob_id}`" in (
-        result.output
-    )
+    expected = f"after the options and --, e.g. `walrus blob-status [OPTIONS] -- {blob_id}`"
+    assert expected in result.output
     typo = CliRunner().invoke(cli, ["read", "--bogus", "x"])
     assert "No such option '--bogus'" in typo.output  # other unknown options unchanged
