@@ -66,6 +66,8 @@ MAX_PARALLEL_SLIVERS = 32
 """Sliver requests in flight at once (across nodes; each node serves with several threads)."""
 LARGE_SLIVERS_PER_NODE = 2
 LARGE_UPLOAD_BYTES = 4 * 1024 * 1024
+NODE_EPOCH_CATCH_UP_SECONDS = 10.0
+"""How long a node confirming for the previous epoch is given to follow the epoch change."""
 """A node's slivers above this total go to it at most LARGE_SLIVERS_PER_NODE at a time."""
 MAX_EPOCHS_AGE = 30.0
 SLOWER_THAN_QUORUM = "no confirmation before the quorum was reached"
@@ -396,6 +398,11 @@ class Client:
                 for put in puts:
                     put.result()
             confirmation = node.confirmation(blob_id, deletable=deletable, token_id=bound_token)
+            # right after an epoch change a node may not have followed it yet: wait briefly
+            catch_up = time.monotonic() + NODE_EPOCH_CATCH_UP_SECONDS
+            while confirmation.epoch < epoch and time.monotonic() < catch_up:
+                time.sleep(0.25)
+                confirmation = node.confirmation(blob_id, deletable=deletable, token_id=bound_token)
             try:
                 signature = BlsSignature.from_eip2537(confirmation.signature)
                 key = self.epochs.member_key(epoch, members[node_id])
