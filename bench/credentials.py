@@ -187,45 +187,18 @@ def measure(
 
 
 def run(arguments: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
-    from backend.chain.client import ChainClient
-    from backend.chain.compiler import compile_contracts
-    from backend.chain.deployment import deploy, devnet_config
-    from backend.chain.devnet import dev_accounts, start_anvil
     from backend.sdk.client import Client
-    from tests.integration.network import NodeProcess, start_network
+    from tests.integration.network import NodeProcess, standalone_network
 
     # ten node processes importing numpy and web3 at once on a busy 2-core machine can take
     # longer than the test harness's 60 s to answer /v1/health
     NodeProcess.wait_ready.__defaults__ = (arguments.start_timeout,)
-    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
-        directory = Path(raw)
-        devnet = start_anvil(log_path=directory / "anvil.log")
-        network = None
-        try:
-            artifacts = compile_contracts()
-            accounts = dev_accounts()
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
-            network = start_network(
-                chain,
-                artifacts,
-                wal,
-                chain.with_account,
-                directory,
-                n_nodes=arguments.nodes,
-                n_shards=arguments.shards,
-            )
-            client = Client.connect(
-                network.user, artifacts, network.env.staking.address, network.env.registry.address
-            )
-            measure(arguments, client, emit)
-        finally:
-            if network is not None:
-                network.stop()
-            devnet.stop()
+    with standalone_network(n_nodes=arguments.nodes, n_shards=arguments.shards) as standalone:
+        network, artifacts = standalone.network, standalone.artifacts
+        client = Client.connect(
+            network.user, artifacts, network.env.staking.address, network.env.registry.address
+        )
+        measure(arguments, client, emit)
 
 
 def main() -> None:

@@ -64,42 +64,15 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
         measure(arguments, client, len(client.committee_nodes()), emit)
         return
 
-    from backend.chain.client import ChainClient
-    from backend.chain.compiler import compile_contracts
-    from backend.chain.deployment import deploy, devnet_config
-    from backend.chain.devnet import dev_accounts, start_anvil
     from backend.sdk.client import Client
-    from tests.integration.network import start_network
+    from tests.integration.network import standalone_network
 
-    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
-        directory = Path(raw)
-        devnet = start_anvil(log_path=directory / "anvil.log")
-        network = None
-        try:
-            artifacts = compile_contracts()
-            accounts = dev_accounts()
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
-            network = start_network(
-                chain,
-                artifacts,
-                wal,
-                chain.with_account,
-                directory,
-                n_nodes=arguments.nodes,
-                n_shards=arguments.shards,
-            )
-            client = Client.connect(
-                network.user, artifacts, network.env.staking.address, network.env.registry.address
-            )
-            measure(arguments, client, arguments.nodes, emit)
-        finally:
-            if network is not None:
-                network.stop()
-            devnet.stop()
+    with standalone_network(n_nodes=arguments.nodes, n_shards=arguments.shards) as standalone:
+        network, artifacts = standalone.network, standalone.artifacts
+        client = Client.connect(
+            network.user, artifacts, network.env.staking.address, network.env.registry.address
+        )
+        measure(arguments, client, arguments.nodes, emit)
 
 
 def measure(

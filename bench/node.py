@@ -124,96 +124,75 @@ def engines(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], N
 
 def http(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
     sys.path.insert(0, str(RESULTS.parents[2]))  # the fixture lives in tests/integration
-    from backend.chain.client import ChainClient
-    from backend.chain.compiler import compile_contracts
-    from backend.chain.deployment import deploy, devnet_config
-    from backend.chain.devnet import dev_accounts, start_anvil
     from backend.core import routes
     from backend.core.sliver_kind import SliverKind
-    from tests.integration.network import start_network
+    from tests.integration.network import standalone_network
 
-    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
-        directory = Path(raw)
-        devnet = start_anvil(log_path=directory / "anvil.log")
-        network = None
-        try:
-            artifacts = compile_contracts()
-            accounts = dev_accounts()
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
-            network = start_network(
-                chain, artifacts, wal, chain.with_account, directory, n_nodes=4, n_shards=4
-            )
-            for size in sizes:
-                # n = 4: a primary sliver is s = 3 symbols, the blob p * s = 6 symbols.
-                encoded, _ = network.register(os.urandom(2 * size - 64))
-                network.upload(encoded)
-                primary, _ = encoded.sliver_pair(0)
-                node = network.owner_of_pair(encoded, 0)
-                url = node.url + routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY)
-                wire = primary.to_bytes()
-                count = max(3, min(repeat, (128 * MIB) // len(wire)))
-                session = requests.Session()
-                put_times, get_times = [], []
-                for _ in range(count):
-                    start = time.perf_counter()
-                    response = session.put(url, data=wire)
-                    put_times.append(time.perf_counter() - start)
-                    assert response.status_code == 201, response.text
-                    start = time.perf_counter()
-                    got = session.get(url)
-                    get_times.append(time.perf_counter() - start)
-                    assert got.content == wire
-                # a durable write as a client sees it: both slivers of the pair, then the
-                # confirmation (the node fsyncs before signing); baseline: both fsynced
-                pair_wires = [sliver.to_bytes() for sliver in encoded.sliver_pair(0)]
-                pair_urls = [
-                    node.url + routes.sliver_path(encoded.blob_id, 0, sliver.kind)
-                    for sliver in encoded.sliver_pair(0)
-                ]
-                confirm_url = node.url + routes.confirmation_path(encoded.blob_id)
-                cycle_times, cycle_baseline = [], []
-                for _ in range(count):
-                    start = time.perf_counter()
-                    for pair_url, pair_wire in zip(pair_urls, pair_wires, strict=True):
-                        assert session.put(pair_url, data=pair_wire).status_code == 201
-                    assert session.get(confirm_url).status_code == 200
-                    cycle_times.append(time.perf_counter() - start)
-                    cycle_baseline.append(
-                        sum(sum(fsync_file_baseline(directory, w, 1)) for w in pair_wires)
-                    )
-                pair_bytes = sum(len(w) for w in pair_wires)
-                cycle_rate = mib_s(pair_bytes, cycle_times)
-                cycle_baseline_rate = mib_s(pair_bytes, cycle_baseline)
-                baseline = fsync_file_baseline(directory, wire, count)
-                baseline_rate = mib_s(len(wire), baseline)
-                put_rate = mib_s(len(wire), put_times)
-                emit(
-                    {
-                        "bench": "node_http",
-                        "sliver_kib": round(len(wire) / 1024),
-                        "requests": count,
-                        "put_mib_s": put_rate,
-                        "put_p50_ms": percentile_ms(put_times, 0.5),
-                        "put_p99_ms": percentile_ms(put_times, 0.99),
-                        "get_mib_s": mib_s(len(wire), get_times),
-                        "get_p50_ms": percentile_ms(get_times, 0.5),
-                        "get_p99_ms": percentile_ms(get_times, 0.99),
-                        "baseline_fsync_file_mib_s": baseline_rate,
-                        "put_pct_of_baseline": round(100 * put_rate / baseline_rate, 1),
-                        "pair_put_confirm_mib_s": cycle_rate,
-                        "pair_put_confirm_p50_ms": percentile_ms(cycle_times, 0.5),
-                        "pair_baseline_fsync_mib_s": cycle_baseline_rate,
-                        "pair_pct_of_baseline": round(100 * cycle_rate / cycle_baseline_rate, 1),
-                    }
+    with standalone_network(n_nodes=4, n_shards=4) as standalone:
+        network, directory = standalone.network, standalone.directory
+        for size in sizes:
+            # n = 4: a primary sliver is s = 3 symbols, the blob p * s = 6 symbols.
+            encoded, _ = network.register(os.urandom(2 * size - 64))
+            network.upload(encoded)
+            primary, _ = encoded.sliver_pair(0)
+            node = network.owner_of_pair(encoded, 0)
+            url = node.url + routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY)
+            wire = primary.to_bytes()
+            count = max(3, min(repeat, (128 * MIB) // len(wire)))
+            session = requests.Session()
+            put_times, get_times = [], []
+            for _ in range(count):
+                start = time.perf_counter()
+                response = session.put(url, data=wire)
+                put_times.append(time.perf_counter() - start)
+                assert response.status_code == 201, response.text
+                start = time.perf_counter()
+                got = session.get(url)
+                get_times.append(time.perf_counter() - start)
+                assert got.content == wire
+            # a durable write as a client sees it: both slivers of the pair, then the
+            # confirmation (the node fsyncs before signing); baseline: both fsynced
+            pair_wires = [sliver.to_bytes() for sliver in encoded.sliver_pair(0)]
+            pair_urls = [
+                node.url + routes.sliver_path(encoded.blob_id, 0, sliver.kind)
+                for sliver in encoded.sliver_pair(0)
+            ]
+            confirm_url = node.url + routes.confirmation_path(encoded.blob_id)
+            cycle_times, cycle_baseline = [], []
+            for _ in range(count):
+                start = time.perf_counter()
+                for pair_url, pair_wire in zip(pair_urls, pair_wires, strict=True):
+                    assert session.put(pair_url, data=pair_wire).status_code == 201
+                assert session.get(confirm_url).status_code == 200
+                cycle_times.append(time.perf_counter() - start)
+                cycle_baseline.append(
+                    sum(sum(fsync_file_baseline(directory, w, 1)) for w in pair_wires)
                 )
-        finally:
-            if network is not None:
-                network.stop()
-            devnet.stop()
+            pair_bytes = sum(len(w) for w in pair_wires)
+            cycle_rate = mib_s(pair_bytes, cycle_times)
+            cycle_baseline_rate = mib_s(pair_bytes, cycle_baseline)
+            baseline = fsync_file_baseline(directory, wire, count)
+            baseline_rate = mib_s(len(wire), baseline)
+            put_rate = mib_s(len(wire), put_times)
+            emit(
+                {
+                    "bench": "node_http",
+                    "sliver_kib": round(len(wire) / 1024),
+                    "requests": count,
+                    "put_mib_s": put_rate,
+                    "put_p50_ms": percentile_ms(put_times, 0.5),
+                    "put_p99_ms": percentile_ms(put_times, 0.99),
+                    "get_mib_s": mib_s(len(wire), get_times),
+                    "get_p50_ms": percentile_ms(get_times, 0.5),
+                    "get_p99_ms": percentile_ms(get_times, 0.99),
+                    "baseline_fsync_file_mib_s": baseline_rate,
+                    "put_pct_of_baseline": round(100 * put_rate / baseline_rate, 1),
+                    "pair_put_confirm_mib_s": cycle_rate,
+                    "pair_put_confirm_p50_ms": percentile_ms(cycle_times, 0.5),
+                    "pair_baseline_fsync_mib_s": cycle_baseline_rate,
+                    "pair_pct_of_baseline": round(100 * cycle_rate / cycle_baseline_rate, 1),
+                }
+            )
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,38 +34,16 @@ sys.path.insert(0, str(RESULTS.parents[2]))  # the network helpers live in tests
 
 
 def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
-    from backend.chain.client import ChainClient
-    from backend.chain.compiler import compile_contracts
-    from backend.chain.deployment import deploy, devnet_config
-    from backend.chain.devnet import dev_accounts, start_anvil
     from backend.core import routes
     from backend.core.encoder import encode_blob
     from backend.sdk.client import Client
     from tests.integration.counting_proxy import CountingProxy
-    from tests.integration.network import start_network, wait_until
+    from tests.integration.network import standalone_network, wait_until
 
-    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
-        directory = Path(raw)
-        devnet = start_anvil(log_path=directory / "anvil.log")
-        network = None
+    with standalone_network(n_nodes=arguments.nodes, n_shards=arguments.shards) as standalone:
+        network, artifacts = standalone.network, standalone.artifacts
         proxy = None
         try:
-            artifacts = compile_contracts()
-            accounts = dev_accounts()
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
-            network = start_network(
-                chain,
-                artifacts,
-                wal,
-                chain.with_account,
-                directory,
-                n_nodes=arguments.nodes,
-                n_shards=arguments.shards,
-            )
             env = network.env
 
             def connect() -> Client:
@@ -133,9 +110,6 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
         finally:
             if proxy is not None:
                 proxy.close()
-            if network is not None:
-                network.stop()
-            devnet.stop()
 
 
 def main() -> None:

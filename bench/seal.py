@@ -20,7 +20,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,42 +39,20 @@ def timed(action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float,
 def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
     import requests
 
-    from backend.chain.client import ChainClient
-    from backend.chain.compiler import compile_contracts
-    from backend.chain.deployment import deploy, devnet_config
-    from backend.chain.devnet import dev_accounts, start_anvil
     from backend.chain.policies import deploy_policy
     from backend.chain.seal_session import sign_session
     from backend.core.routes import KEYSERVER_SHARE
     from backend.core.seal.envelope import X25519KeyPair
     from backend.sdk.client import Client
     from backend.sdk.seal import SealClient
-    from tests.integration.network import start_network
+    from tests.integration.network import standalone_network
     from tests.integration.seal_keyservers import start_key_servers
 
-    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
-        directory = Path(raw)
-        devnet = start_anvil(log_path=directory / "anvil.log")
-        network = None
+    with standalone_network(n_nodes=arguments.nodes, n_shards=arguments.shards) as standalone:
+        network, artifacts = standalone.network, standalone.artifacts
         key_servers = []
         try:
-            artifacts = compile_contracts()
-            accounts = dev_accounts()
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
-            network = start_network(
-                chain,
-                artifacts,
-                wal,
-                chain.with_account,
-                directory,
-                n_nodes=arguments.nodes,
-                n_shards=arguments.shards,
-            )
-            key_servers = start_key_servers(devnet.url, directory)
+            key_servers = start_key_servers(network.env.chain.rpc_url, standalone.directory)
             user = network.user
             client = Client.connect(
                 user,
@@ -152,9 +129,6 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
         finally:
             for server in key_servers:
                 server.stop()
-            if network is not None:
-                network.stop()
-            devnet.stop()
 
 
 def main() -> None:

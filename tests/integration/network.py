@@ -14,8 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +25,9 @@ import requests
 from web3.contract import Contract
 
 from backend.chain.client import ChainClient
-from backend.chain.compiler import Artifacts
-from backend.chain.devnet import free_port
+from backend.chain.compiler import Artifacts, compile_contracts
+from backend.chain.deployment import deploy, devnet_config
+from backend.chain.devnet import dev_accounts, free_port, start_anvil
 from backend.chain.registry import BlobRegistered, aggregate_certificate
 from backend.core import routes
 from backend.core.bls import BlsSignature
@@ -279,3 +282,43 @@ def start_network(
         network.stop()
         raise
     return network
+
+
+@dataclass(frozen=True)
+class StandaloneNetwork:
+    network: Network
+    artifacts: Artifacts
+    directory: Path
+    """Scratch directory holding the anvil log and the nodes' data (removed afterwards)."""
+
+
+@contextmanager
+def standalone_network(*, n_nodes: int, n_shards: int) -> Iterator[StandaloneNetwork]:
+    """A network of its own for benchmarks: a fresh anvil, the full deployment and `n_nodes`
+    node processes in a temporary directory, all stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="walrus-bench-") as raw:
+        directory = Path(raw)
+        devnet = start_anvil(log_path=directory / "anvil.log")
+        network = None
+        try:
+            artifacts = compile_contracts()
+            accounts = dev_accounts()
+            chain = ChainClient.connect(
+                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
+            )
+            deployment = deploy(chain, artifacts, devnet_config(accounts))
+            wal = deployment.contract(chain, artifacts, "WAL")
+            network = start_network(
+                chain,
+                artifacts,
+                wal,
+                chain.with_account,
+                directory,
+                n_nodes=n_nodes,
+                n_shards=n_shards,
+            )
+            yield StandaloneNetwork(network, artifacts, directory)
+        finally:
+            if network is not None:
+                network.stop()
+            devnet.stop()
