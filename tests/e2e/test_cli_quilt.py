@@ -14,14 +14,14 @@ from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from tests.e2e.test_cli_store_read import one_line_error, run
 from tests.integration.network import Network
-from tests.integration.quilt_env import publish_urls
+from tests.integration.test_sdk_store_read import publish_node_urls
 
 
 @pytest.fixture(scope="module")
 def env(
     network: Network, artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
-    publish_urls(network)
+    publish_node_urls(network)
     deployment = Deployment(
         chain_id=network.user.chain_id,
         deploy_block=0,

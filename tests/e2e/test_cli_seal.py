@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from web3.contract import Contract
 
-from backend.chain.client import ChainClient, TransactionRejected
+from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.devnet import Devnet
@@ -49,10 +49,7 @@ def envs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """CLI environments of the writer (network user) and of a second wallet."""
-    try:
-        publish_node_urls(network)
-    except TransactionRejected:  # a node process sent with its operator key meanwhile
-        publish_node_urls(network)
+    publish_node_urls(network)
     registry = network.env.registry.address
     shared, _ = chain.deploy(
         artifacts.abi("SharedBlob"), artifacts.bytecode("SharedBlob"), registry, wal.address

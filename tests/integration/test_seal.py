@@ -14,7 +14,7 @@ import requests
 from eth_account import Account
 from web3.contract import Contract
 
-from backend.chain.client import ChainClient, TransactionRejected
+from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import Devnet
 from backend.chain.policies import PolicyContract, deploy_policy
@@ -73,10 +73,7 @@ def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Clien
 
 @pytest.fixture(scope="module")
 def writer(network: Network, artifacts: Artifacts) -> Client:
-    try:
-        publish_node_urls(network)
-    except TransactionRejected:  # a node process sent with its operator key meanwhile
-        publish_node_urls(network)
+    publish_node_urls(network)
     return _client(network, artifacts, network.user)
 
 
