@@ -141,7 +141,7 @@ def test_a_passed_proposal_changes_what_clients_and_nodes_accept(
         ok("store", str(blob), "--epochs", str(old_horizon + 1), "--json", env=user_env)
     )
     assert stored["status"] == "newlyCreated"
-    assert run("read", stored["blob_id"], env=user_env).stdout == blob.read_bytes()
+    assert run("read", "--", stored["blob_id"], env=user_env).stdout == blob.read_bytes()
 
 
 def test_voting_without_voting_power_is_one_line(

@@ -64,17 +64,19 @@ def test_store_list_and_read_patches(env: dict[str, str], tmp_path: Path) -> Non
     ids = {p["identifier"]: p["patch_id"] for p in quilt["patches"]}
     assert sorted(ids) == ["img/logo.svg", "index.html", "readme.txt"]
 
-    by_patch = run("read-quilt", ids["img/logo.svg"], env=env)
+    by_patch = run("read-quilt", "--", ids["img/logo.svg"], env=env)
     assert by_patch.returncode == 0 and by_patch.stdout == b"<svg/>" * 50
-    by_name = run("read-quilt", quilt["blob_id"], "--identifier", "readme.txt", env=env)
+    by_name = run("read-quilt", "--identifier", "readme.txt", "--", quilt["blob_id"], env=env)
     assert by_name.stdout == b"read me"
 
-    listed = json_of(run("list-patches-in-quilt", quilt["blob_id"], "--json", env=env))
+    listed = json_of(run("list-patches-in-quilt", "--json", "--", quilt["blob_id"], env=env))
     assert {p["identifier"]: p["patch_id"] for p in listed} == ids
     assert all(p["tags"] == {"site": "demo"} for p in listed)
 
     out = tmp_path / "out"
-    tagged = run("read-quilt", quilt["blob_id"], "--tag", "site=demo", "--out", str(out), env=env)
+    tagged = run(
+        "read-quilt", "--tag", "site=demo", "--out", str(out), "--", quilt["blob_id"], env=env
+    )
     assert tagged.returncode == 0, tagged.stderr
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "logo.svg", "readme.txt"]
 
@@ -98,7 +100,7 @@ def test_batch_stores_a_directory_and_a_rerun_pays_nothing(
     assert again["skipped_files"] == 40 and again["cost"] == 0
     a_quilt = first["quilts"][0]
     name = a_quilt["first"]
-    read = run("read-quilt", a_quilt["blob_id"], "--identifier", name, env=env)
+    read = run("read-quilt", "--identifier", name, "--", a_quilt["blob_id"], env=env)
     assert read.stdout == (folder / name).read_bytes()
 
 
@@ -106,7 +108,7 @@ def test_bad_input_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
     assert "66 characters" in one_line_error(run("read-quilt", "abc", env=env))
     assert "file not found" in one_line_error(run("store-quilt", str(tmp_path / "no"), env=env))
     blob_id = "A" * 42 + "E"
-    assert "--identifier" in one_line_error(run("read-quilt", blob_id, env=env))
+    assert "--identifier" in one_line_error(run("read-quilt", "--", blob_id, env=env))
     assert "KEY=VALUE" in one_line_error(
         run("store-quilt", str(tmp_path), "--tag", "novalue", env=env)
     )

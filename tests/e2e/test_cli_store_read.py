@@ -92,16 +92,16 @@ def test_store_then_read_back_is_byte_identical(
     computed = run("blob-id", str(source), env=cli_env)
     assert computed.stdout.decode().strip() == str(expected)
 
-    to_stdout = run("read", result["blob_id"], env=cli_env)
+    to_stdout = run("read", "--", result["blob_id"], env=cli_env)
     assert to_stdout.returncode == 0, to_stdout.stderr.decode()
     assert to_stdout.stdout == source.read_bytes()
 
     target = tmp_path / "out.bin"
-    to_file = run("read", result["blob_id"], "--out", str(target), env=cli_env)
+    to_file = run("read", "--out", str(target), "--", result["blob_id"], env=cli_env)
     assert to_file.returncode == 0, to_file.stderr.decode()
     assert target.read_bytes() == source.read_bytes()
 
-    status = run("blob-status", result["blob_id"], "--json", env=cli_env)
+    status = run("blob-status", "--json", "--", result["blob_id"], env=cli_env)
     assert json.loads(status.stdout)["state"] == "certified"
 
 
@@ -159,7 +159,7 @@ def test_owner_verbs_through_the_cli(
 
     deleted = json.loads(run("delete", token, "--json", env=cli_env).stdout)
     assert deleted["deleted"] and deleted["refund"] > 0
-    assert "was deleted" in one_line_error(run("read", stored["blob_id"], env=cli_env))
+    assert "was deleted" in one_line_error(run("read", "--", stored["blob_id"], env=cli_env))
     revert = one_line_error(run("delete", token, env=cli_env))
     assert "BlobRegistry" in revert
 

@@ -49,7 +49,7 @@ def test_verify_a_stored_blob_then_its_deletion(verify_env: dict[str, str], tmp_
     assert stored.returncode == 0, stored.stderr.decode()
     result = json.loads(stored.stdout)
 
-    human = run("verify", result["blob_id"], "--deep", env=verify_env)
+    human = run("verify", "--deep", "--", result["blob_id"], env=verify_env)
     assert human.returncode == 0, human.stderr.decode()
     text = human.stdout.decode()
     assert "certificate verified locally" in text and text.strip().endswith("AVAILABLE")
@@ -60,7 +60,7 @@ def test_verify_a_stored_blob_then_its_deletion(verify_env: dict[str, str], tmp_
     assert report["available"] is True and report["blob_id"] == result["blob_id"]
 
     assert run("delete", str(result["token_id"]), env=verify_env).returncode == 0
-    gone = run("verify", result["blob_id"], "--json", env=verify_env)
+    gone = run("verify", "--json", "--", result["blob_id"], env=verify_env)
     assert gone.returncode == 1
     assert json.loads(gone.stdout)["state"] == "deleted"
 

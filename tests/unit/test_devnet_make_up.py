@@ -147,7 +147,7 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
         put = requests.put(f"{up.backend_url}/v1/blobs?epochs=2", data=data, timeout=60)
         assert put.status_code == 200, put.text
         published = put.json()["newlyCreated"]["blobObject"]["blobId"]
-        read = up.cli("read", published)
+        read = up.cli("read", "--", published)
         assert read.returncode == 0, read.stderr
         assert read.stdout == data
 
