@@ -276,7 +276,7 @@ class Client:
                 )
             token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
 
-        signers, signature, failed = self._collect_confirmations(
+        signers, signature, failed = self.collect_confirmations(
             encoded, deletable, token_id, epoch, progress
         )
         self.registry.certify_blob(token_id, signers, signature)
@@ -348,7 +348,7 @@ class Client:
                 return info
         return None
 
-    def _collect_confirmations(
+    def collect_confirmations(
         self,
         encoded: EncodedBlob,
         deletable: bool,
@@ -358,7 +358,10 @@ class Client:
     ) -> tuple[bytes, bytes, list[str]]:
         """Upload to every committee node of `epoch` in parallel (each node's slivers in
         parallel too, bounded); return (signer bitmap, aggregate signature, failed nodes)
-        once the confirming nodes hold the quorum."""
+        once the confirming nodes hold the quorum.
+
+        Public for callers whose registration is signed elsewhere (the backend's upload
+        relay: a browser wallet registers and certifies, the backend moves the slivers)."""
         view = self.epochs.committee(epoch)
         committee, quorum = view.committee, view.quorum
         n = len(view.assignment)
