@@ -43,6 +43,7 @@ RECEIPT_TIMEOUT: Final = 120.0
 GAS_MARGIN: Final = 1.2
 """Gas limit = estimate * margin: estimates can fall short when the state moves."""
 FEE_REFRESH_SECONDS: Final = 2.0
+VALIDATION_MIDDLEWARE: Final = "validation"
 
 
 _T = TypeVar("_T")
@@ -100,13 +101,19 @@ class ChainClient:
         nonces: NonceBook | None = None,
     ) -> None:
         self.rpc_url = rpc_url
-        self.w3 = w3 or Web3(
-            Web3.HTTPProvider(
-                rpc_url,
-                request_kwargs={"timeout": request_timeout},
-                exception_retry_configuration=None,
+        if w3 is None:
+            w3 = Web3(
+                Web3.HTTPProvider(
+                    rpc_url,
+                    request_kwargs={"timeout": request_timeout},
+                    exception_retry_configuration=None,
+                )
             )
-        )
+            # web3's validation middleware asks eth_chainId before every call and
+            # transaction (5.8 ms instead of 2.7 ms per eth_call on anvil); this client
+            # signs with its own cached chain id, so the check adds nothing.
+            w3.middleware_onion.remove(VALIDATION_MIDDLEWARE)
+        self.w3 = w3
         self.account: LocalAccount | None = (
             Account.from_key(private_key) if private_key is not None else None
         )
