@@ -18,7 +18,7 @@ from enum import Enum
 
 import numpy as np
 
-from backend.core.encoder import encode_blob
+from backend.core.encoder import compute_blob_id_of
 from backend.core.errors import InconsistentBlob, InvalidSliver, NotEnoughSlivers
 from backend.core.expansion import code_for, sliver_hashes
 from backend.core.metadata import VerifiedMetadata
@@ -109,7 +109,7 @@ def decode_blob(
         parts.append(memoryview(flat[:keep].data))
     data = b"".join(parts)
     if check is ConsistencyCheck.STRICT:
-        again = encode_blob(data, metadata.n_shards, metadata.encoding_type).blob_id
+        again = compute_blob_id_of(data, metadata.n_shards, metadata.encoding_type)
         if again != metadata.blob_id:
             raise InconsistentBlob(
                 f"blob {metadata.blob_id} is inconsistent: re-encoding the decoded data "

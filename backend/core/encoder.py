@@ -11,10 +11,17 @@ peak memory stays near n (p + s) S, about 4-4.5x the blob.
 The RS codes run on whole shards: each call covers many symbol columns or rows at
 once (chunks of about 1/16 of the blob), never one symbol at a time. Chunking keeps the
 library's temporary copies small next to the blob.
+
+`encode_streaming` is the same computation for a writer that must not hold the whole
+encoding (the SDK's store): the blob is read in place (`SourceMatrix`: no copy), each
+chunk of primary parity goes to a caller's sink as soon as it is hashed, and only the
+secondary parity ((n - s) / s of the blob, 0.43x at n = 20) is kept. `encode_blob`
+collects the same chunks into arrays, so both give byte-identical slivers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +38,10 @@ from backend.core.slivers import VerifiedSliver, seal_sliver
 
 MIN_CHUNK_BYTES = 64 << 10
 MAX_CHUNK_BYTES = 8 << 20
+
+
+PrimaryParitySink = Callable[[int, Shards], None]
+"""Called as (first symbol column, (n - p, columns, S) parity) for primary slivers p..n-1."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,66 @@ class EncodedBlob:
         return self.primary_slivers[pair_index], self.secondary_slivers[n - 1 - pair_index]
 
 
+class SourceMatrix:
+    """The blob as the zero-padded p x s matrix of symbols, without copying the blob.
+
+    Rows that lie wholly inside the blob are read-only views of its buffer; the rows
+    holding the blob's end and the zero padding are one small copy (less than a row).
+    Source row i is primary sliver i; symbol (i, j) is symbol i of secondary sliver j.
+    """
+
+    def __init__(self, data: bytes | bytearray | memoryview, params: EncodingParams) -> None:
+        self.params = params
+        self.length = memoryview(data).nbytes
+        self.symbol_size = params.symbol_size(self.length)
+        self._data = memoryview(data).cast("B")
+        self._row_bytes = params.s * self.symbol_size
+        self.full_rows = min(self.length // self._row_bytes, params.p)
+        tail = np.zeros((params.p - self.full_rows) * self._row_bytes, dtype=np.uint8)
+        rest = self._data[self.full_rows * self._row_bytes :]
+        tail[: rest.nbytes] = np.frombuffer(rest, dtype=np.uint8)
+        self._tail = tail.reshape(-1, params.s, self.symbol_size)
+
+    def rows(self, first: int, end: int) -> Shards:
+        """Source rows first..end-1 as a (rows, s, S) array (a view when possible)."""
+        s, size = self.params.s, self.symbol_size
+        if end <= self.full_rows:
+            window = self._data[first * self._row_bytes : end * self._row_bytes]
+            return np.frombuffer(window, dtype=np.uint8).reshape(end - first, s, size)
+        if first >= self.full_rows:
+            return self._tail[first - self.full_rows : end - self.full_rows]
+        return np.concatenate(
+            [self.rows(first, self.full_rows), self.rows(self.full_rows, end)], axis=0
+        )
+
+    def columns(self, first: int, end: int) -> Shards:
+        """Symbol columns first..end-1 of every row, as a contiguous (p, columns, S) copy."""
+        out = np.empty((self.params.p, end - first, self.symbol_size), dtype=np.uint8)
+        for row in range(self.params.p):
+            out[row] = self.rows(row, row + 1)[0, first:end]
+        return out
+
+    def symbol(self, row: int, column: int) -> memoryview:
+        """The bytes of symbol (row, column), without a copy."""
+        return memoryview(self.rows(row, row + 1)[0, column]).cast("B")
+
+
+@dataclass(frozen=True)
+class StreamedEncoding:
+    """What `encode_streaming` keeps: the metadata, the blob in place and the secondary
+    parity. Primary slivers 0..p-1 are source rows, secondary slivers 0..s-1 source
+    columns; the primary parity went to the sink."""
+
+    metadata: VerifiedMetadata
+    source: SourceMatrix
+    secondary_parity: Shards
+    """(n - s, p, S): secondary slivers s..n-1."""
+
+    @property
+    def blob_id(self) -> BlobId:
+        return self.metadata.blob_id
+
+
 def _chunks(total: int, item_bytes: int, chunk_bytes: int) -> list[tuple[int, int]]:
     step = max(1, chunk_bytes // max(item_bytes, 1))
     return [(start, min(start + step, total)) for start in range(0, total, step)]
@@ -65,43 +136,53 @@ def _encode_along_first_axis(code: ReedSolomonCode, source: Shards) -> Shards:
     return parity.reshape(code.n - k, m, size)
 
 
-def source_matrix(data: bytes, params: EncodingParams) -> tuple[Shards, int]:
-    """The zero-padded p x s symbol matrix of the blob, inside an (n, s, S) array."""
-    size = params.symbol_size(len(data))
-    primary = np.zeros((params.n_shards, params.s, size), dtype=np.uint8)
-    primary[: params.p].reshape(-1)[: len(data)] = np.frombuffer(data, dtype=np.uint8)
-    return primary, size
-
-
-def encode_blob(
-    data: bytes, n_shards: int, encoding_type: EncodingType | None = None
-) -> EncodedBlob:
-    """Encode `data` for `n_shards` shards (default code: `default_encoding_type(n)`)."""
-    params = EncodingParams(n_shards)
+def _chosen_type(n_shards: int, encoding_type: EncodingType | None) -> EncodingType:
     chosen = (
         default_encoding_type(n_shards) if encoding_type is None else EncodingType(encoding_type)
     )
     check_shard_count(chosen, n_shards)
+    return chosen
+
+
+def encode_streaming(
+    data: bytes | bytearray | memoryview,
+    n_shards: int,
+    primary_parity_sink: PrimaryParitySink,
+    encoding_type: EncodingType | None = None,
+) -> StreamedEncoding:
+    """Encode `data` in place: hash every symbol of the expanded matrix once, hand each
+    chunk of primary parity to `primary_parity_sink` and drop it. `data` must not change
+    while the result is in use (the source slivers are views of it)."""
+    params = EncodingParams(n_shards)
+    chosen = _chosen_type(n_shards, encoding_type)
     n, p, s = n_shards, params.p, params.s
     column_code = rs_code(chosen, p, n)
     row_code = rs_code(chosen, s, n)
-
-    primary, size = source_matrix(bytes(data) if not isinstance(data, bytes) else data, params)
-    chunk_bytes = min(max(len(data) // 16, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
-    for j0, j1 in _chunks(s, p * size, chunk_bytes):
-        primary[p:, j0:j1] = _encode_along_first_axis(column_code, primary[:p, j0:j1])
-
-    secondary = np.empty((n, p, size), dtype=np.uint8)
-    secondary[:s] = primary[:p].transpose(1, 0, 2)
-    for i0, i1 in _chunks(p, s * size, chunk_bytes):
-        secondary[s:, i0:i1] = _encode_along_first_axis(row_code, secondary[:s, i0:i1])
+    params.symbol_size(len(data))  # BlobTooLarge before anything is read
+    source = SourceMatrix(data, params)
+    size = source.symbol_size
+    chunk_bytes = min(max(source.length // 16, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
 
     leaves = np.empty((n, n, HASH_SIZE), dtype=np.uint8)  # leaves[i, j] = leaf hash of E[i][j]
-    leaves[:, :s] = hash_leaves(primary.reshape(n * s, size)).reshape(n, s, HASH_SIZE)
-    top_right = hash_leaves(secondary[s:].reshape((n - s) * p, size))
+    for i0, i1 in _chunks(p, s * size, chunk_bytes):
+        rows = source.rows(i0, i1)
+        leaves[i0:i1, :s] = hash_leaves(rows.reshape(-1, size)).reshape(i1 - i0, s, HASH_SIZE)
+
+    for j0, j1 in _chunks(s, p * size, chunk_bytes):
+        parity = _encode_along_first_axis(column_code, source.columns(j0, j1))
+        hashed = hash_leaves(parity.reshape(-1, size))
+        leaves[p:, j0:j1] = hashed.reshape(n - p, j1 - j0, HASH_SIZE)
+        primary_parity_sink(j0, parity)
+        del parity
+
+    secondary_parity = np.empty((n - s, p, size), dtype=np.uint8)
+    for i0, i1 in _chunks(p, s * size, chunk_bytes):
+        by_column = source.rows(i0, i1).transpose(1, 0, 2)  # (s, rows, S)
+        secondary_parity[:, i0:i1] = _encode_along_first_axis(row_code, by_column)
+    top_right = hash_leaves(secondary_parity.reshape((n - s) * p, size))
     leaves[:p, s:] = top_right.reshape(n - s, p, HASH_SIZE).transpose(1, 0, 2)
     for j0, j1 in _chunks(n - s, p * size, chunk_bytes):
-        columns = secondary[s + j0 : s + j1].transpose(1, 0, 2)  # (p, c, S)
+        columns = secondary_parity[j0:j1].transpose(1, 0, 2)  # (p, c, S)
         bottom_right = _encode_along_first_axis(column_code, columns)  # (n - p, c, S)
         c = j1 - j0
         hashed = hash_leaves(bottom_right.reshape((n - p) * c, size))
@@ -109,8 +190,30 @@ def encode_blob(
 
     primary_hashes = tuple(merkle_roots(leaves))
     secondary_hashes = tuple(merkle_roots(leaves.transpose(1, 0, 2)))
-    blob_metadata = BlobMetadata(chosen, len(data), primary_hashes, secondary_hashes)
+    blob_metadata = BlobMetadata(chosen, source.length, primary_hashes, secondary_hashes)
     metadata = VerifiedMetadata(blob_metadata.blob_id(), blob_metadata, SEAL)
+    return StreamedEncoding(metadata, source, secondary_parity)
+
+
+def encode_blob(
+    data: bytes | bytearray | memoryview, n_shards: int, encoding_type: EncodingType | None = None
+) -> EncodedBlob:
+    """Encode `data` for `n_shards` shards (default code: `default_encoding_type(n)`),
+    every sliver in memory (about 4x the blob at n = 20)."""
+    params = EncodingParams(n_shards)
+    n, p, s = n_shards, params.p, params.s
+    size = params.symbol_size(len(data))
+    primary = np.empty((n, s, size), dtype=np.uint8)
+
+    def keep(first_column: int, parity: Shards) -> None:
+        primary[p:, first_column : first_column + parity.shape[1]] = parity
+
+    streamed = encode_streaming(data, n_shards, keep, encoding_type)
+    primary[:p] = streamed.source.rows(0, p)
+    secondary = np.empty((n, p, size), dtype=np.uint8)
+    secondary[:s] = primary[:p].transpose(1, 0, 2)
+    secondary[s:] = streamed.secondary_parity
+    metadata = streamed.metadata
     return EncodedBlob(
         metadata,
         tuple(seal_sliver(metadata, SliverKind.PRIMARY, i, primary[i]) for i in range(n)),
@@ -119,7 +222,8 @@ def encode_blob(
 
 
 def compute_blob_id_of(
-    data: bytes, n_shards: int, encoding_type: EncodingType | None = None
+    data: bytes | bytearray | memoryview, n_shards: int, encoding_type: EncodingType | None = None
 ) -> BlobId:
-    """The blob id `data` gets when encoded for `n_shards` shards (the `blob-id` command)."""
-    return encode_blob(data, n_shards, encoding_type).blob_id
+    """The blob id `data` gets when encoded for `n_shards` shards (the `blob-id` command):
+    the primary parity is hashed and dropped, never kept."""
+    return encode_streaming(data, n_shards, lambda _column, _parity: None, encoding_type).blob_id
