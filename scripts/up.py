@@ -512,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         for child in supervisor.children:
             if child.pid != os.getpid():
                 say(f"started {child.name} (pid {child.pid})")
+        write_process_file(supervisor, process_file(args.state_file))
         wal = deployment.contract(client, artifacts, "WAL")
         print_summary(
             devnet.url,
@@ -545,8 +546,26 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop_all()
+        process_file(args.state_file).unlink(missing_ok=True)
         if supervisor.children:
             clear_state(args.state_file)
+
+
+def process_file(state_file: Path) -> Path:
+    """Where the running network's processes are listed (next to the devnet state file)."""
+    return state_file.parent / "processes.json"
+
+
+def write_process_file(supervisor: Supervisor, path: Path) -> None:
+    """``[{"name", "pid"}]`` of every process of the network, this supervisor included (as
+    "up": it runs the epoch keeper), so tools such as bench/load.py can sample them by pid."""
+    rows = [{"name": "up", "pid": os.getpid()}]
+    rows += [
+        {"name": child.name, "pid": child.pid}
+        for child in supervisor.children
+        if child.pid != os.getpid()
+    ]
+    path.write_text(json.dumps(rows, indent=1) + "\n")
 
 
 def _cli_environment(
