@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from backend.api.aggregator import aggregator
 from backend.api.availability import availability
 from backend.api.errors import register_error_handlers
+from backend.api.frontend import frontend
 from backend.api.indexer.routes import index
 from backend.api.openapi import OPENAPI
 from backend.api.publisher import publisher
@@ -64,6 +65,7 @@ def create_app(client: Client) -> Flask:
     app.register_blueprint(index)
     app.register_blueprint(quilts)
     app.register_blueprint(service)
+    app.register_blueprint(frontend)  # last: its catch-all serves the web UI
 
     @app.before_request
     def remember_route() -> None:

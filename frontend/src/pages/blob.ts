@@ -1,0 +1,2 @@
+import type { AppContext } from "../context";
+export function render(root: HTMLElement, _ctx: AppContext): void { root.textContent = "blob: coming soon."; }
