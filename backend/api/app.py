@@ -17,6 +17,7 @@ from backend.api.indexer.routes import index
 from backend.api.openapi import OPENAPI
 from backend.api.publisher import publisher
 from backend.api.quilts import quilts
+from backend.api.relay import relay
 from backend.sdk.client import Client
 
 service = Blueprint("service", __name__)
@@ -64,6 +65,7 @@ def create_app(client: Client) -> Flask:
     app.register_blueprint(availability)
     app.register_blueprint(index)
     app.register_blueprint(quilts)
+    app.register_blueprint(relay)
     app.register_blueprint(service)
     app.register_blueprint(frontend)  # last: its catch-all serves the web UI
 
