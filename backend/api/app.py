@@ -14,6 +14,7 @@ from backend.api.availability import availability
 from backend.api.errors import register_error_handlers
 from backend.api.frontend import frontend
 from backend.api.indexer.routes import index
+from backend.api.network_views import network_views
 from backend.api.openapi import OPENAPI
 from backend.api.publisher import publisher
 from backend.api.quilts import quilts
@@ -66,6 +67,7 @@ def create_app(client: Client) -> Flask:
     app.register_blueprint(index)
     app.register_blueprint(quilts)
     app.register_blueprint(relay)
+    app.register_blueprint(network_views)
     app.register_blueprint(service)
     app.register_blueprint(frontend)  # last: its catch-all serves the web UI
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.api.indexer.openapi_paths import INDEX_PATHS
+from backend.api.network_views import NETWORK_VIEW_PATHS
 from backend.api.quilts import QUILT_PATHS
 
 _ERROR = {"description": "JSON error {error: {code, message}}"}
@@ -87,5 +88,6 @@ OPENAPI: dict[str, Any] = {
         "/metrics": {"get": {"summary": "Prometheus metrics"}},
         **INDEX_PATHS,
         **QUILT_PATHS,
+        **NETWORK_VIEW_PATHS,
     },
 }

@@ -52,6 +52,17 @@ def create_keyserver_app(
     app = Flask("walrus-keyserver")
     chain_id = chain.chain_id
 
+    @app.after_request
+    def allow_browsers(response: Response) -> Response:
+        """CORS for the web dApp's in-browser decryption: any origin may ask (the server
+        holds no cookies; a share is released only to a signed session the policy approves).
+        Flask answers the OPTIONS preflight itself; this adds the headers to it too."""
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
     @app.errorhandler(KeyServerRefusal)
     def refused(error: KeyServerRefusal) -> tuple[Response, int]:
         return _error(error.status, error.code, str(error))
