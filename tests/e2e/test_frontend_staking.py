@@ -1,0 +1,175 @@
+"""The web dApp's Staking page in Chromium with the test wallet: the nodes' overview, stake,
+claim rewards, request a withdrawal and withdraw across real epoch changes, and the bad
+input (not a number, more WAL than the wallet has, a rejected signature) that pays
+nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+from web3.contract import Contract
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.chain.rewards import RewardsParameters, StakingRewardsContract, deploy_rewards
+from tests.contracts.blob_registry_env import fresh_client
+from tests.e2e import frontend_harness
+from tests.e2e.frontend_harness import (
+    UI_TIMEOUT_MS,
+    WALLET_WAL,
+    WalletPage,
+    WebStack,
+    screenshot,
+)
+from tests.integration.network import Network
+
+browser = frontend_harness.browser
+web = frontend_harness.web
+wallet_page = frontend_harness.wallet_page
+
+FROST_PER_WAL = 10**9
+SUBSIDY = 1_000 * FROST_PER_WAL
+"""Subsidy per epoch, so rewards flow without storage payments."""
+
+
+@pytest.fixture(scope="module")
+def rewards(
+    network: Network,
+    chain: ChainClient,
+    artifacts: Artifacts,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+) -> StakingRewardsContract:
+    """StakingRewards attached to the module network's Staking (rewards from 2 epochs on)."""
+    subsidies = fresh_client(chain, wal, client_for, b"web-staking-subsidies", 10**15)
+    deployed = deploy_rewards(
+        chain,
+        artifacts.abi("StakingRewards"),
+        artifacts.bytecode("StakingRewards"),
+        wal=wal.address,
+        staking=network.env.staking.address,
+        registry=network.env.registry.address,
+        subsidy_source=subsidies.address,
+        owner=chain.address,
+        parameters=RewardsParameters(subsidy_rate=SUBSIDY, burn_share_bps=1_000),
+    )
+    subsidies.transact(wal.functions.approve(deployed.address, 10**15))
+    network.env.staking.set_rewards(deployed.address)
+    return deployed
+
+
+def error_notice(page: Page) -> str:
+    notice = page.locator(".notice-error").last
+    expect(notice).to_be_visible(timeout=UI_TIMEOUT_MS)
+    return notice.inner_text()
+
+
+def open_staking(session: WalletPage) -> Page:
+    session.open("/staking")
+    session.connect()
+    page = session.page
+    expect(page.locator("#wal-balance")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    return page
+
+
+def reload(page: Page) -> None:
+    page.reload()
+    expect(page.locator("#wal-balance")).to_be_visible(timeout=UI_TIMEOUT_MS)
+
+
+def test_nodes_show_stake_shards_commission_and_challenges(
+    web: WebStack, wallet_page: WalletPage, network: Network
+) -> None:
+    wallet_page.open("/staking")
+    page = wallet_page.page
+    cards = page.locator("#nodes .node")
+    expect(cards).to_have_count(len(network.env.staking.nodes()))
+    first = cards.first
+    stake = network.env.staking.node_stake_at(1, network.env.epoch())
+    whole_wal = f"{stake // FROST_PER_WAL:,} WAL"
+    expect(first.locator(".node-stake")).to_have_text(re.compile("^" + re.escape(whole_wal)))
+    expect(first).to_contain_text("Commission")
+    expect(first).to_contain_text("Shards")
+    expect(page.locator("#positions")).to_contain_text("Connect your wallet")
+
+
+def test_bad_stake_input_pays_nothing(web: WebStack, wallet_page: WalletPage) -> None:
+    page = open_staking(wallet_page)
+    address = web.address(1)
+    wallet_page.wallet.use_account(address)
+    expect(page.locator("#wal-balance")).to_contain_text("1,000 WAL", timeout=UI_TIMEOUT_MS)
+    before = web.wal_balance(address)
+
+    page.fill("#stake-amount", "lots")
+    page.click("#stake-submit")
+    assert "is not a WAL amount" in error_notice(page)
+
+    page.fill("#stake-amount", "5000")
+    page.click("#stake-submit")
+    assert "Not enough WAL" in error_notice(page)
+
+    wallet_page.wallet.reject_requests()
+    page.fill("#stake-amount", "1")
+    page.click("#stake-submit")
+    assert "reject" in error_notice(page).lower()
+    expect(page.locator("#stake-submit")).to_be_enabled()
+    assert web.wal_balance(address) == before
+    expect(page.locator("#no-positions")).to_be_visible()
+
+
+def test_stake_claim_request_withdraw_and_withdraw(
+    web: WebStack,
+    wallet_page: WalletPage,
+    network: Network,
+    rewards: StakingRewardsContract,
+) -> None:
+    env = network.env
+    address = web.address(0)
+    page = open_staking(wallet_page)
+    expect(page.locator("#stake-node option")).to_have_count(len(env.staking.nodes()))
+
+    page.select_option("#stake-node", "2")
+    page.fill("#stake-amount", "100")
+    page.click("#stake-submit")
+    position = page.locator("#position-list .position")
+    expect(position).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    expect(position.locator(".position-amount")).to_have_text("100 WAL")
+    expect(position.locator(".position-status")).to_contain_text(
+        f"counts from epoch {env.epoch() + 1}"
+    )
+    assert web.wal_balance(address) == WALLET_WAL - 100 * FROST_PER_WAL
+    [staked] = env.staking.positions_of(address)
+    assert (staked.node_id, staked.amount) == (2, 100 * FROST_PER_WAL)
+
+    # Active in a rewarded epoch, then that epoch distributed: rewards become claimable.
+    while env.epoch() <= rewards.first_epoch():
+        env.next_epoch()
+    reload(page)
+    expect(position.locator(".position-status")).to_contain_text("active since epoch")
+    pending = rewards.pending_rewards(staked.position_id)
+    assert pending > 0
+    screenshot(page, "staking")
+    before_claim = web.wal_balance(address)
+    position.locator(".claim").click()
+    expect(page.locator(".notice-success").last).to_contain_text("confirmed")
+    assert web.wal_balance(address) >= before_claim + pending
+
+    reload(page)
+    position.locator(".request-withdraw").click()
+    withdraw_epoch = env.epoch() + 1
+    expect(position.locator(".position-status")).to_contain_text(
+        f"withdrawable from epoch {withdraw_epoch}", timeout=UI_TIMEOUT_MS
+    )
+    expect(position.locator(".withdraw")).to_be_disabled()
+
+    env.next_epoch()
+    reload(page)
+    expect(position.locator(".position-status")).to_have_text("withdrawable now")
+    before_withdraw = web.wal_balance(address)
+    position.locator(".withdraw").click()
+    expect(page.locator("#no-positions")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    assert web.wal_balance(address) >= before_withdraw + 100 * FROST_PER_WAL
+    assert env.staking.positions_of(address) == []
