@@ -9,6 +9,11 @@ Content is regenerated from its seed for the comparison, so the tool's memory do
 with what it stored. Every error is counted by its kind and printed; a read that returns
 other bytes is the error ``read: bytes differ``.
 
+After the load, every blob stored in the run is read back (8 at a time) and compared: one
+that does not come back identical is *lost* (``--no-verify`` skips this).
+``--record-reliability`` adds the run as the "Load" rows of tests/reliability/results.json
+(rendered into docs/reliability.md by ``python -m tests.reliability.render``).
+
 Same-run baseline: the same mix with 1 client for ``--baseline-seconds`` first; the table
 gives load/baseline ratios of throughput and p50 latency. Meanwhile a sampler reads the RSS
 of every process of the network once a second (pids from make up's ``processes.json``, each
@@ -21,7 +26,7 @@ chain and deployment from ``--rpc-url`` / ``--deployment`` (defaults as the CLI'
 
 Usage: python bench/load.py [--clients 32] [--seconds 60] [--max-ops 20000]
        [--baseline-seconds 15] [--backend URL | --sdk [--rpc-url URL] [--deployment FILE]]
-       [--processes .devnet/processes.json] [--no-save]
+       [--processes .devnet/processes.json] [--no-save] [--no-verify] [--record-reliability]
 Only 127.0.0.1 is contacted (other hosts are refused).
 """
 
@@ -39,6 +44,7 @@ import time
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -226,6 +232,50 @@ class Pool:
     def pick(self, rng: random.Random) -> Stored | None:
         with self._lock:
             return rng.choice(self._items) if self._items else None
+
+    def all(self) -> list[Stored]:
+        with self._lock:
+            return list(self._items)
+
+
+def verify_all(target: Target, pool: Pool, clients: int) -> tuple[int, dict[str, int]]:
+    """Read back every blob stored in the run (after the load): (blobs checked, the ones that
+    failed by error kind). A blob that does not come back identical counts as lost."""
+    lost: Counter[str] = Counter()
+    items = pool.all()
+    lock = threading.Lock()
+
+    def check(item: Stored) -> None:
+        try:
+            if target.read(item.blob_id) != content(item.seed, item.size):
+                raise LoadError("verify: bytes differ", item.blob_id)
+        except LoadError as error:
+            with lock:
+                lost[error.kind] += 1
+
+    with ThreadPoolExecutor(clients) as pool_executor:
+        list(pool_executor.map(check, items))
+    return len(items), dict(lost)
+
+
+def record_reliability(
+    mode: str, clients: int, seconds: float, load: Phase, checked: int, lost: dict[str, int]
+) -> None:
+    """Rows of the "Load" category in tests/reliability/results.json (docs/reliability.md)."""
+    from tests.reliability.scenarios import ScenarioLog
+
+    log = ScenarioLog()
+    via = "SDK to the nodes" if mode == "sdk" else "publisher/aggregator HTTP"
+    operations = log.scenario(
+        "Load", f"{clients} clients x {seconds:.0f} s, mixed 1 KiB-8 MiB, via {via}"
+    )
+    operations.runs, operations.failures = load.operations, sum(load.errors.values())
+    operations.note = "; ".join(f"{kind} x{count}" for kind, count in load.errors.items())
+    verified = log.scenario("Load", f"every blob stored under load read back after it ({via})")
+    verified.runs, verified.failures = checked, sum(lost.values())
+    verified.data_lost = sum(lost.values())
+    verified.note = "; ".join(f"{kind} x{count}" for kind, count in lost.items())
+    log.save()
 
 
 def one_operation(target: Target, pool: Pool, phase: Phase, rng: random.Random) -> None:
@@ -472,6 +522,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=Path, default=DEFAULT_PROCESSES)
     parser.add_argument("--work-dir", default="/tmp/walrus-load")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--no-verify", action="store_true", help="skip the final read-back")
+    parser.add_argument(
+        "--record-reliability",
+        action="store_true",
+        help="add the 'Load' rows to tests/reliability/results.json",
+    )
     arguments = parser.parse_args(argv)
     if arguments.clients < 1 or arguments.seconds <= 0 or arguments.max_ops < 1:
         parser.error("--clients, --seconds and --max-ops must be positive")
@@ -495,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     load = run_phase(target, pool, "load", arguments.clients, arguments.seconds, arguments.max_ops)
     sampler.stop()
     load_after = os.getloadavg()
+    checked, lost = 0, dict[str, int]()
+    if not arguments.no_verify:
+        checked, lost = verify_all(target, pool, min(arguments.clients, 8))
 
     common = {
         "bench": "load",
@@ -523,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
             emit(common | row)
     for row in memory_rows(sampler):
         emit(common | {"phase": "memory"} | row)
+    verified: dict[str, object] = {"phase": "verify", "blobs": checked}
+    emit(common | verified | {"lost": sum(lost.values()), "lost_by_kind": lost})
 
     for phase in (baseline, load):
         print(
@@ -533,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  error x{count}  {kind}\n    e.g. {phase.error_samples[kind]}")
         for status, count in sorted(phase.statuses.items()):
             print(f"  {status}: {count}")
+    print("\nbaseline phase (1 client):\n")
+    print(table(baseline, baseline))
     print("\nload phase (ratios against the 1-client baseline of the same run):\n")
     print(table(load, baseline))
     print(f"\n{'process':<22} {'start MiB':>9} {'peak MiB':>9} {'end MiB':>9}")
@@ -547,13 +610,18 @@ def main(argv: list[str] | None = None) -> int:
         f"\nload average before {', '.join(f'{v:.2f}' for v in load_before)}, "
         f"after {', '.join(f'{v:.2f}' for v in load_after)} ({os.cpu_count()} cpus)"
     )
+    if not arguments.no_verify:
+        print(f"read back after the load: {checked} blobs, {sum(lost.values())} lost {lost}")
+    if arguments.record_reliability:
+        mode = "sdk" if arguments.sdk else "backend"
+        record_reliability(mode, arguments.clients, arguments.seconds, load, checked, lost)
     if not arguments.no_save:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         with RESULTS.open("a") as results:
             for line in lines:
                 results.write(json.dumps(line) + "\n")
         print(f"appended {len(lines)} lines to {os.path.relpath(RESULTS)}")
-    return 1 if load.errors or baseline.errors else 0
+    return 1 if load.errors or baseline.errors or lost else 0
 
 
 if __name__ == "__main__":
