@@ -27,6 +27,7 @@ from nodes.follower import EventFollower
 from nodes.inconsistency import inconsistency_blueprint
 from nodes.metrics import NodeMetrics
 from nodes.recovery import Recoverer
+from nodes.scrub import Scrubber
 from nodes.store import NodeStore
 
 SLIVER_HEADER_BYTES = 5
@@ -57,6 +58,7 @@ class NodeContext:
     recoverer: Recoverer | None = None
     follower: EventFollower | None = None
     epoch_sync: EpochSync | None = None
+    scrubber: Scrubber | None = None
 
 
 def _blob_id(text: str) -> BlobId:
@@ -187,6 +189,9 @@ def create_app(context: NodeContext) -> Flask:
         if context.follower is not None:
             metrics.event_lag_blocks = context.follower.lag_blocks()
         metrics.events_applied = store.events_applied()
+        metrics.corrupt_records = store.corrupt_records
+        if context.scrubber is not None:
+            metrics.scrub_records_checked = context.scrubber.records_checked
         count_, total = store.sliver_stats()
         return Response(metrics.render(count_, total), mimetype="text/plain; version=0.0.4")
 

@@ -16,6 +16,8 @@ class NodeMetrics:
         self.slivers_migrated = 0
         self.slivers_recovered = 0
         self.synced_epoch = 0
+        self.corrupt_records = 0
+        self.scrub_records_checked = 0
 
     def count_request(self, endpoint: str, status: int) -> None:
         with self._lock:
@@ -39,6 +41,10 @@ class NodeMetrics:
             f"walrus_node_slivers_recovered_total {self.slivers_recovered}",
             "# TYPE walrus_node_synced_epoch gauge",
             f"walrus_node_synced_epoch {self.synced_epoch}",
+            "# TYPE walrus_node_corrupt_records_total counter",
+            f"walrus_node_corrupt_records_total {self.corrupt_records}",
+            "# TYPE walrus_node_scrub_records_checked_total counter",
+            f"walrus_node_scrub_records_checked_total {self.scrub_records_checked}",
             "# TYPE walrus_node_requests_total counter",
             "# TYPE walrus_node_errors_total counter",
         ]

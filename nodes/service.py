@@ -25,6 +25,7 @@ from nodes.gc import collect_garbage
 from nodes.inconsistency import InconsistencyMonitor
 from nodes.metrics import NodeMetrics
 from nodes.recovery import Recoverer
+from nodes.scrub import Scrubber
 from nodes.store import NodeStore
 
 MAX_REQUEST_BODY = 64 << 20
@@ -101,6 +102,9 @@ def run(config_path: Path) -> int:
         sweep()
 
     follower = EventFollower(store, chain, config.start_block, after_batch, sweep)
+    store.on_corruption = recoverer.submit  # a record dropped as corrupt is rebuilt from peers
+    scrubber = Scrubber(store)
+    context.scrubber = scrubber
     context.recoverer = recoverer
     context.follower = follower
     context.epoch_sync = epoch_sync
@@ -122,6 +126,7 @@ def run(config_path: Path) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     follower.start()
+    scrubber.start()
     responder = start_responder(store, chain, config.challenges) if config.challenges else None
     log.info("node %d serving on http://%s:%d", config.node_id, config.host, config.port)
     try:
@@ -130,6 +135,7 @@ def run(config_path: Path) -> int:
         pass
     finally:
         follower.stop()
+        scrubber.stop()
         if responder is not None:
             responder.stop()
         recoverer.shutdown()

@@ -1,8 +1,16 @@
 """The node's durable store: LMDB, group-committed sliver writes.
 
 Sub-databases: ``metadata`` (blob id -> canonical metadata bytes), ``slivers``
-(blob id || kind:u8 || index:u32 BE -> symbol bytes), ``blobs`` (event-derived records)
-and ``state`` (small values such as the event cursor).
+(blob id || kind:u8 || index:u32 BE -> symbol bytes), ``checksums`` (the metadata or sliver
+key -> CRC-32 of its value, u32 BE), ``blobs`` (event-derived records) and ``state`` (small
+values such as the event cursor).
+
+Every metadata and sliver read checks the CRC-32 written with the value in the same
+transaction: a mismatch (bytes flipped on disk) drops the record, counts it in
+`corrupt_records` and calls `on_corruption` (the node queues the blob for recovery), and
+the read answers None, so corrupted bytes are never served. Records written before
+checksums existed have none; they are served as they are until the start-up scrub
+(nodes/scrub.py) verifies them against the blob id and adds one.
 
 Sliver puts commit without fsync (the bytes are in the OS page cache, so they survive a
 crash of the process but not of the machine); `sync` fsyncs everything committed so far
@@ -14,7 +22,11 @@ deletions and event records are fsynced at commit.
 from __future__ import annotations
 
 import struct
+import threading
+import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lmdb
 
@@ -24,6 +36,7 @@ from nodes.blob_state import BlobRecord
 
 _MAP_SIZE = 1 << 40  # address space only; the file grows as data is written
 _SLIVER_KEY = struct.Struct(">BI")
+_CHECKSUM = struct.Struct(">I")
 _CURSOR = b"cursor"
 _EVENTS_APPLIED = b"events_applied"
 _SYNCED_EPOCH = b"synced_epoch"
@@ -31,6 +44,20 @@ _SYNCED_EPOCH = b"synced_epoch"
 
 def _sliver_key(blob_id: BlobId, kind: SliverKind, index: int) -> bytes:
     return blob_id.raw + _SLIVER_KEY.pack(kind, index)
+
+
+def checksum(value: bytes | memoryview) -> bytes:
+    """CRC-32 of a stored value (catches flipped bits on disk; not a defence against an
+    attacker, the blob id is)."""
+    return _CHECKSUM.pack(zlib.crc32(value))
+
+
+class Integrity:
+    """Outcome of checking one stored value against its checksum."""
+
+    OK = "ok"
+    CORRUPT = "corrupt"
+    UNCHECKED = "unchecked"  # written before checksums existed
 
 
 class NodeStore:
@@ -48,6 +75,11 @@ class NodeStore:
         self._slivers = self._env.open_db(b"slivers")
         self._state = self._env.open_db(b"state")
         self._blobs = self._env.open_db(b"blobs")
+        self._checksums = self._env.open_db(b"checksums")
+        self._corrupt_lock = threading.Lock()
+        self.corrupt_records = 0
+        """Metadata and sliver records dropped because their checksum did not match."""
+        self.on_corruption: Callable[[BlobId], None] | None = None
 
     def close(self) -> None:
         self._env.sync(True)
@@ -58,26 +90,103 @@ class NodeStore:
         self._env.sync(True)
 
     def put_metadata(self, blob_id: BlobId, metadata: bytes) -> None:
-        with self._env.begin(write=True, db=self._metadata) as txn:
-            txn.put(blob_id.raw, metadata)
+        with self._env.begin(write=True) as txn:
+            txn.put(blob_id.raw, metadata, db=self._metadata)
+            txn.put(blob_id.raw, checksum(metadata), db=self._checksums)
         self.sync()
 
     def metadata(self, blob_id: BlobId) -> bytes | None:
-        with self._env.begin(db=self._metadata) as txn:
-            value = txn.get(blob_id.raw)
-        return None if value is None else bytes(value)
+        """The stored metadata bytes; None when absent or found corrupted (then dropped)."""
+        with self._env.begin() as txn:
+            value = txn.get(blob_id.raw, db=self._metadata)
+            if value is None:
+                return None
+            data = bytes(value)
+            integrity = self._integrity(txn, blob_id.raw, data)
+        if integrity == Integrity.CORRUPT:
+            self._drop(blob_id, blob_id.raw, self._metadata)
+            return None
+        return data
+
+    def metadata_integrity(self, blob_id: BlobId) -> str | None:
+        """`Integrity` of the stored metadata without dropping it; None when absent."""
+        with self._env.begin() as txn:
+            value = txn.get(blob_id.raw, db=self._metadata)
+            return None if value is None else self._integrity(txn, blob_id.raw, value)
+
+    def _integrity(self, txn: lmdb.Transaction, key: bytes, value: bytes | memoryview) -> str:
+        expected = txn.get(key, db=self._checksums)
+        if expected is None:
+            return Integrity.UNCHECKED
+        return Integrity.OK if checksum(value) == bytes(expected) else Integrity.CORRUPT
+
+    def _drop(self, blob_id: BlobId, key: bytes, db: Any, *, unchecked: bool = False) -> None:
+        """Remove a record whose bytes no longer match their checksum (re-checked in the write
+        transaction, so a good value written meanwhile stays); `unchecked`: a legacy value
+        without a checksum that the caller found invalid."""
+        with self._env.begin(write=True) as txn:
+            value = txn.get(key, db=db)
+            if value is None:
+                return
+            if not unchecked and self._integrity(txn, key, value) != Integrity.CORRUPT:
+                return
+            txn.delete(key, db=db)
+            txn.delete(key, db=self._checksums)
+        self.sync()
+        with self._corrupt_lock:
+            self.corrupt_records += 1
+        if self.on_corruption is not None:
+            self.on_corruption(blob_id)
+
+    def add_checksum(self, key_of: tuple[BlobId, SliverKind, int] | BlobId) -> None:
+        """Record the checksum of a legacy value the caller has verified (scrub migration)."""
+        if isinstance(key_of, BlobId):
+            key, db = key_of.raw, self._metadata
+        else:
+            key, db = _sliver_key(*key_of), self._slivers
+        with self._env.begin(write=True) as txn:
+            value = txn.get(key, db=db)
+            if value is not None:
+                txn.put(key, checksum(value), db=self._checksums)
+        self.sync()
+
+    def drop_metadata(self, blob_id: BlobId) -> None:
+        """Drop legacy metadata the scrub found invalid (counted as corrupt)."""
+        self._drop(blob_id, blob_id.raw, self._metadata, unchecked=True)
+
+    def drop_sliver(self, blob_id: BlobId, kind: SliverKind, index: int) -> None:
+        """Drop a legacy sliver the scrub found invalid (counted as corrupt)."""
+        self._drop(blob_id, _sliver_key(blob_id, kind, index), self._slivers, unchecked=True)
 
     def put_sliver(
         self, blob_id: BlobId, kind: SliverKind, index: int, data: bytes | memoryview
     ) -> None:
         """Commit without fsync; call `sync` before relying on it after a machine crash."""
-        with self._env.begin(write=True, db=self._slivers) as txn:
-            txn.put(_sliver_key(blob_id, kind, index), data)
+        key = _sliver_key(blob_id, kind, index)
+        with self._env.begin(write=True) as txn:
+            txn.put(key, data, db=self._slivers)
+            txn.put(key, checksum(data), db=self._checksums)
 
     def sliver(self, blob_id: BlobId, kind: SliverKind, index: int) -> bytes | None:
-        with self._env.begin(db=self._slivers) as txn:
-            value = txn.get(_sliver_key(blob_id, kind, index))
-        return None if value is None else bytes(value)
+        """The stored symbols; None when absent or found corrupted (then dropped)."""
+        key = _sliver_key(blob_id, kind, index)
+        with self._env.begin() as txn:
+            value = txn.get(key, db=self._slivers)
+            if value is None:
+                return None
+            data = bytes(value)
+            integrity = self._integrity(txn, key, data)
+        if integrity == Integrity.CORRUPT:
+            self._drop(blob_id, key, self._slivers)
+            return None
+        return data
+
+    def sliver_integrity(self, blob_id: BlobId, kind: SliverKind, index: int) -> str | None:
+        """`Integrity` of a stored sliver without dropping it; None when absent."""
+        key = _sliver_key(blob_id, kind, index)
+        with self._env.begin(buffers=True) as txn:
+            value = txn.get(key, db=self._slivers)
+            return None if value is None else self._integrity(txn, key, value)
 
     def has_sliver(self, blob_id: BlobId, kind: SliverKind, index: int) -> bool:
         with self._env.begin(db=self._slivers) as txn:
@@ -92,6 +201,11 @@ class NodeStore:
             if cursor.set_range(blob_id.raw):
                 while cursor.key()[: len(blob_id.raw)] == blob_id.raw:
                     removed += 1
+                    if not cursor.delete():
+                        break
+            cursor = txn.cursor(db=self._checksums)  # the metadata's and every sliver's
+            if cursor.set_range(blob_id.raw):
+                while cursor.key()[: len(blob_id.raw)] == blob_id.raw:
                     if not cursor.delete():
                         break
         self.sync()
@@ -112,10 +226,16 @@ class NodeStore:
         return found
 
     def delete_slivers(self, blob_id: BlobId, slivers: list[tuple[SliverKind, int]]) -> None:
-        with self._env.begin(write=True, db=self._slivers) as txn:
+        with self._env.begin(write=True) as txn:
             for kind, index in slivers:
-                txn.delete(_sliver_key(blob_id, kind, index))
+                txn.delete(_sliver_key(blob_id, kind, index), db=self._slivers)
+                txn.delete(_sliver_key(blob_id, kind, index), db=self._checksums)
         self.sync()
+
+    def metadata_ids(self) -> list[BlobId]:
+        """Every blob id with stored metadata."""
+        with self._env.begin(db=self._metadata) as txn:
+            return [BlobId(bytes(key)) for key in txn.cursor().iternext(values=False)]
 
     def sliver_stats(self) -> tuple[int, int]:
         """(slivers stored, bytes of sliver data)."""
