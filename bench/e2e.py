@@ -9,6 +9,14 @@ client's extra memory over the blob it was given, in blob sizes:
 `--latency-kib` sizes over `--repeat` runs. Same-run baseline: encode + decode of the same
 bytes in memory (no chain, no HTTP).
 
+Memory per operation: `store_extra_rss_x_blob` / `read_extra_rss_x_blob` are (VmHWM during
+the store or read - VmRSS before it) / blob size, with VmHWM reset through
+/proc/self/clear_refs before each (the data in hand is already in "before"). Per-phase
+wall times (median ms; `store_phases_ms`, `read_phases_ms`, `phase_p50_ms`): encode,
+blob_id_status, register_blob, collect_confirmations (metadata + sliver PUTs + signed
+confirmations until the quorum), certify_blob; check_readable, _metadata,
+_gather_slivers, decode (reads: the first three overlap).
+
 Targets (issue 7): 64 MiB store >= 50 MiB/s, read >= 100 MiB/s; 1 KiB store p50 <= 150 ms,
 read p50 <= 20 ms; client peak RSS <= 3x blob size.
 
@@ -51,6 +59,54 @@ def current_rss_mib() -> float:
     return round(pages * os.sysconf("SC_PAGE_SIZE") / MIB, 1)
 
 
+def status_mib(field: str) -> float:
+    """A memory line of /proc/self/status (VmRSS, VmHWM) in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    """VmHWM := VmRSS (Linux >= 4.0), so that one operation's peak can be read alone."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+class PhaseTimer:
+    """Wall time per phase of the client's store and read (wrapping its collaborators on
+    this one client object: the SDK has no timing hooks of its own)."""
+
+    def __init__(self, client: Client) -> None:
+        import backend.sdk.client as sdk_client
+
+        self.seconds: dict[str, list[float]] = {}
+        registry = client.registry
+        for name in ("blob_id_status", "register_blob", "certify_blob"):
+            setattr(registry, name, self._timed(name, getattr(registry, name)))
+        for name in ("collect_confirmations", "check_readable", "_metadata", "_gather_slivers"):
+            setattr(client, name, self._timed(name, getattr(client, name)))
+        for name, phase in (("SpilledUpload", "encode"), ("decode_blob", "decode")):
+            setattr(sdk_client, name, self._timed(phase, getattr(sdk_client, name)))
+
+    def _timed(self, name: str, function: Callable[..., object]) -> Callable[..., object]:
+        def timed(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds.setdefault(name, []).append(time.perf_counter() - start)
+
+        return timed
+
+    def medians_ms(self) -> dict[str, float]:
+        return {
+            name: round(statistics.median(times) * 1000, 1) for name, times in self.seconds.items()
+        }
+
+    def clear(self) -> None:
+        self.seconds.clear()
+
+
 def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
     """Against the running network at --rpc-url (e.g. `make up`), else a network of its own:
     anvil + deployment + N node processes (tests/integration/network.py)."""
@@ -89,18 +145,28 @@ def measure(
     w3 = client.chain.w3
     n = client.n_shards
     p = EncodingParams(n).p
+    timer = PhaseTimer(client)
 
     for size_mib in arguments.sizes_mib:
         data = os.urandom(int(size_mib * MIB))
         rss_before = current_rss_mib()
         nonce = w3.eth.get_transaction_count(user)
+        timer.clear()
+        reset_peak_rss()
         start = time.perf_counter()
         result = client.store(data, epochs=arguments.epochs)
         stored = time.perf_counter() - start
+        store_peak = status_mib("VmHWM")
+        store_phases = timer.medians_ms()
         transactions = w3.eth.get_transaction_count(user) - nonce
+        timer.clear()
+        rss_before_read = status_mib("VmRSS")
+        reset_peak_rss()
         start = time.perf_counter()
         back = client.read(result.blob_id)
         read = time.perf_counter() - start
+        read_peak = status_mib("VmHWM")
+        read_phases = timer.medians_ms()
         assert back == data
         del back
         peak = peak_rss_mib()  # ru_maxrss: measured before the baseline allocates its copy
@@ -123,6 +189,10 @@ def measure(
                 "client_rss_before_mib": rss_before,
                 "client_peak_rss_mib": peak,
                 "client_extra_rss_x_blob": round((peak - rss_before) / size_mib, 1),
+                "store_extra_rss_x_blob": round((store_peak - rss_before) / size_mib, 2),
+                "read_extra_rss_x_blob": round((read_peak - rss_before_read) / size_mib, 2),
+                "store_phases_ms": store_phases,
+                "read_phases_ms": read_phases,
                 "baseline_encode_decode_mib_s": round(size_mib / baseline, 1),
             }
         )
@@ -130,6 +200,7 @@ def measure(
 
     for size_kib in arguments.latency_kib:
         store_times, read_times = [], []
+        timer.clear()
         for _ in range(arguments.repeat):
             data = os.urandom(size_kib * 1024)
             start = time.perf_counter()
@@ -138,6 +209,7 @@ def measure(
             start = time.perf_counter()
             assert client.read(result.blob_id) == data
             read_times.append(time.perf_counter() - start)
+        phases = timer.medians_ms()
         start = time.perf_counter()
         for _ in range(arguments.repeat):
             encoded = encode_blob(data, n)
@@ -153,6 +225,7 @@ def measure(
                 "store_p50_ms": round(statistics.median(store_times) * 1000, 1),
                 "read_p50_ms": round(statistics.median(read_times) * 1000, 1),
                 "baseline_encode_decode_ms": round(baseline * 1000, 2),
+                "phase_p50_ms": phases,
             }
         )
 

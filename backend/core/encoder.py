@@ -38,6 +38,11 @@ from backend.core.slivers import VerifiedSliver, seal_sliver
 
 MIN_CHUNK_BYTES = 64 << 10
 MAX_CHUNK_BYTES = 8 << 20
+MAX_WINDOW_BYTES = 1 << 20
+"""Source bytes per RS call of the streaming encoder: its temporaries are several times this."""
+WINDOW_ALIGN = 64
+"""Byte windows are whole 64-byte blocks (GF(2^16) elements are 2 bytes; leopard's layout
+works in 64-byte chunks)."""
 
 
 PrimaryParitySink = Callable[[int, Shards], None]
@@ -67,45 +72,59 @@ class EncodedBlob:
 class SourceMatrix:
     """The blob as the zero-padded p x s matrix of symbols, without copying the blob.
 
-    Rows that lie wholly inside the blob are read-only views of its buffer; the rows
-    holding the blob's end and the zero padding are one small copy (less than a row).
+    In row-major order symbol (i, j) is bytes (i s + j) S .. (i s + j + 1) S of the blob:
+    every symbol that lies wholly inside the blob is a read-only view of its buffer; the
+    symbols holding its last bytes and the zero padding (fewer than 1 + 2 p s / S, since S
+    is the smallest even size that fits) are one small copy, `tail`.
     Source row i is primary sliver i; symbol (i, j) is symbol i of secondary sliver j.
     """
 
     def __init__(self, data: bytes | bytearray | memoryview, params: EncodingParams) -> None:
         self.params = params
         self.length = memoryview(data).nbytes
-        self.symbol_size = params.symbol_size(self.length)
+        self.symbol_size = size = params.symbol_size(self.length)
         self._data = memoryview(data).cast("B")
-        self._row_bytes = params.s * self.symbol_size
-        self.full_rows = min(self.length // self._row_bytes, params.p)
-        tail = np.zeros((params.p - self.full_rows) * self._row_bytes, dtype=np.uint8)
-        rest = self._data[self.full_rows * self._row_bytes :]
+        self.full_symbols = self.length // size
+        """Symbols (in row-major order) that lie wholly inside the blob."""
+        tail = np.zeros((params.p * params.s - self.full_symbols) * size, dtype=np.uint8)
+        rest = self._data[self.full_symbols * size :]
         tail[: rest.nbytes] = np.frombuffer(rest, dtype=np.uint8)
-        self._tail = tail.reshape(-1, params.s, self.symbol_size)
+        self.tail = tail.reshape(-1, size)
+
+    def flat_pieces(self, first: int, end: int) -> list[Shards]:
+        """Symbols first..end-1 in row-major order as at most two (count, S) arrays: a view
+        of the blob, then a view of the tail."""
+        size, full = self.symbol_size, self.full_symbols
+        pieces = []
+        if first < full:
+            inside = self._data[first * size : min(end, full) * size]
+            pieces.append(np.frombuffer(inside, dtype=np.uint8).reshape(-1, size))
+        if end > full:
+            pieces.append(self.tail[max(first, full) - full : end - full])
+        return pieces
+
+    def row_pieces(self, row: int) -> list[Shards]:
+        """Row `row` (primary sliver `row`) as at most two arrays of symbols, no copy."""
+        s = self.params.s
+        return self.flat_pieces(row * s, (row + 1) * s)
+
+    def symbols(self, row: int, first: int, end: int, b0: int = 0, b1: int | None = None) -> Shards:
+        """Bytes b0..b1-1 of symbols first..end-1 of `row`, as (end - first, b1 - b0): a view
+        when they lie inside the blob, else a copy of just that window."""
+        s = self.params.s
+        pieces = [piece[:, b0:b1] for piece in self.flat_pieces(row * s + first, row * s + end)]
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
     def rows(self, first: int, end: int) -> Shards:
-        """Source rows first..end-1 as a (rows, s, S) array (a view when possible)."""
+        """Rows first..end-1 as a (rows, s, S) array (a view when they lie inside the blob)."""
         s, size = self.params.s, self.symbol_size
-        if end <= self.full_rows:
-            window = self._data[first * self._row_bytes : end * self._row_bytes]
-            return np.frombuffer(window, dtype=np.uint8).reshape(end - first, s, size)
-        if first >= self.full_rows:
-            return self._tail[first - self.full_rows : end - self.full_rows]
-        return np.concatenate(
-            [self.rows(first, self.full_rows), self.rows(self.full_rows, end)], axis=0
-        )
-
-    def columns(self, first: int, end: int) -> Shards:
-        """Symbol columns first..end-1 of every row, as a contiguous (p, columns, S) copy."""
-        out = np.empty((self.params.p, end - first, self.symbol_size), dtype=np.uint8)
-        for row in range(self.params.p):
-            out[row] = self.rows(row, row + 1)[0, first:end]
-        return out
+        pieces = self.flat_pieces(first * s, end * s)
+        joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return joined.reshape(end - first, s, size)
 
     def symbol(self, row: int, column: int) -> memoryview:
         """The bytes of symbol (row, column), without a copy."""
-        return memoryview(self.rows(row, row + 1)[0, column]).cast("B")
+        return memoryview(self.symbols(row, column, column + 1)[0]).cast("B")
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,23 @@ def _encode_along_first_axis(code: ReedSolomonCode, source: Shards) -> Shards:
     return parity.reshape(code.n - k, m, size)
 
 
+def _extend_by_windows(
+    code: ReedSolomonCode, window_of: Callable[[int, int], Shards], out: Shards, chunk_bytes: int
+) -> None:
+    """Fill `out` ((n - k, m, S)) with the parity of a (k, m, S) source, one byte window
+    b0:b1 of every symbol at a time (`window_of(b0, b1)` gives that window of the source).
+
+    The codes act on each field element on its own, so windows of whole elements encode
+    independently; they bound the code's temporary copies (several times its input) by
+    `chunk_bytes` even when one row of the source (1/p of the blob) is larger."""
+    _, m, size = out.shape
+    k = code.k
+    width = max(WINDOW_ALIGN, chunk_bytes // max(k * m, 1) // WINDOW_ALIGN * WINDOW_ALIGN)
+    for b0 in range(0, size, width):
+        b1 = min(b0 + width, size)
+        out[:, :, b0:b1] = _encode_along_first_axis(code, window_of(b0, b1))
+
+
 def _chosen_type(n_shards: int, encoding_type: EncodingType | None) -> EncodingType:
     chosen = (
         default_encoding_type(n_shards) if encoding_type is None else EncodingType(encoding_type)
@@ -162,14 +198,24 @@ def encode_streaming(
     source = SourceMatrix(data, params)
     size = source.symbol_size
     chunk_bytes = min(max(source.length // 16, MIN_CHUNK_BYTES), MAX_CHUNK_BYTES)
+    window_bytes = min(chunk_bytes, MAX_WINDOW_BYTES)
 
     leaves = np.empty((n, n, HASH_SIZE), dtype=np.uint8)  # leaves[i, j] = leaf hash of E[i][j]
-    for i0, i1 in _chunks(p, s * size, chunk_bytes):
-        rows = source.rows(i0, i1)
-        leaves[i0:i1, :s] = hash_leaves(rows.reshape(-1, size)).reshape(i1 - i0, s, HASH_SIZE)
+    source_hashes = np.empty((p * s, HASH_SIZE), dtype=np.uint8)  # row-major, like the blob
+    for k0, k1 in _chunks(p * s, size, chunk_bytes):
+        at = k0
+        for piece in source.flat_pieces(k0, k1):
+            source_hashes[at : at + len(piece)] = hash_leaves(piece)
+            at += len(piece)
+    leaves[:p, :s] = source_hashes.reshape(p, s, HASH_SIZE)
 
     for j0, j1 in _chunks(s, p * size, chunk_bytes):
-        parity = _encode_along_first_axis(column_code, source.columns(j0, j1))
+        parity = np.empty((n - p, j1 - j0, size), dtype=np.uint8)
+
+        def source_columns(b0: int, b1: int, j0: int = j0, j1: int = j1) -> Shards:
+            return np.stack([source.symbols(i, j0, j1, b0, b1) for i in range(p)])
+
+        _extend_by_windows(column_code, source_columns, parity, window_bytes)
         hashed = hash_leaves(parity.reshape(-1, size))
         leaves[p:, j0:j1] = hashed.reshape(n - p, j1 - j0, HASH_SIZE)
         primary_parity_sink(j0, parity)
@@ -177,13 +223,21 @@ def encode_streaming(
 
     secondary_parity = np.empty((n - s, p, size), dtype=np.uint8)
     for i0, i1 in _chunks(p, s * size, chunk_bytes):
-        by_column = source.rows(i0, i1).transpose(1, 0, 2)  # (s, rows, S)
-        secondary_parity[:, i0:i1] = _encode_along_first_axis(row_code, by_column)
+
+        def source_rows(b0: int, b1: int, i0: int = i0, i1: int = i1) -> Shards:
+            rows = [source.symbols(i, 0, s, b0, b1) for i in range(i0, i1)]
+            return np.stack(rows, axis=1)  # (s, rows, w)
+
+        _extend_by_windows(row_code, source_rows, secondary_parity[:, i0:i1], window_bytes)
     top_right = hash_leaves(secondary_parity.reshape((n - s) * p, size))
     leaves[:p, s:] = top_right.reshape(n - s, p, HASH_SIZE).transpose(1, 0, 2)
     for j0, j1 in _chunks(n - s, p * size, chunk_bytes):
-        columns = secondary_parity[j0:j1].transpose(1, 0, 2)  # (p, c, S)
-        bottom_right = _encode_along_first_axis(column_code, columns)  # (n - p, c, S)
+        bottom_right = np.empty((n - p, j1 - j0, size), dtype=np.uint8)
+
+        def parity_columns(b0: int, b1: int, j0: int = j0, j1: int = j1) -> Shards:
+            return secondary_parity[j0:j1, :, b0:b1].transpose(1, 0, 2)  # (p, c, w)
+
+        _extend_by_windows(column_code, parity_columns, bottom_right, window_bytes)
         c = j1 - j0
         hashed = hash_leaves(bottom_right.reshape((n - p) * c, size))
         leaves[p:, s + j0 : s + j1] = hashed.reshape(n - p, c, HASH_SIZE)

@@ -13,6 +13,8 @@ bytes again finds the wallet's uncertified registration of that blob id in the
 from __future__ import annotations
 
 import concurrent.futures as futures
+import io
+import os
 import random
 import threading
 import time
@@ -37,7 +39,7 @@ from backend.chain.staking import StakingContract
 from backend.core.blob_id import BlobId
 from backend.core.bls import BlsSignature, verify
 from backend.core.decoder import decode_blob
-from backend.core.encoder import EncodedBlob, encode_blob
+from backend.core.encoder import EncodedBlob, compute_blob_id_of, encode_blob
 from backend.core.errors import CoreError
 from backend.core.intents import blob_certification_message
 from backend.core.metadata import UnverifiedMetadata, VerifiedMetadata, verify_metadata
@@ -59,7 +61,8 @@ from backend.sdk.errors import (
     NotEnoughSlivers,
     SdkError,
 )
-from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient, WireBody
+from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
+from backend.sdk.sliver_upload import EncodedUpload, SliverUpload, SpilledUpload
 
 MAX_PARALLEL_NODES = 16
 MAX_PARALLEL_SLIVERS = 32
@@ -133,15 +136,36 @@ def parse_blob_id(text: str) -> BlobId:
 
 def read_input(data: bytes | str | BinaryIO) -> bytes:
     """The bytes of `data`: bytes as is, a path's contents, or a binary stream read fully."""
+    raw = read_buffer(data)
+    return raw if isinstance(raw, bytes) else bytes(raw)
+
+
+def read_buffer(data: bytes | str | BinaryIO) -> bytes | bytearray | memoryview:
+    """Like `read_input` without an extra copy: bytes-like as is, a path's contents read
+    straight into one buffer of the file's size (what `store` uses)."""
     if isinstance(data, bytes | bytearray | memoryview):
-        return bytes(data)
+        return data
     if isinstance(data, str):
         try:
             with open(data, "rb") as handle:
-                return handle.read()
+                return _read_whole(handle, os.fstat(handle.fileno()).st_size)
         except OSError as error:
             raise SdkError(f"cannot read {data}: {error.strerror}") from None
     return data.read()
+
+
+def _read_whole(handle: io.BufferedReader, size: int) -> bytearray | bytes:
+    """A regular file's bytes read straight into one buffer (no bytes object + copy)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        got = handle.readinto(view[done:])
+        if not got:  # the file shrank while being read
+            return bytes(view[:done])
+        done += got
+    rest = handle.read()  # the file grew while being read
+    return buffer + rest if rest else buffer
 
 
 class Client:
@@ -217,11 +241,11 @@ class Client:
 
     def encode(self, data: bytes | str | BinaryIO) -> EncodedBlob:
         """Encode for this network's shard count with the default code for it."""
-        return encode_blob(read_input(data), self.n_shards)
+        return encode_blob(read_buffer(data), self.n_shards)
 
     def blob_id(self, data: bytes | str | BinaryIO) -> BlobId:
         """The blob id `data` gets on this network, without storing anything."""
-        return self.encode(data).blob_id
+        return compute_blob_id_of(read_buffer(data), self.n_shards)
 
     # ------------------------------------------------------------ store
 
@@ -237,14 +261,16 @@ class Client:
         max_epochs = self._max_epochs_ahead()
         if not 1 <= epochs <= max_epochs:
             raise InvalidEpochs(f"epochs must be between 1 and {max_epochs}, got {epochs}")
-        raw = read_input(data)
+        raw = read_buffer(data)
         size = len(raw)
         reads = self._requests
         # chain reads that do not need the blob id overlap with the encoding
         epoch_read = reads.submit(self.epochs.current_epoch, 0.0)
         cost_read = reads.submit(lambda: self.registry.registration_cost(size, epochs).total)
         wallet_read = reads.submit(self._wallet_state)
-        encoded = encode_blob(raw, self.n_shards)
+        # the primary parity goes to an unlinked temporary file as it is encoded: the client
+        # holds about the blob's size, not the ~4x of the whole encoding (sliver_upload.py)
+        encoded = SpilledUpload(raw, self.n_shards)
         del raw
         blob_id = encoded.blob_id
         chain_status = self.registry.blob_id_status(blob_id.raw)
@@ -350,7 +376,7 @@ class Client:
 
     def collect_confirmations(
         self,
-        encoded: EncodedBlob,
+        encoded: EncodedBlob | SliverUpload,
         deletable: bool,
         token_id: int,
         epoch: int,
@@ -365,7 +391,10 @@ class Client:
         view = self.epochs.committee(epoch)
         committee, quorum = view.committee, view.quorum
         n = len(view.assignment)
-        blob_id = encoded.blob_id
+        upload_of: SliverUpload = (
+            EncodedUpload(encoded) if isinstance(encoded, EncodedBlob) else encoded
+        )
+        blob_id = upload_of.metadata.blob_id
         bound_token = token_id if deletable else 0
         message = blob_certification_message(
             self.chain.chain_id, self.registry.address, epoch, blob_id.raw, deletable, bound_token
@@ -374,29 +403,26 @@ class Client:
         for pair in range(n):
             pairs_of.setdefault(view.assignment[shard_of_pair(blob_id, pair, n)], []).append(pair)
         members = view.members
-        metadata_bytes = encoded.metadata.to_bytes()
+        metadata_bytes = upload_of.metadata.to_bytes()
         targets = view.holders
 
         def upload(node_id: int) -> BlsSignature:
             node = self.node(node_id)
             node.put_metadata(blob_id, metadata_bytes)
-            slivers = [
-                sliver for pair in pairs_of.get(node_id, []) for sliver in encoded.sliver_pair(pair)
+            bodies = [
+                body for pair in pairs_of.get(node_id, []) for body in upload_of.pair_bodies(pair)
             ]
             # large slivers: at most LARGE_SLIVERS_PER_NODE in flight to one node (more only
             # share its CPU and time out); small ones all at once (latency)
-            large = sum(sliver.symbols.nbytes for sliver in slivers) > LARGE_UPLOAD_BYTES
-            wave = LARGE_SLIVERS_PER_NODE if large else max(len(slivers), 1)
-            for start in range(0, len(slivers), wave):
+            large = sum(len(body) for _, body in bodies) > LARGE_UPLOAD_BYTES
+            wave = LARGE_SLIVERS_PER_NODE if large else max(len(bodies), 1)
+            pairs = [pair for pair in pairs_of.get(node_id, []) for _ in range(2)]
+            for start in range(0, len(bodies), wave):
                 puts = [
-                    self._requests.submit(
-                        node.put_sliver,
-                        blob_id,
-                        sliver.pair_index,
-                        sliver.kind,
-                        WireBody.of_sliver(sliver),
+                    self._requests.submit(node.put_sliver, blob_id, pair, kind, body)
+                    for pair, (kind, body) in zip(
+                        pairs[start : start + wave], bodies[start : start + wave], strict=True
                     )
-                    for sliver in slivers[start : start + wave]
                 ]
                 for put in puts:
                     put.result()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import requests
@@ -22,6 +23,8 @@ DEFAULT_RETRIES = 2
 RETRY_DELAY = 0.2
 SLOW_NODE_BYTES_PER_SECOND = 2 * 1024 * 1024
 """A PUT's timeout grows by one second per 2 MiB of body (a loaded node verifying it)."""
+FILE_PIECE_BYTES = 1 << 20
+"""A body part read from a file goes to the socket in pieces of this size."""
 
 
 @dataclass(frozen=True)
@@ -33,25 +36,60 @@ class Confirmation:
     signature: bytes
 
 
+@dataclass(frozen=True)
+class FileRange:
+    """`length` bytes at `offset` of an open file, read piece by piece as they are sent
+    (the file, not the process, holds them: page cache is not the sender's RSS)."""
+
+    file: BinaryIO
+    offset: int
+    length: int
+
+    def pieces(self) -> Iterator[bytes]:
+        done = 0
+        while done < self.length:
+            want = min(FILE_PIECE_BYTES, self.length - done)
+            piece = os.pread(self.file.fileno(), want, self.offset + done)
+            if not piece:
+                raise OSError(f"spilled slivers end early at byte {self.offset + done}")
+            done += len(piece)
+            yield piece
+
+
 class WireBody:
     """A request body sent part by part without joining the parts: a sliver's symbols go
-    to the socket straight from the encoder's array (no copy), with a Content-Length."""
+    to the socket straight from the encoder's arrays (no copy) or from a file, with a
+    Content-Length. Iterating again (a retry) sends the same bytes again."""
 
-    def __init__(self, *parts: bytes | memoryview) -> None:
-        self.parts = [memoryview(part).cast("B") for part in parts]
+    def __init__(self, *parts: bytes | memoryview | FileRange) -> None:
+        self.parts = [
+            part if isinstance(part, FileRange) else memoryview(part).cast("B") for part in parts
+        ]
 
     def __len__(self) -> int:
-        return sum(part.nbytes for part in self.parts)
+        return sum(
+            part.length if isinstance(part, FileRange) else part.nbytes for part in self.parts
+        )
 
-    def __iter__(self) -> Iterator[memoryview]:
-        return iter(self.parts)
+    def __iter__(self) -> Iterator[bytes | memoryview]:
+        for part in self.parts:
+            if isinstance(part, FileRange):
+                yield from part.pieces()
+            else:
+                yield part
 
     @classmethod
     def of_sliver(cls, sliver: VerifiedSliver) -> WireBody:
         """The sliver's wire form (DESIGN.md §5): the header of an empty sliver of the same
         kind and index, then the symbol bytes."""
-        header = UnverifiedSliver(sliver.kind, sliver.index, b"").to_bytes()
-        return cls(header, np.ascontiguousarray(sliver.symbols).data)
+        return cls(
+            sliver_header(sliver.kind, sliver.index), np.ascontiguousarray(sliver.symbols).data
+        )
+
+
+def sliver_header(kind: SliverKind, index: int) -> bytes:
+    """The wire header of sliver (kind, index): the wire form of an empty one."""
+    return UnverifiedSliver(kind, index, b"").to_bytes()
 
 
 class NodeClient:

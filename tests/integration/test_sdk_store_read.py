@@ -3,13 +3,19 @@ quorum n - f = 6 shards = 3 nodes, p = 4 primary slivers = 2 nodes)."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from web3.contract import Contract
 
+from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.core.blob_id import BlobId
 from backend.core.encoder import encode_blob
@@ -25,6 +31,7 @@ from backend.sdk.errors import (
     NotEnoughSlivers,
 )
 from nodes.store import NodeStore
+from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network, NodeProcess
 
 
@@ -319,6 +326,73 @@ def test_64_mib_blob_round_trip(client: Client) -> None:
     data = os.urandom(64 << 20)
     result = client.store(data, epochs=1)
     assert client.read(result.blob_id) == data
+
+
+STORE_FILE_AND_REPORT_PEAK = """
+import json, os, sys
+from pathlib import Path
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import compile_contracts
+from backend.sdk.client import Client
+
+def status_mib(field):
+    lines = Path("/proc/self/status").read_text().splitlines()
+    line = next(line for line in lines if line.startswith(field))
+    return int(line.split()[1]) / 1024
+
+rpc_url, key, staking, registry, path = sys.argv[1:]
+artifacts = compile_contracts()
+chain = ChainClient.connect(rpc_url, error_abis=artifacts.all_abis()).with_account(key)
+client = Client.connect(chain, artifacts, staking, registry)
+client.store(os.urandom(4096), epochs=1)  # threads, connections and the committee are warm
+before = status_mib("VmRSS:")
+Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+result = client.store(path, epochs=1)
+print(json.dumps({"before": before, "peak": status_mib("VmHWM:"), "blob_id": str(result.blob_id)}))
+"""
+
+
+def test_storing_a_64_mib_file_keeps_the_client_under_2x_the_blob_in_memory(
+    client: Client,
+    network: Network,
+    chain: ChainClient,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+    tmp_path: Path,
+) -> None:
+    """A store of a path reads the file into one buffer and spills the primary parity to
+    an unlinked temporary file: peak RSS (VmHWM, in a process of its own) grows by the
+    blob and its secondary parity (1.33x at n = 8), not by the whole encoding (3.3x at
+    n = 8, plus the file's bytes)."""
+    size = 64 << 20
+    blob = tmp_path / "blob.bin"
+    data = os.urandom(size)
+    blob.write_bytes(data)
+    writer = fresh_client(chain, wal, client_for, b"sdk-rss-writer")
+    assert writer.account is not None
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            STORE_FILE_AND_REPORT_PEAK,
+            writer.rpc_url,
+            bytes(writer.account.key).hex(),
+            network.env.staking.address,
+            network.env.registry.address,
+            str(blob),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    report = json.loads(answer.stdout.strip().splitlines()[-1])
+    extra_in_blob_sizes = (report["peak"] - report["before"]) / (size >> 20)
+    print(f"store of a 64 MiB file: peak RSS {extra_in_blob_sizes:.2f}x the blob over {report}")
+    assert extra_in_blob_sizes < 2.0, report
+    assert client.read(report["blob_id"]) == data
 
 
 def test_a_long_lived_client_stores_and_reads_across_an_epoch_change(

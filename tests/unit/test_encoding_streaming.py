@@ -67,10 +67,17 @@ def test_streamed_parts_are_the_in_memory_slivers(n: int, length: int) -> None:
         assert np.array_equal(got, expected), f"secondary {j}"
 
 
-def test_full_source_rows_are_views_of_the_blob_not_copies() -> None:
-    data = bytearray(np.random.default_rng(1).bytes(1 << 20))
+def test_the_source_is_read_in_place_and_only_the_padded_end_is_copied() -> None:
+    data = bytearray(np.random.default_rng(1).bytes(1 << 20))  # 2^20 is no multiple of p s S
     streamed = encode_streaming(data, 20, lambda _first, _chunk: None)
-    full = streamed.source.full_rows
-    assert full >= 1
+    source = streamed.source
+    params = EncodingParams(20)
+    assert source.tail.nbytes < source.symbol_size + 2 * params.p * params.s
     data[0] ^= 0xFF  # the source reads the caller's buffer in place
-    assert streamed.source.rows(0, 1)[0, 0, 0] == data[0]
+    assert source.rows(0, 1)[0, 0, 0] == data[0]
+    last_row = source.row_pieces(params.p - 1)
+    assert sum(len(piece) for piece in last_row) == params.s
+    joined = np.concatenate(last_row).reshape(-1)
+    inside = len(data) - (params.p - 1) * params.s * source.symbol_size
+    assert joined[:inside].tobytes() == bytes(data[-inside:])
+    assert not joined[inside:].any()

@@ -1,0 +1,113 @@
+"""What a store sends to the nodes: the metadata and, per sliver pair, the two slivers'
+wire bodies, produced when they are sent rather than held all at once.
+
+`SpilledUpload` (the store's path) keeps the client's memory near the blob's size instead
+of ~4x: the blob is read in place (source slivers are views of it), the secondary parity
+((n - s) / s of the blob) stays in memory, and the primary parity ((n - p) / p of the blob,
+1.5x at n = 20) is written chunk by chunk to an unlinked temporary file as the encoder
+produces it and read back in pieces while each sliver is sent. The file lives as long as
+a body still refers to it (uploads to slower nodes go on after the quorum) and is freed
+by the kernel when the last reference closes it.
+
+`EncodedUpload` wraps an `EncodedBlob` that is already in memory (the upload relay).
+The wire bytes are the same either way (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import BinaryIO, Protocol
+
+from backend.core.blob_id import BlobId
+from backend.core.encoder import EncodedBlob, StreamedEncoding, encode_streaming
+from backend.core.metadata import VerifiedMetadata
+from backend.core.pairs import secondary_index_of_pair
+from backend.core.params import EncodingParams
+from backend.core.rs import Shards
+from backend.core.sliver_kind import SliverKind
+from backend.sdk.node_client import FileRange, WireBody, sliver_header
+
+SliverBody = tuple[SliverKind, WireBody]
+
+
+class SliverUpload(Protocol):
+    @property
+    def metadata(self) -> VerifiedMetadata: ...
+
+    def pair_bodies(self, pair_index: int) -> list[SliverBody]:
+        """(primary, secondary) wire bodies of sliver pair `pair_index`."""
+        ...
+
+
+class EncodedUpload:
+    """Bodies straight from an in-memory `EncodedBlob`."""
+
+    def __init__(self, encoded: EncodedBlob) -> None:
+        self.encoded = encoded
+
+    @property
+    def metadata(self) -> VerifiedMetadata:
+        return self.encoded.metadata
+
+    def pair_bodies(self, pair_index: int) -> list[SliverBody]:
+        return [
+            (sliver.kind, WireBody.of_sliver(sliver))
+            for sliver in self.encoded.sliver_pair(pair_index)
+        ]
+
+
+class SpilledUpload:
+    """A blob encoded for upload with its primary parity in an unlinked temporary file."""
+
+    def __init__(self, data: bytes | bytearray | memoryview, n_shards: int) -> None:
+        params = EncodingParams(n_shards)
+        self._params = params
+        self._symbol_size = params.symbol_size(len(data))
+        # TemporaryFile is unlinked at once on POSIX: nothing is left behind on a crash.
+        # Not a context manager: background uploads read it after store() has returned,
+        # and it closes when the last body referring to it is dropped.
+        self._file: BinaryIO = tempfile.TemporaryFile(prefix="walrus-slivers-")  # noqa: SIM115
+        self.encoding: StreamedEncoding = encode_streaming(data, n_shards, self._spill)
+
+    @property
+    def metadata(self) -> VerifiedMetadata:
+        return self.encoding.metadata
+
+    @property
+    def blob_id(self) -> BlobId:
+        return self.encoding.blob_id
+
+    def _parity_offset(self, parity_row: int, column: int) -> int:
+        """Primary sliver p + parity_row is s symbols at parity_row * s * S in the file."""
+        return (parity_row * self._params.s + column) * self._symbol_size
+
+    def _spill(self, first_column: int, parity: Shards) -> None:
+        fd = self._file.fileno()
+        for row in range(parity.shape[0]):
+            chunk = memoryview(parity[row]).cast("B")
+            offset = self._parity_offset(row, first_column)
+            while chunk:
+                written = os.pwrite(fd, chunk, offset)
+                chunk, offset = chunk[written:], offset + written
+
+    def pair_bodies(self, pair_index: int) -> list[SliverBody]:
+        n, p, s = self._params.n_shards, self._params.p, self._params.s
+        size = self._symbol_size
+        source = self.encoding.source
+        primary_header = sliver_header(SliverKind.PRIMARY, pair_index)
+        if pair_index < p:
+            primary = WireBody(
+                primary_header, *(piece.data for piece in source.row_pieces(pair_index))
+            )
+        else:
+            where = FileRange(self._file, self._parity_offset(pair_index - p, 0), s * size)
+            primary = WireBody(primary_header, where)
+        index = secondary_index_of_pair(pair_index, n)
+        secondary_header = sliver_header(SliverKind.SECONDARY, index)
+        if index < s:
+            column = [source.symbol(row, index) for row in range(p)]
+            secondary = WireBody(secondary_header, *column)
+        else:
+            secondary = WireBody(secondary_header, self.encoding.secondary_parity[index - s].data)
+        return [(SliverKind.PRIMARY, primary), (SliverKind.SECONDARY, secondary)]
