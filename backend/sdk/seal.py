@@ -130,15 +130,16 @@ def _ask_share(
 
 
 def unseal(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     account: LocalAccount,
     chain_id: int,
     key_server_urls: Sequence[str],
     timeout: float = KEYSERVER_TIMEOUT,
     infos: Sequence[KeyServer | str] | None = None,
-) -> bytes:
-    """The plaintext of Seal blob ``data`` for ``account``; MalformedSealHeader,
+) -> bytearray:
+    """The plaintext of Seal blob ``data`` (version 1 or 2) for ``account``, decrypted into
+    one fresh buffer; MalformedSealHeader,
     WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise.
     ``infos``: the servers' /v1/seal/info answers (or why not) when already fetched."""
     if not is_sealed(data):
@@ -271,7 +272,9 @@ class SealClient:
         sealed = self.seal(data, policy=policy, identity=identity, threshold=threshold)
         return self.client.store(sealed, epochs=epochs, deletable=deletable)
 
-    def decrypt(self, data: bytes, infos: Sequence[KeyServer | str] | None = None) -> bytes:
+    def decrypt(
+        self, data: bytes | bytearray | memoryview, infos: Sequence[KeyServer | str] | None = None
+    ) -> bytearray:
         account = self.client.chain.account
         if account is None:
             raise SdkError("decrypting needs a wallet (a private key) to sign the session")
@@ -284,9 +287,10 @@ class SealClient:
             infos=self.key_servers() if infos is None else infos,
         )
 
-    def read(self, blob_id: Any) -> bytes:
+    def read(self, blob_id: Any) -> bytearray:
         """Reads the blob and decrypts it (NotSealed if it is not a Seal blob); the key
-        servers are looked up while the blob is read."""
+        servers are looked up while the blob is read, and the plaintext is decrypted in
+        place from the blob's bytes (no copy of the ciphertext)."""
         infos = self._pool.submit(self.key_servers)
         data = self.client.read(blob_id)
         return self.decrypt(data, infos.result())

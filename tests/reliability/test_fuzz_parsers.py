@@ -30,8 +30,8 @@ from backend.core.quilt.layout import (
 )
 from backend.core.quilt.patch_id import QuiltPatchId
 from backend.core.recovery_symbols import RecoverySymbol, recovery_symbol
-from backend.core.seal.envelope import X25519KeyPair, encrypt_blob
-from backend.core.seal.header import parse_header
+from backend.core.seal.envelope import X25519KeyPair, decrypt_blob, encrypt_blob, open_share
+from backend.core.seal.header import VERSION_SINGLE, SealHeader, parse_header
 from backend.core.slivers import UnverifiedSliver
 from tests.reliability.scenarios import ScenarioLog
 
@@ -47,15 +47,20 @@ _quilt = build_quilt(
 _stream = stream_of_blob(_quilt.blob, N_SHARDS)
 _index = _stream[: index_length(_stream)]
 _first_patch = _quilt.patches[0]
-_keys = [X25519KeyPair.generate().public_key for _ in range(3)]
+_seal_servers = [X25519KeyPair.generate() for _ in range(3)]
+_keys = [server.public_key for server in _seal_servers]
 _sealed = encrypt_blob(
-    b"secret",
+    os.urandom(1000),
     chain_id=31337,
     policy=bytes(20),
     identity=bytes(range(32)),
     server_public_keys=_keys,
     threshold=2,
+    segment_size=64,  # 16 segments: the STREAM layout, not only the header
 )
+_seal_shares = [open_share(parse_header(_sealed), server) for server in _seal_servers[:2]]
+_v1_fields = {"version": VERSION_SINGLE, "segment_size": 0, "nonce": os.urandom(24)}
+_sealed_v1_header = SealHeader(**{**parse_header(_sealed).__dict__, **_v1_fields}).to_bytes()
 PARSERS: dict[str, tuple[Callable[[bytes], Any], bytes]] = {
     "blob metadata (UnverifiedMetadata.from_bytes)": (
         UnverifiedMetadata.from_bytes,
@@ -88,6 +93,11 @@ PARSERS: dict[str, tuple[Callable[[bytes], Any], bytes]] = {
         str(QuiltPatchId(_encoded.blob_id, _first_patch.start, _first_patch.end)).encode(),
     ),
     "Seal header (parse_header)": (parse_header, _sealed),
+    "Seal version-1 header (parse_header)": (parse_header, _sealed_v1_header),
+    "Seal blob, segmented (decrypt_blob)": (
+        lambda raw: decrypt_blob(raw, _seal_shares),
+        _sealed,
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """Encrypt a blob for a policy and t-of-m key servers, and the key-server share exchange.
 
-The data key (32 random bytes) encrypts the content with XChaCha20-Poly1305 (the header is
-the associated data). It is split t of m (shamir.py); share i is encrypted to key server i's
+The data key (32 random bytes) encrypts the content with segmented XChaCha20-Poly1305
+(stream.py; the header is the associated data of every segment; version-1 blobs, one AEAD
+pass, are still read). It is split t of m (shamir.py); share i is encrypted to key server i's
 X25519 key with a key derived from X25519(ephemeral, server) and associated data binding
 chain id, policy and id, so a key server only releases it for that policy's decision.
 Key servers answer with the share encrypted to the requester's session X25519 key.
@@ -22,13 +23,18 @@ from nacl.exceptions import RuntimeError as NaclRuntimeError
 
 from backend.core.seal.errors import InvalidShares, SealError, SealTampered
 from backend.core.seal.header import (
+    DEFAULT_SEGMENT_SIZE,
     KEY_SIZE,
+    NONCE_PREFIX_SIZE,
     NONCE_SIZE,
+    VERSION_STREAM,
     SealHeader,
     ShareEntry,
     parse_header,
 )
 from backend.core.seal.shamir import Share, combine_shares, split_secret
+from backend.core.seal.stream import ciphertext_size, encrypt_into
+from backend.core.seal.stream import decrypt as decrypt_stream
 
 _ZERO_NONCE: Final = bytes(NONCE_SIZE)
 _SHARE_CONTEXT: Final = b"walrus-seal/v1/share"
@@ -89,16 +95,18 @@ def _decrypt(
 
 
 def encrypt_blob(
-    plaintext: bytes,
+    plaintext: bytes | bytearray | memoryview,
     *,
     chain_id: int,
     policy: bytes,
     identity: bytes,
     server_public_keys: Sequence[bytes],
     threshold: int,
+    segment_size: int = DEFAULT_SEGMENT_SIZE,
 ) -> bytes:
-    """Header + ciphertext of ``plaintext``, decryptable with shares of ``threshold`` of the
-    key servers once the ``policy`` contract approves ``identity`` for the requester."""
+    """Version-2 header + segmented ciphertext of ``plaintext``, decryptable with shares of
+    ``threshold`` of the key servers once the ``policy`` contract approves ``identity`` for
+    the requester."""
     data_key = secrets.token_bytes(KEY_SIZE)
     shares = split_secret(data_key, threshold, len(server_public_keys))
     ephemeral = X25519KeyPair.generate()
@@ -113,11 +121,24 @@ def encrypt_blob(
         identity=identity,
         threshold=threshold,
         ephemeral_public_key=ephemeral.public_key,
-        nonce=secrets.token_bytes(NONCE_SIZE),
+        nonce=secrets.token_bytes(NONCE_PREFIX_SIZE),
         entries=tuple(entries),
+        version=VERSION_STREAM,
+        segment_size=segment_size,
     )
     header_bytes = header.to_bytes()
-    return header_bytes + _encrypt(data_key, plaintext, header_bytes, header.nonce)
+    out = bytearray(len(header_bytes) + ciphertext_size(len(plaintext), segment_size))
+    out[: len(header_bytes)] = header_bytes
+    encrypt_into(
+        out,
+        len(header_bytes),
+        plaintext,
+        key=data_key,
+        prefix=header.nonce,
+        segment_size=segment_size,
+        associated_data=header_bytes,
+    )
+    return bytes(out)
 
 
 def open_share(header: SealHeader, server: X25519KeyPair) -> Share:
@@ -177,15 +198,25 @@ def open_response(
     return Share(index + 1, value)
 
 
-def decrypt_blob(data: bytes, shares: Sequence[Share]) -> bytes:
-    """The plaintext of a Seal blob from at least ``threshold`` shares of its data key;
-    SealTampered if the header or ciphertext was altered (no partial plaintext)."""
+def decrypt_blob(data: bytes | bytearray | memoryview, shares: Sequence[Share]) -> bytearray:
+    """The plaintext of a Seal blob (version 1 or 2) from at least ``threshold`` shares of
+    its data key; SealTampered if the header or ciphertext was altered (no partial
+    plaintext). Version 2 decrypts in place into one buffer, over all cores."""
     header = parse_header(data)
     distinct = list({share.x: share for share in shares}.values())
     if len(distinct) < header.threshold:
         raise InvalidShares(f"need {header.threshold} distinct shares, got {len(distinct)}")
     data_key = combine_shares(distinct[: header.threshold])
     view = memoryview(data)
-    return _decrypt(
-        data_key, bytes(view[header.size :]), bytes(view[: header.size]), header.nonce, "Seal blob"
+    header_bytes = bytes(view[: header.size])
+    if header.version == VERSION_STREAM:
+        return decrypt_stream(
+            view[header.size :],
+            key=data_key,
+            prefix=header.nonce,
+            segment_size=header.segment_size,
+            associated_data=header_bytes,
+        )
+    return bytearray(
+        _decrypt(data_key, bytes(view[header.size :]), header_bytes, header.nonce, "Seal blob")
     )

@@ -1,21 +1,24 @@
-"""The version-1 Seal header that precedes the ciphertext in an encrypted blob.
+"""The Seal header that precedes the ciphertext in an encrypted blob (docs/seal.md).
 
-Layout (big-endian, fixed-size fields, docs/seal.md)::
+Two versions, big-endian fixed-size fields::
 
-    magic        4   b"WSEL"
-    version      1   1
-    aead         1   1 = XChaCha20-Poly1305 (IETF)
-    chain_id     8   chain whose policy contract decides access
-    policy      20   policy contract address
-    id          32   identity passed to sealApprove(id, requester)
-    threshold    1   t
-    count        1   m (key servers), 1 <= t <= m
-    ephemeral   32   X25519 public key the shares were encrypted with
-    nonce       24   nonce of the content AEAD
-    m entries   80   key server X25519 public key (32) + encrypted share (32 + 16 tag)
+    magic          4   b"WSEL"
+    version        1   1 (one AEAD pass) or 2 (segmented STREAM AEAD, written since v2)
+    aead           1   1 = XChaCha20-Poly1305 (IETF)
+    chain_id       8   chain whose policy contract decides access
+    policy        20   policy contract address
+    id            32   identity passed to sealApprove(id, requester)
+    threshold      1   t
+    count          1   m (key servers), 1 <= t <= m
+    ephemeral     32   X25519 public key the shares were encrypted with
+    v1: nonce     24   nonce of the single content AEAD
+    v2: prefix    19   random nonce prefix of every segment (segment nonce: prefix ||
+                       u32 segment index || 1 if last else 0)
+    v2: segment    4   plaintext bytes per segment (the last one may be shorter)
+    m entries     80   key server X25519 public key (32) + encrypted share (32 + 16 tag)
 
-The content AEAD authenticates the whole header as associated data, so changing any
-header byte makes decryption fail.
+The content AEAD authenticates the whole header as associated data (of every segment in
+version 2), so changing any header byte makes decryption fail.
 """
 
 from __future__ import annotations
@@ -27,15 +30,27 @@ from typing import Final
 from backend.core.seal.errors import MalformedSealHeader
 
 MAGIC: Final = b"WSEL"
-VERSION: Final = 1
+VERSION_SINGLE: Final = 1
+VERSION_STREAM: Final = 2
+VERSION: Final = VERSION_STREAM
+"""The version encryption writes; readers accept VERSION_SINGLE too."""
 AEAD_XCHACHA20_POLY1305: Final = 1
 KEY_SIZE: Final = 32
 TAG_SIZE: Final = 16
 NONCE_SIZE: Final = 24
+NONCE_PREFIX_SIZE: Final = 19
+DEFAULT_SEGMENT_SIZE: Final = 1 << 20
+MIN_SEGMENT_SIZE: Final = 64
+MAX_SEGMENT_SIZE: Final = 1 << 24
 ENCRYPTED_SHARE_SIZE: Final = KEY_SIZE + TAG_SIZE
 ENTRY_SIZE: Final = KEY_SIZE + ENCRYPTED_SHARE_SIZE
-_FIXED: Final = struct.Struct(">4sBBQ20s32sBB32s24s")
-FIXED_SIZE: Final = _FIXED.size
+_COMMON: Final = struct.Struct(">4sBBQ20s32sBB32s")
+_V1_TAIL: Final = struct.Struct(">24s")
+_V2_TAIL: Final = struct.Struct(">19sI")
+FIXED_SIZE_V1: Final = _COMMON.size + _V1_TAIL.size
+FIXED_SIZE_V2: Final = _COMMON.size + _V2_TAIL.size
+FIXED_SIZE: Final = FIXED_SIZE_V2
+_TAILS: Final = {VERSION_SINGLE: _V1_TAIL, VERSION_STREAM: _V2_TAIL}
 
 
 @dataclass(frozen=True)
@@ -56,17 +71,34 @@ class SealHeader:
     threshold: int
     ephemeral_public_key: bytes
     nonce: bytes
+    """Version 1: the 24-byte content nonce; version 2: the 19-byte segment nonce prefix."""
     entries: tuple[ShareEntry, ...]
+    version: int = VERSION_STREAM
+    segment_size: int = DEFAULT_SEGMENT_SIZE
+    """Plaintext bytes per segment (version 2); 0 in version 1."""
 
     def __post_init__(self) -> None:
         count = len(self.entries)
+        stream = self.version == VERSION_STREAM
         checks = (
+            (self.version in _TAILS, f"version {self.version} is not supported (only 1 and 2)"),
             (len(self.policy) == 20, "policy must be a 20-byte address"),
             (len(self.identity) == 32, "id must be 32 bytes"),
             (1 <= self.threshold <= count <= 255, f"threshold {self.threshold} of {count}"),
             (0 <= self.chain_id < 2**64, "chain id out of range"),
             (len(self.ephemeral_public_key) == KEY_SIZE, "ephemeral key must be 32 bytes"),
-            (len(self.nonce) == NONCE_SIZE, "nonce must be 24 bytes"),
+            (
+                len(self.nonce) == (NONCE_PREFIX_SIZE if stream else NONCE_SIZE),
+                f"nonce must be {NONCE_PREFIX_SIZE if stream else NONCE_SIZE} bytes",
+            ),
+            (
+                MIN_SEGMENT_SIZE <= self.segment_size <= MAX_SEGMENT_SIZE
+                if stream
+                else self.segment_size == 0,
+                f"segment size {self.segment_size} outside {MIN_SEGMENT_SIZE}..{MAX_SEGMENT_SIZE}"
+                if stream
+                else "a version-1 header has no segment size",
+            ),
         )
         for ok, problem in checks:
             if not ok:
@@ -80,7 +112,8 @@ class SealHeader:
 
     @property
     def size(self) -> int:
-        return FIXED_SIZE + ENTRY_SIZE * len(self.entries)
+        fixed = FIXED_SIZE_V2 if self.version == VERSION_STREAM else FIXED_SIZE_V1
+        return fixed + ENTRY_SIZE * len(self.entries)
 
     def index_of(self, server_public_key: bytes) -> int | None:
         """Position of the entry for ``server_public_key`` (its share has x = index + 1)."""
@@ -90,9 +123,9 @@ class SealHeader:
         return None
 
     def to_bytes(self) -> bytes:
-        fixed = _FIXED.pack(
+        common = _COMMON.pack(
             MAGIC,
-            VERSION,
+            self.version,
             AEAD_XCHACHA20_POLY1305,
             self.chain_id,
             self.policy,
@@ -100,38 +133,62 @@ class SealHeader:
             self.threshold,
             len(self.entries),
             self.ephemeral_public_key,
-            self.nonce,
         )
-        return fixed + b"".join(e.server_public_key + e.encrypted_share for e in self.entries)
+        if self.version == VERSION_STREAM:
+            tail = _V2_TAIL.pack(self.nonce, self.segment_size)
+        else:
+            tail = _V1_TAIL.pack(self.nonce)
+        entries = b"".join(e.server_public_key + e.encrypted_share for e in self.entries)
+        return common + tail + entries
 
 
-def is_sealed(data: bytes | memoryview) -> bool:
-    """Whether ``data`` starts like a Seal blob (magic and version), for transparent reads."""
-    return len(data) >= 5 and bytes(data[:4]) == MAGIC and data[4] == VERSION
+def is_sealed(data: bytes | bytearray | memoryview) -> bool:
+    """Whether ``data`` starts like a Seal blob (magic and a known version), for transparent
+    reads."""
+    return len(data) >= 5 and bytes(data[:4]) == MAGIC and data[4] in _TAILS
 
 
-def parse_header(data: bytes | memoryview) -> SealHeader:
+def parse_header(data: bytes | bytearray | memoryview) -> SealHeader:
     """The header at the start of ``data`` (its size is ``header.size``); MalformedSealHeader
-    when the magic, version, algorithm, counts or lengths are wrong."""
-    if len(data) < FIXED_SIZE:
-        raise MalformedSealHeader(f"Seal header needs at least {FIXED_SIZE} bytes, got {len(data)}")
-    magic, version, aead, chain_id, policy, identity, threshold, count, ephemeral, nonce = (
-        _FIXED.unpack_from(data, 0)
+    when the magic, version, algorithm, counts, segment size or lengths are wrong."""
+    if len(data) < FIXED_SIZE_V2:
+        raise MalformedSealHeader(
+            f"Seal header needs at least {FIXED_SIZE_V2} bytes, got {len(data)}"
+        )
+    magic, version, aead, chain_id, policy, identity, threshold, count, ephemeral = (
+        _COMMON.unpack_from(data, 0)
     )
     if magic != MAGIC:
         raise MalformedSealHeader("not a Seal blob (magic is not WSEL)")
-    if version != VERSION:
-        raise MalformedSealHeader(f"Seal header version {version} is not supported (only 1)")
+    tail = _TAILS.get(version)
+    if tail is None:
+        raise MalformedSealHeader(f"Seal header version {version} is not supported (only 1, 2)")
     if aead != AEAD_XCHACHA20_POLY1305:
         raise MalformedSealHeader(f"unknown Seal AEAD algorithm {aead}")
-    end = FIXED_SIZE + ENTRY_SIZE * count
+    start = _COMMON.size + tail.size
+    end = start + ENTRY_SIZE * count
     if len(data) < end:
         raise MalformedSealHeader(f"Seal header with {count} key servers is truncated")
+    if version == VERSION_STREAM:
+        nonce, segment_size = _V2_TAIL.unpack_from(data, _COMMON.size)
+    else:
+        (nonce,) = _V1_TAIL.unpack_from(data, _COMMON.size)
+        segment_size = 0
     entries = tuple(
         ShareEntry(
             bytes(data[offset : offset + KEY_SIZE]),
             bytes(data[offset + KEY_SIZE : offset + ENTRY_SIZE]),
         )
-        for offset in range(FIXED_SIZE, end, ENTRY_SIZE)
+        for offset in range(start, end, ENTRY_SIZE)
     )
-    return SealHeader(chain_id, policy, identity, threshold, ephemeral, nonce, entries)
+    return SealHeader(
+        chain_id,
+        policy,
+        identity,
+        threshold,
+        ephemeral,
+        nonce,
+        entries,
+        version=version,
+        segment_size=segment_size,
+    )
