@@ -5,6 +5,7 @@
 
 import type { Address } from "viem";
 import type { AppContext } from "../context";
+import { checkedWrite } from "./checked_write";
 import { busy, h, mount } from "../dom";
 import { UserFacingError } from "../errors";
 import { formatDate, formatWal, parseWal, type EpochClock, epochStart } from "../units";
@@ -165,6 +166,7 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
         amountInput.focus();
         return;
       }
+      let ranTx = false;
       try {
         const { address, walletClient } = await ctx.requireWallet();
         const balance = (await ctx.publicClient.readContract({
@@ -184,32 +186,29 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
           functionName: "allowance",
           args: [address, staking.address],
         })) as bigint;
+        ranTx = true;
         if (allowance < amount) {
           await ctx.runTx("Approve WAL for staking", () =>
-            walletClient.writeContract({
+            checkedWrite(ctx, { address, walletClient }, {
               address: wal.address,
               abi: wal.abi,
               functionName: "approve",
               args: [staking.address, amount],
-              account: address,
-              chain: ctx.chain,
             }),
           );
         }
         await ctx.runTx(`Stake ${formatWal(amount)}`, () =>
-          walletClient.writeContract({
+          checkedWrite(ctx, { address, walletClient }, {
             address: staking.address,
             abi: staking.abi,
             functionName: "stake",
             args: [BigInt(nodeSelect.value), amount],
-            account: address,
-            chain: ctx.chain,
           }),
         );
         reload();
       } catch (error) {
-        if (error instanceof UserFacingError) ctx.notify("error", error.message);
-        // runTx has already notified its own failures
+        // runTx has shown its own failures; the rest (wallet, balance) are shown here
+        if (!ranTx) ctx.notify("error", ctx.explain(error));
       }
     });
   });
@@ -270,12 +269,18 @@ async function renderPositions(
     write: (wallet: Awaited<ReturnType<AppContext["requireWallet"]>>) => Promise<`0x${string}`>,
   ) =>
     void busy(button, async () => {
+      let wallet: Awaited<ReturnType<AppContext["requireWallet"]>>;
       try {
-        const wallet = await ctx.requireWallet();
+        wallet = await ctx.requireWallet();
+      } catch (error) {
+        ctx.notify("error", ctx.explain(error));
+        return;
+      }
+      try {
         await ctx.runTx(label, () => write(wallet));
         reload();
-      } catch (error) {
-        if (error instanceof UserFacingError) ctx.notify("error", error.message);
+      } catch {
+        // runTx has shown the failure
       }
     });
 
@@ -290,13 +295,11 @@ async function renderPositions(
       );
       request.addEventListener("click", () =>
         send(`Request withdrawal of position ${position.positionId}`, request, ({ address: from, walletClient }) =>
-          walletClient.writeContract({
+          checkedWrite(ctx, { address: from, walletClient }, {
             address: staking.address,
             abi: staking.abi,
             functionName: "requestWithdraw",
             args: [id, BigInt(position.amount)],
-            account: from,
-            chain: ctx.chain,
           }),
         ),
       );
@@ -314,13 +317,11 @@ async function renderPositions(
       );
       withdraw.addEventListener("click", () =>
         send(`Withdraw position ${position.positionId}`, withdraw, ({ address: from, walletClient }) =>
-          walletClient.writeContract({
+          checkedWrite(ctx, { address: from, walletClient }, {
             address: staking.address,
             abi: staking.abi,
             functionName: "withdraw",
             args: [id],
-            account: from,
-            chain: ctx.chain,
           }),
         ),
       );
@@ -332,13 +333,11 @@ async function renderPositions(
       const claim = h("button", { class: "claim" }, `Claim ${formatWal(rewards)}`);
       claim.addEventListener("click", () =>
         send(`Claim rewards of position ${position.positionId}`, claim, ({ address: from, walletClient }) =>
-          walletClient.writeContract({
+          checkedWrite(ctx, { address: from, walletClient }, {
             address: rewardsAddress,
             abi: CLAIM_ABI,
             functionName: "claim",
             args: [id],
-            account: from,
-            chain: ctx.chain,
           }),
         ),
       );
