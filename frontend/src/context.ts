@@ -16,7 +16,8 @@
  *   ctx.switchNetwork()   wallet_switchEthereumChain / wallet_addEthereumChain
  *   ctx.onWalletChange(f) re-render on account/chain change; returns an unsubscribe
  *   ctx.api               backend: get/post/url/fetchRaw; errors are ApiError(status, code)
- *   ctx.notify(kind, text)  "info" | "success" | "error" toast (also aria-live)
+ *   ctx.notify(kind, text, key?)  "info" | "success" | "error" toast (also aria-live);
+ *                         a later notice with the same key replaces the earlier one
  *   ctx.runTx(label, send)  send() returns a tx hash; shows pending -> confirmed / failed
  *                         with the contract error's NAME in plain words; resolves to the
  *                         receipt, rejects (already notified) on failure
@@ -72,7 +73,7 @@ export interface AppContext {
   onWalletChange(listener: () => void): () => void;
   contract(name: string): ContractInfo;
   api: Api;
-  notify(kind: NoticeKind, text: string): void;
+  notify(kind: NoticeKind, text: string, key?: string): void;
   runTx(label: string, send: () => Promise<Hash>): Promise<TransactionReceipt>;
   explain(error: unknown): string;
   navigate(path: string): void;
@@ -99,7 +100,7 @@ export function createContext(
   deployment: Deployment,
   api: Api,
   wallet: Wallet,
-  notify: (kind: NoticeKind, text: string) => void,
+  notify: (kind: NoticeKind, text: string, key?: string) => void,
   navigate: (path: string) => void,
 ): AppContext {
   const chain = defineChain({
@@ -116,6 +117,7 @@ export function createContext(
   const errors = errorAbi(deployment);
   const names = Object.keys(deployment.contracts);
   const explain = (error: unknown): string => explainError(error, errors, names);
+  let transactions = 0;
 
   const ctx: AppContext = {
     deployment,
@@ -157,28 +159,29 @@ export function createContext(
     api,
     notify,
     async runTx(label, send) {
-      notify("info", `${label}: confirm in your wallet…`);
+      const key = `tx-${++transactions}`;
+      notify("info", `${label}: confirm in your wallet…`, key);
       let hash: Hash;
       try {
         hash = await send();
       } catch (error) {
-        notify("error", `${label} failed: ${explain(error)}`);
+        notify("error", `${label} failed: ${explain(error)}`, key);
         throw error;
       }
-      notify("info", `${label}: pending (${hash.slice(0, 10)}…)`);
+      notify("info", `${label}: pending (${hash.slice(0, 10)}…)`, key);
       let receipt: TransactionReceipt;
       try {
         receipt = await publicClient.waitForTransactionReceipt({ hash });
       } catch (error) {
-        notify("error", `${label}: no receipt: ${explain(error)}`);
+        notify("error", `${label}: no receipt: ${explain(error)}`, key);
         throw error;
       }
       if (receipt.status !== "success") {
         const failure = new UserFacingError(`${label} failed: the transaction reverted.`);
-        notify("error", failure.message);
+        notify("error", failure.message, key);
         throw failure;
       }
-      notify("success", `${label}: confirmed in block ${receipt.blockNumber}.`);
+      notify("success", `${label}: confirmed in block ${receipt.blockNumber}.`, key);
       return receipt;
     },
     explain,

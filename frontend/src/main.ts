@@ -38,10 +38,16 @@ const nav = document.getElementById("nav") as HTMLElement;
 const walletBox = document.getElementById("wallet") as HTMLElement;
 const notices = document.getElementById("notices") as HTMLElement;
 
-function notify(kind: NoticeKind, text: string): void {
+/** A toast; a later notice with the same `key` replaces it (a transaction's pending ->
+ * confirmed). Errors stay until dismissed; others go after 8 s. */
+function notify(kind: NoticeKind, text: string, key?: string): void {
   const notice = h(
     "div",
-    { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" },
+    {
+      class: `notice notice-${kind}`,
+      role: kind === "error" ? "alert" : "status",
+      "data-key": key ?? null,
+    },
     h("span", {}, text),
     h(
       "button",
@@ -49,8 +55,12 @@ function notify(kind: NoticeKind, text: string): void {
       "×",
     ),
   );
-  notices.append(notice);
-  while (notices.children.length > 4) notices.firstElementChild?.remove();
+  const previous = key
+    ? [...notices.children].find((child) => (child as HTMLElement).dataset.key === key)
+    : undefined;
+  if (previous) previous.replaceWith(notice);
+  else notices.append(notice);
+  while (notices.children.length > 3) notices.firstElementChild?.remove();
   if (kind !== "error") setTimeout(() => notice.remove(), 8000);
 }
 

@@ -6,13 +6,18 @@ import type { ContractInfo } from "./context";
 
 export const WAL_DECIMALS = 9;
 
-/** "1,234.5 WAL" from FROST (at most 4 decimals shown, never rounded up to hide dust). */
+/** "1,234.5 WAL" from FROST: at most `digits` decimals, except below 1 WAL, where the
+ * first significant digits are kept (devnet prices are fractions of a WAL). */
 export function formatWal(frost: bigint, digits = 4): string {
   const [whole = "0", fraction = ""] = formatUnits(frost, WAL_DECIMALS).split(".");
   const grouped = BigInt(whole).toLocaleString("en-US");
-  const shown = fraction.slice(0, digits).replace(/0+$/, "");
-  const dust = frost !== 0n && grouped === "0" && shown === "";
-  return dust ? "< 0.0001 WAL" : `${grouped}${shown ? "." + shown : ""} WAL`;
+  let shown = fraction.slice(0, digits);
+  if (whole === "0" && fraction !== "") {
+    const firstDigit = fraction.search(/[1-9]/);
+    shown = fraction.slice(0, Math.max(digits, firstDigit + 3));
+  }
+  shown = shown.replace(/0+$/, "");
+  return `${grouped}${shown ? "." + shown : ""} WAL`;
 }
 
 /** FROST from what the user typed ("12.5"); throws RangeError on anything else. */

@@ -74,6 +74,7 @@ _WALLET_SCRIPT: Final = r"""
   const saved = JSON.parse(localStorage.getItem(KEY) || "null");
   const state = saved || {
     account: config.accounts[0], chainId: config.chainId, connected: false, reject: false,
+    sendLimit: null, sends: 0,
   };
   const save = () => localStorage.setItem(KEY, JSON.stringify(state));
   const listeners = {};
@@ -127,6 +128,10 @@ _WALLET_SCRIPT: Final = r"""
           if (state.chainId !== config.chainId) {
             throw failure(4901, "the test wallet is on another chain");
           }
+          if (state.sendLimit !== null && state.sends >= state.sendLimit) {
+            throw failure(4001, "User rejected the request.");
+          }
+          state.sends += 1; save();
           return rpc(method, method === "eth_sendTransaction"
             ? [Object.assign({}, params[0], { from: state.account })] : params);
         default:
@@ -141,6 +146,7 @@ _WALLET_SCRIPT: Final = r"""
   window.__testWallet = {
     state,
     setReject(value) { state.reject = value; save(); },
+    limitSends(limit) { state.sendLimit = limit; state.sends = 0; save(); },
     setChain(chainId) { state.chainId = chainId; save(); emit("chainChanged", hex(chainId)); },
     setAccount(account) {
       state.account = account; save();
@@ -325,6 +331,11 @@ class TestWallet:
         """Every request needing the user's approval fails with code 4001."""
         self.page.evaluate("(r) => window.__testWallet.setReject(r)", reject)
 
+    def approve_only(self, transactions: int | None) -> None:
+        """Approve the next `transactions` transactions, then reject (4001) every later one;
+        None approves all again."""
+        self.page.evaluate("(n) => window.__testWallet.limitSends(n)", transactions)
+
     def report_chain(self, chain_id: int) -> None:
         self.page.evaluate("(c) => window.__testWallet.setChain(c)", chain_id)
 
@@ -374,8 +385,10 @@ def new_wallet_page(
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> list[Path]:
-    """docs/screenshots/<name>-desktop.png and <name>-phone.png of the page as it is now."""
+    """docs/screenshots/<name>-desktop.png and <name>-phone.png of the page as it is now
+    (toasts dismissed: they float over whatever is under them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.getElementById('notices')?.replaceChildren()")
     written = []
     original = page.viewport_size or DESKTOP
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -386,6 +399,16 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> list[Path]:
         written.append(path)
     page.set_viewport_size(dict(original))  # type: ignore[arg-type]
     return written
+
+
+def overflow_at_phone_width(page: Page) -> int:
+    """How many CSS pixels the page is wider than a 390 px phone screen (0: it fits)."""
+    original = page.viewport_size or DESKTOP
+    page.set_viewport_size(dict(PHONE))  # type: ignore[arg-type]
+    page.wait_for_timeout(150)
+    width = int(page.evaluate("() => document.documentElement.scrollWidth"))
+    page.set_viewport_size(dict(original))  # type: ignore[arg-type]
+    return max(0, width - PHONE["width"])
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
@@ -406,6 +429,7 @@ def launch_chromium(playwright: Playwright) -> Browser:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     with sync_playwright() as playwright:
         launched = launch_chromium(playwright)
         try:

@@ -20,6 +20,7 @@ from tests.e2e.frontend_harness import (
     WalletPage,
     WebStack,
     new_wallet_page,
+    overflow_at_phone_width,
     screenshot,
 )
 
@@ -288,14 +289,17 @@ def test_screenshots_of_each_page(web: WebStack, wallet_page: WalletPage) -> Non
     wallet_page.open("/upload")
     wallet_page.connect()
     blob_id = store(page, "gradient.png", png(240, 120), epochs=4, deletable=True)
+    assert overflow_at_phone_width(page) == 0
     screenshot(page, "upload")
     page.get_by_role("link", name="My blobs").first.click()
     card = blob_card(page, blob_id)
     card.locator('[data-action="preview"]').click()
     expect(card.locator('.preview[data-kind="image"] img')).to_be_visible()
+    assert overflow_at_phone_width(page) == 0
     screenshot(page, "my-blobs")
     card.locator(f'a[href="/blob/{blob_id}"]').click()
     expect(page.locator("#availability-badge")).to_have_text("available")
     page.click("#preview")
     expect(page.locator(".preview img")).to_be_visible()
+    assert overflow_at_phone_width(page) == 0
     screenshot(page, "blob")
