@@ -618,6 +618,7 @@ def print_network(
     lines += [
         "",
         f"  {'backend':<16} {backend_url}   (publisher + aggregator; API: {backend_url}/v1/api)",
+        f"  {'web UI':<16} {backend_url}/   (open it in a browser with a wallet on this chain)",
         f"  {'epochs':<16} {epoch_seconds} s each; the epoch keeper starts the next one",
         f"  {'publisher pays':<16} dev account {PUBLISHER_ACCOUNT}; the CLI pays from account 0",
         "",
