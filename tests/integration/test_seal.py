@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from eth_account import Account
+from nacl import bindings
 from web3.contract import Contract
 
 from backend.chain.client import ChainClient
@@ -20,8 +21,10 @@ from backend.chain.devnet import Devnet
 from backend.chain.policies import PolicyContract, deploy_policy
 from backend.chain.seal_session import sign_session
 from backend.core.routes import KEYSERVER_SHARE
-from backend.core.seal.envelope import X25519KeyPair
+from backend.core.seal.envelope import X25519KeyPair, open_share
 from backend.core.seal.errors import MalformedSealHeader, SealTampered
+from backend.core.seal.header import VERSION_SINGLE, SealHeader, parse_header
+from backend.core.seal.shamir import combine_shares
 from backend.sdk.client import Client
 from backend.sdk.seal import (
     NotEnoughKeyShares,
@@ -104,7 +107,7 @@ def test_allowed_reader_decrypts_then_removal_refuses(
     allowlist: PolicyContract,
     key_servers: list[KeyServerProcess],
 ) -> None:
-    content = MARKER * 4096 + os.urandom(1000)
+    content = (MARKER * 4096 + os.urandom(1000)) * 24  # 2.6 MiB: three 1 MiB segments
     stored = SealClient(writer, _urls(key_servers)).store(
         content, policy=allowlist.address, identity=ID
     )
@@ -213,7 +216,7 @@ def test_key_server_refuses_forged_wrong_chain_and_expired_sessions(
     owner = writer.chain.account
     assert owner is not None
     sealed = _sealed(allowlist.address, key_servers, chain_id)
-    header = sealed[: 124 + 80 * 3]
+    header = sealed[: parse_header(sealed).size]
     session_key = X25519KeyPair.generate().public_key
     good = sign_session(owner, allowlist.address, session_key, int(time.time()) + 300, chain_id)
     assert _ask(key_servers[0], header, good.to_json()).status_code == 200
@@ -260,3 +263,24 @@ def test_bad_input_is_named_and_never_returns_plaintext(
         unseal(not_a_policy, account=owner, chain_id=chain_id, key_server_urls=urls)
     answer = requests.post(key_servers[0].url + KEYSERVER_SHARE, json={"header": "zz"}, timeout=10)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "MalformedSealHeader"
+
+
+def test_version_1_blob_still_decrypts_through_the_key_servers(
+    writer: Client, allowlist: PolicyContract, key_servers: list[KeyServerProcess]
+) -> None:
+    """A blob sealed before segments (one AEAD pass, header version 1) is still released by
+    the key servers and decrypted by the SDK."""
+    chain_id = writer.chain.chain_id
+    owner = writer.chain.account
+    assert owner is not None
+    current = parse_header(_sealed(allowlist.address, key_servers, chain_id))
+    data_key = combine_shares([open_share(current, server.key) for server in key_servers[:2]])
+    nonce = os.urandom(24)
+    v1_fields = {"version": VERSION_SINGLE, "segment_size": 0, "nonce": nonce}
+    header = SealHeader(**{**current.__dict__, **v1_fields}).to_bytes()
+    old = header + bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        MARKER, header, nonce, data_key
+    )
+    assert parse_header(old).version == 1
+    urls = _urls(key_servers)
+    assert unseal(old, account=owner, chain_id=chain_id, key_server_urls=urls) == MARKER
