@@ -195,6 +195,48 @@ def http(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], None
             )
 
 
+def fresh(repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
+    """A 1 KiB blob stored right after its register tx, before the nodes' event followers
+    have seen it: per-phase wall time of the node requests (sequential, keep-alive)."""
+    sys.path.insert(0, str(RESULTS.parents[2]))
+    from backend.core import routes
+    from tests.integration.network import standalone_network
+
+    with standalone_network(n_nodes=4, n_shards=8) as standalone:
+        network = standalone.network
+        sessions = {node.node_id: requests.Session() for node in network.nodes}
+        phases: dict[str, list[float]] = {"metadata": [], "slivers": [], "confirmations": []}
+        for _ in range(repeat):
+            encoded, _ = network.register(os.urandom(1024))
+            blob_id = encoded.blob_id
+            start = time.perf_counter()
+            for node in network.nodes:
+                url = node.url + routes.metadata_path(blob_id)
+                response = sessions[node.node_id].put(url, data=encoded.metadata.to_bytes())
+                assert response.status_code == 201, response.text
+            phases["metadata"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for pair in range(network.n_shards):
+                node = network.owner_of_pair(encoded, pair)
+                for sliver in encoded.sliver_pair(pair):
+                    url = node.url + routes.sliver_path(blob_id, pair, sliver.kind)
+                    response = sessions[node.node_id].put(url, data=sliver.to_bytes())
+                    assert response.status_code == 201, response.text
+            phases["slivers"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for node in network.nodes:
+                url = node.url + routes.confirmation_path(blob_id)
+                response = sessions[node.node_id].get(url)
+                assert response.status_code == 200, response.text
+            phases["confirmations"].append(time.perf_counter() - start)
+        row: dict[str, object] = {"bench": "node_fresh_1kib", "blobs": repeat, "nodes": 4}
+        for phase, times in phases.items():
+            row[f"{phase}_p50_ms"] = percentile_ms(times, 0.5)
+            row[f"{phase}_p99_ms"] = percentile_ms(times, 0.99)
+        row["load_average_1m"] = round(os.getloadavg()[0], 1)
+        emit(row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-kib", default="64,1024,16384")
@@ -218,6 +260,8 @@ def main() -> None:
         engines(sizes, arguments.repeat, emit)
     if "http" in parts:
         http(sizes, arguments.repeat, emit)
+    if "fresh" in parts:
+        fresh(arguments.repeat, emit)
 
 
 if __name__ == "__main__":

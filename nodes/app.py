@@ -32,6 +32,7 @@ from nodes.store import NodeStore
 
 SLIVER_HEADER_BYTES = 5
 METADATA_CACHE_ENTRIES = 256
+PROVEN_REGISTRATION_ENTRIES = 4096
 METADATA_HEADER_BYTES = 11
 
 
@@ -101,6 +102,12 @@ def create_app(context: NodeContext) -> Flask:
     app = Flask("walrus-node")
     store, chain, metrics = context.store, context.chain, context.metrics
 
+    proven_lock = threading.Lock()
+    proven_registered: dict[BlobId, int] = {}
+    """Blobs the follower has not seen yet whose registration was checked on chain: blob id
+    -> epoch of the check. Bridges the follower's lag after a register tx, so the metadata
+    PUT asks the chain once and the blob's sliver PUTs and confirmation do not."""
+
     def require_registered(blob_id: BlobId) -> None:
         record = store.blob_record(blob_id)
         epoch = chain.current_epoch()
@@ -108,8 +115,14 @@ def create_app(context: NodeContext) -> Flask:
             return
         if record is not None and record.is_expired(epoch):
             _fail(403, "BlobExpired", f"blob {blob_id} expired: its storage ended before {epoch}")
+        if record is None and proven_registered.get(blob_id) == epoch:
+            return  # once the follower has a record, that record decides
         if not chain.is_registered_blob(blob_id):  # the follower may lag behind a new register
             _fail(403, "BlobNotRegistered", f"blob {blob_id} is not registered on chain")
+        with proven_lock:
+            if len(proven_registered) >= PROVEN_REGISTRATION_ENTRIES:
+                proven_registered.pop(next(iter(proven_registered)))
+            proven_registered[blob_id] = epoch
 
     metadata_lock = threading.Lock()
     verified_metadata: dict[BlobId, VerifiedMetadata] = {}
