@@ -75,6 +75,7 @@ NODE_EPOCH_CATCH_UP_SECONDS = 10.0
 MAX_EPOCHS_AGE = 30.0
 SLOWER_THAN_QUORUM = "no confirmation before the quorum was reached"
 PERMIT_SECONDS = 3600
+CERTIFY_FUNCTION = "certifyBlob"
 Progress = Callable[[str, int, int], None]
 """Called as (phase, done, total) while storing or reading."""
 
@@ -201,6 +202,8 @@ class Client:
         self._requests = futures.ThreadPoolExecutor(MAX_PARALLEL_SLIVERS, "walrus-request")
         self._uploads = futures.ThreadPoolExecutor(MAX_PARALLEL_NODES, "walrus-upload")
         self._payment_lock = threading.Lock()
+        # certifyBlob's gas barely varies; estimating it re-runs the BLS check ~15 times
+        registry.client.reuse_gas_estimates.add(CERTIFY_FUNCTION)
 
     @classmethod
     def connect(

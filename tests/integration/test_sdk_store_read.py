@@ -94,6 +94,47 @@ def test_store_then_read_is_byte_identical(client: Client, size: int) -> None:
     assert client.read(str(result.blob_id)) == data
 
 
+def chain_methods_during(client: Client, action: Callable[[], object]) -> list[str]:
+    """The JSON-RPC methods the client's chain connection sends while `action` runs."""
+    provider = client.chain.w3.provider
+    sent: list[str] = []
+    original = provider._make_request  # type: ignore[attr-defined]
+
+    def counted(method: str, data: bytes) -> bytes:
+        sent.append(method)
+        return original(method, data)  # type: ignore[no-any-return]
+
+    provider._make_request = counted  # type: ignore[attr-defined]
+    try:
+        action()
+    finally:
+        del provider._make_request  # type: ignore[attr-defined]
+    return sent
+
+
+def test_a_store_after_the_first_certifies_without_estimating_gas(client: Client) -> None:
+    """Estimating certifyBlob re-runs its BLS check many times (65 of ~100 ms of a small
+    store's chain time): the gas the last certify used is reused, with headroom."""
+    client.store(os.urandom(2_000), epochs=1)
+    methods = chain_methods_during(client, lambda: client.store(os.urandom(2_000), epochs=1))
+    assert methods.count("eth_sendRawTransaction") == 2
+    assert methods.count("eth_estimateGas") == 1  # the registration's only
+    assert "eth_chainId" not in methods  # no validation middleware, chain id given
+
+
+def test_a_reused_gas_limit_that_falls_short_is_estimated_again(client: Client) -> None:
+    client.store(os.urandom(2_100), epochs=1)
+    learned = client.chain._gas_used
+    for key in learned:
+        learned[key] = 25_000  # far too little for certifyBlob: the first send fails
+    data = os.urandom(2_200)
+    methods = chain_methods_during(client, lambda: client.store(data, epochs=1))
+    assert methods.count("eth_estimateGas") == 2  # register, then certify after the failure
+    result = client.status(client.blob_id(data), ask_nodes=False)
+    assert result.state == "certified"
+    assert max(learned.values()) > 25_000
+
+
 def test_storing_the_same_bytes_twice_does_not_pay_twice(client: Client) -> None:
     data = b"same bytes, stored twice"
     first = client.store(data, epochs=3)
