@@ -21,6 +21,8 @@
  *   ctx.runTx(label, send)  send() returns a tx hash; shows pending -> confirmed / failed
  *                         with the contract error's NAME in plain words; resolves to the
  *                         receipt, rejects (already notified) on failure
+ *   ctx.lastConfirmedBlock()  block of the last transaction runTx saw confirmed (0n if
+ *                         none): pages listing from the indexer wait until it has seen it
  *   ctx.explain(error)    the plain sentence runTx/notify would show
  *   ctx.navigate(path)    client-side navigation (history API)
  */
@@ -75,6 +77,7 @@ export interface AppContext {
   api: Api;
   notify(kind: NoticeKind, text: string, key?: string): void;
   runTx(label: string, send: () => Promise<Hash>): Promise<TransactionReceipt>;
+  lastConfirmedBlock(): bigint;
   explain(error: unknown): string;
   navigate(path: string): void;
 }
@@ -118,6 +121,7 @@ export function createContext(
   const names = Object.keys(deployment.contracts);
   const explain = (error: unknown): string => explainError(error, errors, names);
   let transactions = 0;
+  let lastBlock = 0n;
 
   const ctx: AppContext = {
     deployment,
@@ -182,8 +186,10 @@ export function createContext(
         throw failure;
       }
       notify("success", `${label}: confirmed in block ${receipt.blockNumber}.`, key);
+      if (receipt.blockNumber > lastBlock) lastBlock = receipt.blockNumber;
       return receipt;
     },
+    lastConfirmedBlock: () => lastBlock,
     explain,
     navigate,
   };

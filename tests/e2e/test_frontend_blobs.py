@@ -10,10 +10,14 @@ import struct
 import zlib
 from pathlib import Path
 
+import pytest
 import requests
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
+from backend.chain.compiler import Artifacts
 from backend.core.encoder import encode_blob
+from backend.sdk.client import Client
+from backend.sdk.relay import RegistrationMismatch, UnknownUpload, UploadRelay
 from tests.e2e import frontend_harness
 from tests.e2e.frontend_harness import (
     MAX_BLOB_BYTES,
@@ -103,6 +107,14 @@ def test_store_list_download_extend_transfer_delete(
     expect(blob_card(page, blob_id).locator('[data-field="end-epoch"]')).to_have_attribute(
         "data-end-epoch", str(end_epoch + 3)
     )
+
+    # an attribute, set and listed
+    card = blob_card(page, blob_id)
+    card.locator("summary", has_text="Attributes").click()
+    card.get_by_label("Attribute key").fill("filename")
+    card.get_by_label("Attribute value").fill("photo.bin")
+    card.locator('[data-action="set-attribute"]').click()
+    expect(blob_card(page, blob_id).locator("summary", has_text="Attributes (1)")).to_be_visible()
 
     # transfer to the second account: it leaves this list and shows in theirs
     card = blob_card(page, blob_id)
@@ -303,3 +315,74 @@ def test_screenshots_of_each_page(web: WebStack, wallet_page: WalletPage) -> Non
     expect(page.locator(".preview img")).to_be_visible()
     assert overflow_at_phone_width(page) == 0
     screenshot(page, "blob")
+
+
+def test_relay_cache_expires_and_evicts_the_oldest(web: WebStack, artifacts: Artifacts) -> None:
+    now = [0.0]
+    client = Client.connect(
+        web.network.user, artifacts, web.contracts["Staking"], web.contracts["BlobRegistry"]
+    )
+    relay = UploadRelay(client, ttl=60.0, max_uploads=2, clock=lambda: now[0])
+    first, second, third = (
+        relay.prepare(os.urandom(1000), epochs=1, deletable=True).upload_id for _ in range(3)
+    )
+    assert first and second and third
+    assert relay.pending() == 2
+    with pytest.raises(UnknownUpload):
+        relay.certificate(first, 1)  # evicted: the least recently used
+    now[0] = 30.0
+    with pytest.raises(RegistrationMismatch):
+        relay.certificate(second, 10**9)  # still there (and now used more recently)
+    now[0] = 80.0
+    with pytest.raises(RegistrationMismatch):
+        relay.certificate(second, 10**9)  # used 50 s ago: kept
+    with pytest.raises(UnknownUpload):
+        relay.certificate(third, 1)  # unused for 80 s: expired
+    assert relay.pending() == 1
+
+
+def test_relay_offers_an_unfinished_registration_and_answers_its_certificate_again(
+    web: WebStack,
+) -> None:
+    """The API a wallet uses, driven from Python: a registration left uncertified is offered
+    again (nothing to pay), a certificate asked twice is the same, and once certified the
+    blob needs nothing more."""
+    account = web.accounts[1]
+    owner = account.address
+    registry = web.network.env.registry.as_account(account)
+    data = os.urandom(4_000)
+    uploads = f"{web.url}/v1/relay/uploads"
+    query = {"epochs": "2", "owner": owner}
+    prepared = requests.post(uploads, params=query, data=data, timeout=60).json()
+    assert prepared["reusableRegistration"] is None and int(prepared["cost"]) > 0
+    wal = web.network.env.wal
+    account.transact(wal.functions.approve(registry.address, int(prepared["cost"])))
+    registered = registry.register_blob(
+        bytes.fromhex(prepared["blobIdHex"][2:]),
+        bytes.fromhex(prepared["rootHash"][2:]),
+        prepared["size"],
+        prepared["encodingType"],
+        2,
+        deletable=False,
+    )
+    again = requests.post(uploads, params=query, data=data, timeout=60).json()
+    assert again["reusableRegistration"]["tokenId"] == registered.token_id
+    assert again["cost"] == "0"
+    certificate = f"{uploads}/{again['uploadId']}/certificate"
+    first = requests.post(certificate, json={"tokenId": registered.token_id}, timeout=60)
+    assert first.status_code == 200, first.text
+    second = requests.post(certificate, json={"tokenId": str(registered.token_id)}, timeout=60)
+    assert second.json() == first.json()
+    answer = first.json()
+    registry.certify_blob(
+        registered.token_id,
+        bytes.fromhex(answer["signers"][2:]),
+        bytes.fromhex(answer["signature"][2:]),
+    )
+    done = requests.post(uploads, params=query, data=data, timeout=60).json()
+    assert done["uploadId"] is None and done["alreadyCertified"]["endEpoch"] >= done["endEpoch"]
+    certified = requests.post(certificate, json={"tokenId": registered.token_id}, timeout=60)
+    assert (certified.status_code, certified.json()["error"]["code"]) == (
+        409,
+        "RegistrationCertified",
+    )

@@ -29,6 +29,10 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
     return;
   }
   mount(root, h("h1", {}, "My blobs"), h("p", { class: "muted" }, "Loading your blobs…"));
+  // after a transaction from this tab, list only once the indexer has seen it
+  if (ctx.lastConfirmedBlock() > 0n && !(await waitForIndex(ctx, ctx.lastConfirmedBlock()))) {
+    ctx.notify("info", "The indexer has not seen your last transaction yet; refresh in a moment.");
+  }
   const [blobs, clock, status] = await Promise.all([
     blobsOf(ctx, owner),
     readEpochClock(ctx.publicClient, ctx.contract("Staking")),

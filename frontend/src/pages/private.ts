@@ -1,2 +1,226 @@
+/** Private files: encrypt a file in the browser to a Seal policy + id and store the
+ * ciphertext through the publisher (PUT /v1/blobs, owned by the wallet via
+ * send_object_to); open one: fetch the blob, sign a Seal session with the wallet
+ * (eth_signTypedData_v4), get shares from t key servers, decrypt in the browser. The
+ * plaintext never leaves the browser; the backend only ever sees ciphertext. */
+
+import { bytesToHex, hexToBytes, isAddress, keccak256, toBytes, type Address } from "viem";
 import type { AppContext } from "../context";
-export function render(root: HTMLElement, _ctx: AppContext): void { root.textContent = "Private files: coming soon."; }
+import { busy, h, mount } from "../dom";
+import { formatBytes } from "../units";
+import { encryptBlob, decryptBlob } from "../seal/envelope";
+import { isSealed, parseHeader } from "../seal/header";
+import { collectShares, keyServerInfo, NotEnoughShares, signSession } from "../seal/keyservers";
+
+const KEY_SERVERS_STORAGE = "walrus.keyServers";
+const STORE_EPOCHS = 5;
+
+interface StoreAnswer {
+  newlyCreated?: { blobObject: { blobId: string } };
+  alreadyCertified?: { blobId: string };
+}
+
+/** "0x" + 64 hex digits as is; any other text: keccak256 of its UTF-8 bytes. */
+export function identityOf(text: string): Uint8Array {
+  const clean = text.trim();
+  if (/^0x[0-9a-fA-F]{64}$/.test(clean)) return hexToBytes(clean as `0x${string}`);
+  return hexToBytes(keccak256(toBytes(clean)));
+}
+
+function keyServerUrls(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0);
+}
+
+export function render(root: HTMLElement, ctx: AppContext): void {
+  const chainId = ctx.deployment.chainId;
+  const serversInput = h("input", {
+    id: "key-servers",
+    name: "key-servers",
+    autocomplete: "off",
+    placeholder: "http://127.0.0.1:9101, http://127.0.0.1:9102",
+    value: localStorage.getItem(KEY_SERVERS_STORAGE) ?? "",
+  });
+  serversInput.addEventListener("change", () =>
+    localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim()),
+  );
+
+  async function servers() {
+    const urls = keyServerUrls(serversInput.value);
+    if (urls.length === 0) throw new Error("Enter the key servers' URLs first.");
+    localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim());
+    return Promise.all(urls.map((url) => keyServerInfo(url, chainId)));
+  }
+
+  // ------------------------------------------------------------ encrypt and store
+  const policyInput = h("input", {
+    id: "seal-policy",
+    name: "policy",
+    autocomplete: "off",
+    placeholder: "0x… policy contract",
+  });
+  const idInput = h("input", {
+    id: "seal-id",
+    name: "id",
+    autocomplete: "off",
+    placeholder: "0x + 64 hex digits, or any text",
+  });
+  const thresholdInput = h("input", {
+    id: "seal-threshold",
+    name: "threshold",
+    inputmode: "numeric",
+    placeholder: "majority",
+    size: 8,
+  });
+  const fileInput = h("input", { id: "seal-file", name: "file", type: "file" });
+  const encryptButton = h("button", { class: "primary", id: "seal-submit", type: "submit" }, "Encrypt and store");
+  const encryptResult = h("div", { id: "seal-result", "aria-live": "polite" });
+  const encryptForm = h(
+    "form",
+    { class: "card", id: "seal-form", "aria-label": "Encrypt and store a file" },
+    h("h2", {}, "Encrypt and store"),
+    h(
+      "p",
+      { class: "muted" },
+      "The file is encrypted in this browser; only readers the policy contract approves for the id can get the key back from the key servers.",
+    ),
+    h(
+      "div",
+      { class: "row" },
+      h("label", {}, "Policy", policyInput),
+      h("label", {}, "Id", idInput),
+      h("label", {}, "Key servers needed", thresholdInput),
+      h("label", {}, "File", fileInput),
+      encryptButton,
+    ),
+    encryptResult,
+  );
+  encryptForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void busy(encryptButton, async () => {
+      try {
+        const policy = policyInput.value.trim();
+        if (!isAddress(policy)) throw new Error(`"${policy}" is not a policy contract address.`);
+        if (idInput.value.trim() === "") throw new Error("Enter an id (the policy decides per id).");
+        const file = fileInput.files?.[0];
+        if (file === undefined) throw new Error("Choose a file to encrypt.");
+        if (file.size > ctx.deployment.maxBlobBytes) {
+          throw new Error(
+            `The file is too large: ${formatBytes(file.size)}, at most ${formatBytes(ctx.deployment.maxBlobBytes)}.`,
+          );
+        }
+        const { address } = await ctx.requireWallet();
+        const known = await servers();
+        const threshold = thresholdInput.value.trim()
+          ? Number(thresholdInput.value)
+          : Math.floor(known.length / 2) + 1;
+        if (!Number.isInteger(threshold) || threshold < 1 || threshold > known.length) {
+          throw new Error(`Key servers needed must be between 1 and ${known.length}.`);
+        }
+        const sealed = encryptBlob(new Uint8Array(await file.arrayBuffer()), {
+          chainId: BigInt(chainId),
+          policy: hexToBytes(policy),
+          identity: identityOf(idInput.value),
+          serverPublicKeys: known.map((server) => server.publicKey),
+          threshold,
+        });
+        mount(encryptResult, h("p", { class: "muted" }, `Encrypted (${formatBytes(sealed.length)}); storing…`));
+        const url = ctx.api.url("/v1/blobs", { epochs: STORE_EPOCHS, send_object_to: address });
+        const answer = await fetch(url, { method: "PUT", body: new Blob([sealed as BlobPart]) });
+        const body = (await answer.json()) as StoreAnswer & { error?: { message?: string } };
+        if (!answer.ok) throw new Error(body.error?.message ?? `the publisher answered ${answer.status}`);
+        const blobId = body.newlyCreated?.blobObject.blobId ?? body.alreadyCertified?.blobId ?? "";
+        mount(
+          encryptResult,
+          h("p", { class: "ok" }, "Stored encrypted. Blob id: ", h("code", { id: "sealed-blob-id", class: "break" }, blobId)),
+        );
+        openInput.value = blobId;
+        ctx.notify("success", "Encrypted file stored.");
+      } catch (error) {
+        mount(encryptResult, h("p", { class: "error", role: "alert" }, ctx.explain(error)));
+      }
+    });
+  });
+
+  // ------------------------------------------------------------ open
+  const openInput = h("input", { id: "open-blob-id", name: "blob", autocomplete: "off", placeholder: "blob id" });
+  const openButton = h("button", { class: "primary", id: "open-submit", type: "submit" }, "Decrypt");
+  const openResult = h("div", { id: "open-result", "aria-live": "polite" });
+  const openForm = h(
+    "form",
+    { class: "card", id: "open-form", "aria-label": "Open a private file" },
+    h("h2", {}, "Open a private file"),
+    h(
+      "p",
+      { class: "muted" },
+      "Your wallet signs a one-hour session (no transaction, no gas); the key servers release their key shares only if the policy approves you.",
+    ),
+    h("div", { class: "row" }, h("label", {}, "Blob id", openInput), openButton),
+    openResult,
+  );
+  openForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void busy(openButton, async () => {
+      const blobId = openInput.value.trim();
+      if (blobId === "") {
+        mount(openResult, h("p", { class: "error", role: "alert" }, "Enter a blob id."));
+        return;
+      }
+      try {
+        const { address, walletClient } = await ctx.requireWallet();
+        mount(openResult, h("p", { class: "muted" }, "Reading the blob…"));
+        const response = await ctx.api.fetchRaw(`/v1/blobs/${encodeURIComponent(blobId)}`);
+        const data = new Uint8Array(await response.arrayBuffer());
+        if (!isSealed(data)) throw new Error("This blob is not encrypted (no Seal header): open it from its blob page.");
+        const header = parseHeader(data);
+        if (Number(header.chainId) !== chainId) {
+          throw new Error(`This file is sealed for chain ${header.chainId}, not ${chainId}.`);
+        }
+        const policy = bytesToHex(header.policy) as Address;
+        const known = await servers();
+        mount(openResult, h("p", { class: "muted" }, "Sign the session in your wallet…"));
+        const session = await signSession(walletClient, address, policy, chainId);
+        mount(openResult, h("p", { class: "muted" }, `Asking ${known.length} key servers…`));
+        const shares = await collectShares(known, header, session);
+        const plaintext = decryptBlob(data, shares);
+        const blob = new Blob([plaintext as BlobPart]);
+        const link = h("a", { href: URL.createObjectURL(blob), download: `${blobId}.bin`, id: "decrypted-download" }, "Download the decrypted file");
+        const text = new TextDecoder("utf-8", { fatal: false }).decode(plaintext.subarray(0, 4096));
+        const printable = !/[\u0000-\u0008\u000e-\u001f]/.test(text);
+        mount(
+          openResult,
+          h("p", { class: "ok", id: "decrypted" }, `Decrypted ${formatBytes(plaintext.length)} in your browser. `, link),
+          h("p", { class: "muted" }, `Policy ${policy}, ${header.threshold} of ${header.entries.length} key servers.`),
+          h("input", { type: "hidden", id: "decrypted-hex", value: bytesToHex(plaintext.subarray(0, 65536)) }),
+          printable ? h("div", { class: "preview" }, h("pre", { id: "decrypted-text" }, text)) : null,
+        );
+      } catch (error) {
+        const message =
+          error instanceof NotEnoughShares && error.denied
+            ? `Not allowed by the policy: the key servers refused your account. ${error.message}`
+            : ctx.explain(error);
+        mount(openResult, h("p", { class: "error", role: "alert", id: "decrypt-error" }, message));
+      }
+    });
+  });
+
+  mount(
+    root,
+    h("h1", {}, "Private files"),
+    h(
+      "p",
+      { class: "muted" },
+      "Seal encryption: a policy contract on chain decides who may read; t of m key servers enforce it.",
+    ),
+    h(
+      "div",
+      { class: "card" },
+      h("h2", {}, "Key servers"),
+      h("label", {}, "URLs, separated by commas", serversInput),
+    ),
+    encryptForm,
+    openForm,
+  );
+}
