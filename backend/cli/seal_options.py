@@ -132,4 +132,4 @@ def decrypt_after_read(data: bytes, client: Client, options: SealOptions) -> byt
             "the blob is Seal-encrypted: pass --key-server URL (or WALRUS_KEY_SERVERS), "
             "or --no-decrypt for the ciphertext"
         )
-    return bytes(options.sealer(client).decrypt(data))
+    return options.sealer(client).decrypt(data)

@@ -137,9 +137,8 @@ def unseal(
     key_server_urls: Sequence[str],
     timeout: float = KEYSERVER_TIMEOUT,
     infos: Sequence[KeyServer | str] | None = None,
-) -> bytearray:
-    """The plaintext of Seal blob ``data`` (version 1 or 2) for ``account``, decrypted into
-    one fresh buffer; MalformedSealHeader,
+) -> bytes:
+    """The plaintext of Seal blob ``data`` (version 1 or 2) for ``account``; MalformedSealHeader,
     WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise.
     ``infos``: the servers' /v1/seal/info answers (or why not) when already fetched."""
     if not is_sealed(data):
@@ -274,7 +273,7 @@ class SealClient:
 
     def decrypt(
         self, data: bytes | bytearray | memoryview, infos: Sequence[KeyServer | str] | None = None
-    ) -> bytearray:
+    ) -> bytes:
         account = self.client.chain.account
         if account is None:
             raise SdkError("decrypting needs a wallet (a private key) to sign the session")
@@ -287,7 +286,7 @@ class SealClient:
             infos=self.key_servers() if infos is None else infos,
         )
 
-    def read(self, blob_id: Any) -> bytearray:
+    def read(self, blob_id: Any) -> bytes:
         """Reads the blob and decrypts it (NotSealed if it is not a Seal blob); the key
         servers are looked up while the blob is read, and the plaintext is decrypted in
         place from the blob's bytes (no copy of the ciphertext)."""

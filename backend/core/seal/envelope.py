@@ -33,8 +33,8 @@ from backend.core.seal.header import (
     parse_header,
 )
 from backend.core.seal.shamir import Share, combine_shares, split_secret
-from backend.core.seal.stream import ciphertext_size, encrypt_into
 from backend.core.seal.stream import decrypt as decrypt_stream
+from backend.core.seal.stream import encrypt as encrypt_stream
 
 _ZERO_NONCE: Final = bytes(NONCE_SIZE)
 _SHARE_CONTEXT: Final = b"walrus-seal/v1/share"
@@ -126,19 +126,13 @@ def encrypt_blob(
         version=VERSION_STREAM,
         segment_size=segment_size,
     )
-    header_bytes = header.to_bytes()
-    out = bytearray(len(header_bytes) + ciphertext_size(len(plaintext), segment_size))
-    out[: len(header_bytes)] = header_bytes
-    encrypt_into(
-        out,
-        len(header_bytes),
+    return encrypt_stream(
         plaintext,
         key=data_key,
         prefix=header.nonce,
         segment_size=segment_size,
-        associated_data=header_bytes,
+        header=header.to_bytes(),
     )
-    return bytes(out)
 
 
 def open_share(header: SealHeader, server: X25519KeyPair) -> Share:
@@ -198,10 +192,10 @@ def open_response(
     return Share(index + 1, value)
 
 
-def decrypt_blob(data: bytes | bytearray | memoryview, shares: Sequence[Share]) -> bytearray:
+def decrypt_blob(data: bytes | bytearray | memoryview, shares: Sequence[Share]) -> bytes:
     """The plaintext of a Seal blob (version 1 or 2) from at least ``threshold`` shares of
     its data key; SealTampered if the header or ciphertext was altered (no partial
-    plaintext). Version 2 decrypts in place into one buffer, over all cores."""
+    plaintext). Version 2 decrypts straight into the returned bytes, over all cores."""
     header = parse_header(data)
     distinct = list({share.x: share for share in shares}.values())
     if len(distinct) < header.threshold:
@@ -217,6 +211,4 @@ def decrypt_blob(data: bytes | bytearray | memoryview, shares: Sequence[Share]) 
             segment_size=header.segment_size,
             associated_data=header_bytes,
         )
-    return bytearray(
-        _decrypt(data_key, bytes(view[header.size :]), header_bytes, header.nonce, "Seal blob")
-    )
+    return _decrypt(data_key, bytes(view[header.size :]), header_bytes, header.nonce, "Seal blob")
