@@ -39,6 +39,7 @@ export function render(root: HTMLElement, ctx: AppContext): void {
   const serversInput = h("input", {
     id: "key-servers",
     name: "key-servers",
+    style: "width: min(100%, 42rem)",
     autocomplete: "off",
     placeholder: "http://127.0.0.1:9101, http://127.0.0.1:9102",
     value: localStorage.getItem(KEY_SERVERS_STORAGE) ?? "",
@@ -145,7 +146,13 @@ export function render(root: HTMLElement, ctx: AppContext): void {
   });
 
   // ------------------------------------------------------------ open
-  const openInput = h("input", { id: "open-blob-id", name: "blob", autocomplete: "off", placeholder: "blob id" });
+  const openInput = h("input", {
+    id: "open-blob-id",
+    name: "blob",
+    autocomplete: "off",
+    placeholder: "blob id",
+    style: "width: min(100%, 32rem)",
+  });
   const openButton = h("button", { class: "primary", id: "open-submit", type: "submit" }, "Decrypt");
   const openResult = h("div", { id: "open-result", "aria-live": "polite" });
   const openForm = h(
@@ -157,7 +164,7 @@ export function render(root: HTMLElement, ctx: AppContext): void {
       { class: "muted" },
       "Your wallet signs a one-hour session (no transaction, no gas); the key servers release their key shares only if the policy approves you.",
     ),
-    h("div", { class: "row" }, h("label", {}, "Blob id", openInput), openButton),
+    h("div", { class: "row" }, h("label", { style: "flex: 1" }, "Blob id", openInput), openButton),
     openResult,
   );
   openForm.addEventListener("submit", (event) => {
@@ -197,11 +204,28 @@ export function render(root: HTMLElement, ctx: AppContext): void {
           printable ? h("div", { class: "preview" }, h("pre", { id: "decrypted-text" }, text)) : null,
         );
       } catch (error) {
-        const message =
-          error instanceof NotEnoughShares && error.denied
-            ? `Not allowed by the policy: the key servers refused your account. ${error.message}`
-            : ctx.explain(error);
-        mount(openResult, h("p", { class: "error", role: "alert", id: "decrypt-error" }, message));
+        if (error instanceof NotEnoughShares && error.denied) {
+          mount(
+            openResult,
+            h(
+              "div",
+              { class: "error", role: "alert", id: "decrypt-error" },
+              h(
+                "p",
+                { class: "break" },
+                `Not allowed by the policy: the key servers refused to release the key to ${ctx.wallet.address ?? "this account"}.`,
+              ),
+              h(
+                "details",
+                {},
+                h("summary", {}, "What the key servers said"),
+                h("ul", {}, error.refusals.map((refusal) => h("li", { class: "break" }, refusal.message))),
+              ),
+            ),
+          );
+        } else {
+          mount(openResult, h("p", { class: "error", role: "alert", id: "decrypt-error" }, ctx.explain(error)));
+        }
       }
     });
   });

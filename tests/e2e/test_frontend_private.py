@@ -1,0 +1,164 @@
+"""The web dApp's Private files page in Chromium: the TypeScript Seal port against the
+Python one, through real key servers and the node network. Python encrypts -> the browser
+decrypts identical bytes for a reader the allowlist approves, and shows a refusal to one it
+does not; the browser encrypts -> Python decrypts identical bytes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, FilePayload, Page, expect
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.chain.devnet import Devnet, dev_accounts
+from backend.chain.policies import PolicyContract, deploy_policy
+from backend.core.seal.header import parse_header
+from backend.sdk.client import Client
+from backend.sdk.seal import SealClient
+from tests.e2e import frontend_harness
+from tests.e2e.frontend_harness import (
+    DESKTOP,
+    UI_TIMEOUT_MS,
+    TestWallet,
+    WalletPage,
+    WebStack,
+    screenshot,
+    wallet_script,
+)
+from tests.integration.network import Network
+from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+
+browser = frontend_harness.browser
+web = frontend_harness.web
+
+ALLOWED, DENIED = dev_accounts(9)[7], dev_accounts(9)[8]
+"""Anvil's own dev accounts: anvil signs their eth_signTypedData_v4 (sessions)."""
+ID = bytes.fromhex("5e" * 32)
+
+
+@pytest.fixture(scope="module")
+def key_servers(
+    anvil: Devnet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[KeyServerProcess]]:
+    servers = start_key_servers(anvil.url, tmp_path_factory.mktemp("web-keyservers"))
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Client:
+    return Client.connect(
+        chain, artifacts, network.env.staking.address, network.env.registry.address
+    )
+
+
+@pytest.fixture(scope="module")
+def allowlist(web: WebStack, network: Network, artifacts: Artifacts) -> PolicyContract:
+    """Owned by the network's user (the publisher's wallet); ALLOWED is a reader."""
+    user = network.user
+    policy = PolicyContract.at(
+        user, artifacts, "allowlist", deploy_policy(user, artifacts, "allowlist", user.address)
+    )
+    policy.add_reader(ALLOWED.address)
+    return policy
+
+
+@pytest.fixture
+def reader_page(
+    browser: Browser, web: WebStack, key_servers: list[KeyServerProcess]
+) -> Iterator[WalletPage]:
+    context = browser.new_context(viewport=dict(DESKTOP), accept_downloads=True)  # type: ignore[arg-type]
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    context.add_init_script(wallet_script(web, [ALLOWED.address, DENIED.address]))
+    page = context.new_page()
+    session = WalletPage(page, TestWallet(page), web)
+    session.open("/private")
+    session.connect()
+    page.fill("#key-servers", ", ".join(server.url for server in key_servers))
+    try:
+        yield session
+    finally:
+        context.close()
+
+
+def decrypt_in_browser(page: Page, blob_id: str, tmp_path: Path) -> bytes:
+    page.fill("#open-blob-id", blob_id)
+    page.click("#open-submit")
+    link = page.locator("#decrypted-download")
+    expect(link).to_be_visible(timeout=UI_TIMEOUT_MS)
+    with page.expect_download() as download:
+        link.click()
+    target = tmp_path / "decrypted.bin"
+    download.value.save_as(target)
+    return target.read_bytes()
+
+
+def test_python_sealed_file_decrypts_in_the_browser_for_allowed_readers_only(
+    network: Network,
+    artifacts: Artifacts,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+    reader_page: WalletPage,
+    tmp_path: Path,
+) -> None:
+    content = b"PRIVATE-WEB-MARKER " + os.urandom(1_100_000)  # two 1 MiB segments
+    writer = SealClient(_client(network, artifacts, network.user), [s.url for s in key_servers])
+    stored = writer.store(content, policy=allowlist.address, identity=ID, threshold=2)
+    page = reader_page.page
+
+    assert decrypt_in_browser(page, str(stored.blob_id), tmp_path) == content
+    expect(page.locator("#decrypted")).to_contain_text("Decrypted 1.05 MiB")
+
+    reader_page.wallet.use_account(DENIED.address)
+    page.fill("#key-servers", ", ".join(server.url for server in key_servers))
+    page.fill("#open-blob-id", str(stored.blob_id))
+    page.click("#open-submit")
+    refusal = page.locator("#decrypt-error")
+    expect(refusal).to_contain_text("Not allowed by the policy", timeout=UI_TIMEOUT_MS)
+    refusal.locator("summary").click()
+    expect(refusal).to_contain_text("AccessDenied")
+    expect(page.locator("#decrypted-download")).to_have_count(0)
+    screenshot(page, "private")
+
+
+def test_browser_sealed_file_decrypts_in_python(
+    network: Network,
+    artifacts: Artifacts,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+    reader_page: WalletPage,
+    client_for: Callable[[bytes], ChainClient],
+) -> None:
+    content = b"sealed in the browser " + os.urandom(70_000)
+    page = reader_page.page
+    page.fill("#seal-policy", allowlist.address)
+    page.fill("#seal-id", "0x" + ID.hex())
+    note: FilePayload = {
+        "name": "note.bin",
+        "mimeType": "application/octet-stream",
+        "buffer": content,
+    }
+    page.set_input_files("#seal-file", files=[note])
+    page.click("#seal-submit")
+    blob_id = page.locator("#sealed-blob-id")
+    expect(blob_id).to_be_visible(timeout=UI_TIMEOUT_MS)
+
+    reader = SealClient(
+        _client(network, artifacts, client_for(bytes(ALLOWED.key))),
+        [server.url for server in key_servers],
+    )
+    raw = reader.client.read(blob_id.inner_text())
+    header = parse_header(raw)
+    assert (header.policy.hex(), header.identity, header.threshold) == (
+        allowlist.address[2:].lower(),
+        ID,
+        2,
+    )
+    assert content not in raw
+    assert reader.read(blob_id.inner_text()) == content
