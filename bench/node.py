@@ -21,9 +21,12 @@ import platform
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import lmdb
 import requests
@@ -122,7 +125,60 @@ def engines(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], N
             emit(row)
 
 
-def http(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
+class Connection:
+    """One keep-alive HTTP/1.1 connection (http.client: a thin load generator, so the client
+    is not what is measured)."""
+
+    def __init__(self, base_url: str) -> None:
+        parsed = urlsplit(base_url)
+        self._conn = HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes, str]:
+        """(status, body, Server-Timing header) of one request."""
+        headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
+        self._conn.request(method, path, body=body, headers=headers)
+        response = self._conn.getresponse()
+        return response.status, response.read(), response.getheader("Server-Timing") or ""
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """Milliseconds per phase from a `Server-Timing: name;dur=ms, ...` header."""
+    phases = {}
+    for part in header.split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if duration:
+            phases[name] = float(duration)
+    return phases
+
+
+def concurrent_puts(
+    base_url: str, path: str, wire: bytes, connections: int, per_connection: int
+) -> float:
+    """Wall time of `connections` keep-alive connections each PUTting `wire` `per_connection`
+    times at once."""
+
+    def run() -> None:
+        conn = Connection(base_url)
+        for _ in range(per_connection):
+            status, body, _ = conn.request("PUT", path, wire)
+            assert status == 201, body
+        conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(connections)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
+def http(
+    sizes: list[int], repeat: int, connections: int, emit: Callable[[dict[str, object]], None]
+) -> None:
     sys.path.insert(0, str(RESULTS.parents[2]))  # the fixture lives in tests/integration
     from backend.core import routes
     from backend.core.sliver_kind import SliverKind
@@ -136,63 +192,81 @@ def http(sizes: list[int], repeat: int, emit: Callable[[dict[str, object]], None
             network.upload(encoded)
             primary, _ = encoded.sliver_pair(0)
             node = network.owner_of_pair(encoded, 0)
-            url = node.url + routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY)
+            path = routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY)
             wire = primary.to_bytes()
             count = max(3, min(repeat, (128 * MIB) // len(wire)))
-            session = requests.Session()
+            conn = Connection(node.url)
             put_times, get_times = [], []
+            phases: dict[str, list[float]] = {}
             for _ in range(count):
                 start = time.perf_counter()
-                response = session.put(url, data=wire)
+                status, body, timing = conn.request("PUT", path, wire)
                 put_times.append(time.perf_counter() - start)
-                assert response.status_code == 201, response.text
+                assert status == 201, body
+                for name, ms in server_timing(timing).items():
+                    phases.setdefault(name, []).append(ms / 1000)
                 start = time.perf_counter()
-                got = session.get(url)
+                status, got, _ = conn.request("GET", path)
                 get_times.append(time.perf_counter() - start)
-                assert got.content == wire
+                assert status == 200 and got == wire
             # a durable write as a client sees it: both slivers of the pair, then the
             # confirmation (the node fsyncs before signing); baseline: both fsynced
             pair_wires = [sliver.to_bytes() for sliver in encoded.sliver_pair(0)]
-            pair_urls = [
-                node.url + routes.sliver_path(encoded.blob_id, 0, sliver.kind)
+            pair_paths = [
+                routes.sliver_path(encoded.blob_id, 0, sliver.kind)
                 for sliver in encoded.sliver_pair(0)
             ]
-            confirm_url = node.url + routes.confirmation_path(encoded.blob_id)
+            confirm_path = routes.confirmation_path(encoded.blob_id)
             cycle_times, cycle_baseline = [], []
             for _ in range(count):
                 start = time.perf_counter()
-                for pair_url, pair_wire in zip(pair_urls, pair_wires, strict=True):
-                    assert session.put(pair_url, data=pair_wire).status_code == 201
-                assert session.get(confirm_url).status_code == 200
+                for pair_path, pair_wire in zip(pair_paths, pair_wires, strict=True):
+                    assert conn.request("PUT", pair_path, pair_wire)[0] == 201
+                assert conn.request("GET", confirm_path)[0] == 200
                 cycle_times.append(time.perf_counter() - start)
                 cycle_baseline.append(
                     sum(sum(fsync_file_baseline(directory, w, 1)) for w in pair_wires)
                 )
+            conn.close()
+            per_connection = max(2, count // connections)
+            concurrent_seconds = concurrent_puts(node.url, path, wire, connections, per_connection)
+            concurrent_rate = round(
+                len(wire) * connections * per_connection / concurrent_seconds / MIB, 1
+            )
             pair_bytes = sum(len(w) for w in pair_wires)
             cycle_rate = mib_s(pair_bytes, cycle_times)
             cycle_baseline_rate = mib_s(pair_bytes, cycle_baseline)
             baseline = fsync_file_baseline(directory, wire, count)
             baseline_rate = mib_s(len(wire), baseline)
             put_rate = mib_s(len(wire), put_times)
-            emit(
-                {
-                    "bench": "node_http",
-                    "sliver_kib": round(len(wire) / 1024),
-                    "requests": count,
-                    "put_mib_s": put_rate,
-                    "put_p50_ms": percentile_ms(put_times, 0.5),
-                    "put_p99_ms": percentile_ms(put_times, 0.99),
-                    "get_mib_s": mib_s(len(wire), get_times),
-                    "get_p50_ms": percentile_ms(get_times, 0.5),
-                    "get_p99_ms": percentile_ms(get_times, 0.99),
-                    "baseline_fsync_file_mib_s": baseline_rate,
-                    "put_pct_of_baseline": round(100 * put_rate / baseline_rate, 1),
-                    "pair_put_confirm_mib_s": cycle_rate,
-                    "pair_put_confirm_p50_ms": percentile_ms(cycle_times, 0.5),
-                    "pair_baseline_fsync_mib_s": cycle_baseline_rate,
-                    "pair_pct_of_baseline": round(100 * cycle_rate / cycle_baseline_rate, 1),
-                }
-            )
+            row: dict[str, object] = {
+                "bench": "node_http",
+                "sliver_kib": round(len(wire) / 1024),
+                "requests": count,
+                "put_mib_s": put_rate,
+                "put_p50_ms": percentile_ms(put_times, 0.5),
+                "put_p99_ms": percentile_ms(put_times, 0.99),
+                "get_mib_s": mib_s(len(wire), get_times),
+                "get_p50_ms": percentile_ms(get_times, 0.5),
+                "get_p99_ms": percentile_ms(get_times, 0.99),
+                "baseline_fsync_file_mib_s": baseline_rate,
+                "baseline_p50_ms": percentile_ms(baseline, 0.5),
+                "put_pct_of_baseline": round(100 * put_rate / baseline_rate, 1),
+                f"put_{connections}conn_mib_s": concurrent_rate,
+                f"put_{connections}conn_pct_of_baseline": round(
+                    100 * concurrent_rate / baseline_rate, 1
+                ),
+                "pair_put_confirm_mib_s": cycle_rate,
+                "pair_put_confirm_p50_ms": percentile_ms(cycle_times, 0.5),
+                "pair_baseline_fsync_mib_s": cycle_baseline_rate,
+                "pair_pct_of_baseline": round(100 * cycle_rate / cycle_baseline_rate, 1),
+            }
+            for name, seconds in phases.items():  # node-side phases of the sequential PUTs
+                row[f"node_{name}_p50_ms"] = percentile_ms(seconds, 0.5)
+            node_total = sum(percentile_ms(seconds, 0.5) for seconds in phases.values())
+            row["outside_handler_p50_ms"] = round(percentile_ms(put_times, 0.5) - node_total, 2)
+            row["load_average_1m"] = round(os.getloadavg()[0], 1)
+            emit(row)
 
 
 def fresh(repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
@@ -242,6 +316,7 @@ def main() -> None:
     parser.add_argument("--sizes-kib", default="64,1024,16384")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--part", default="engines,http")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent PUT connections")
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
     sizes = [int(kib) * 1024 for kib in arguments.sizes_kib.split(",")]
@@ -259,7 +334,7 @@ def main() -> None:
     if "engines" in parts:
         engines(sizes, arguments.repeat, emit)
     if "http" in parts:
-        http(sizes, arguments.repeat, emit)
+        http(sizes, arguments.repeat, arguments.connections, emit)
     if "fresh" in parts:
         fresh(arguments.repeat, emit)
 
