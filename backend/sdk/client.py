@@ -46,7 +46,7 @@ from backend.core.metadata import UnverifiedMetadata, VerifiedMetadata, verify_m
 from backend.core.pairs import secondary_index_of_pair, shard_of_pair
 from backend.core.params import EncodingParams
 from backend.core.sliver_kind import SliverKind
-from backend.core.slivers import UnverifiedSliver, VerifiedSliver, verify_sliver
+from backend.core.slivers import VerifiedSliver, verify_sliver
 from backend.sdk.epoch_view import EpochCommittee, EpochView
 from backend.sdk.errors import (
     BlobDeleted,
@@ -596,10 +596,9 @@ class Client:
 
         def fetch(pair: int) -> VerifiedSliver:
             node = self.node(view.assignment[shard_of_pair(blob_id, pair, n)])
-            wire = node.get_sliver(blob_id, pair, kind)
             name = kind.name.lower()
             try:
-                sliver = UnverifiedSliver.from_bytes(wire)
+                sliver = node.get_unverified_sliver(blob_id, pair, kind)
                 index = pair if kind is SliverKind.PRIMARY else secondary_index_of_pair(pair, n)
                 if sliver.kind is not kind or sliver.index != index:
                     raise NodeRequestFailed(node.name, f"sent another sliver than {name} {pair}")
