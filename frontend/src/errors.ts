@@ -24,6 +24,8 @@ const PLAIN: Record<string, (args: readonly unknown[]) => string> = {
   ERC2612ExpiredSignature: () => "The WAL permit expired before it was used; try again.",
   ERC2612InvalidSigner: () => "The WAL permit was signed by another account.",
   ERC721InsufficientApproval: () => "You do not own this blob.",
+  ERC721InvalidReceiver: () =>
+    "That address cannot receive blobs (the zero address, or a contract that does not accept tokens).",
   BlobRegistryNotAuthorized: () => "Only the blob's owner may do that.",
   BlobRegistryAlreadyCertified: () => "This blob is already certified.",
   BlobRegistryBlobExpired: () => "This blob has expired.",

@@ -1,6 +1,7 @@
 /** WAL balance and allowance helpers shared by the pages that pay (upload, extend, stake). */
 
 import type { Address, WalletClient } from "viem";
+import { checkedWrite } from "./pages/checked_write";
 import type { AppContext } from "./context";
 import { UserFacingError } from "./errors";
 import { formatWal } from "./units";
@@ -43,13 +44,6 @@ export async function ensureAllowance(
   })) as bigint;
   if (allowance >= amount) return;
   await ctx.runTx(`Approve ${formatWal(amount)}`, () =>
-    walletClient.writeContract({
-      address: wal.address,
-      abi: wal.abi,
-      functionName: "approve",
-      args: [spender, amount],
-      account: owner,
-      chain: ctx.chain,
-    }),
+    checkedWrite(ctx, { address: owner, walletClient }, { address: wal.address, abi: wal.abi, functionName: "approve", args: [spender, amount] }),
   );
 }

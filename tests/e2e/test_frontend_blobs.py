@@ -119,6 +119,9 @@ def test_store_list_download_extend_transfer_delete(
     # transfer to the second account: it leaves this list and shows in theirs
     card = blob_card(page, blob_id)
     card.locator("summary", has_text="Transfer").click()
+    card.locator("input[id^=transfer-to-]").fill("0x" + "00" * 20)
+    card.locator('[data-action="transfer"]').click()  # the contract refuses: shown by name
+    expect(card.get_by_role("alert")).to_contain_text("(ERC721InvalidReceiver)")
     card.locator("input[id^=transfer-to-]").fill(web.address(1))
     card.locator('[data-action="transfer"]').click()
     expect(blob_card(page, blob_id)).to_have_count(0)

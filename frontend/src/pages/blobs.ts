@@ -2,6 +2,7 @@
  * attributes, delete, copy link and an inline preview. */
 
 import { getAddress, isAddress, type TransactionReceipt } from "viem";
+import { checkedWrite } from "./checked_write";
 import type { AppContext } from "../context";
 import { copyButton } from "../copy";
 import { busy, h, mount } from "../dom";
@@ -115,7 +116,7 @@ function blobCard(
         await requireWal(ctx, address, cost);
         await ensureAllowance(ctx, walletClient, address, registry.address, cost);
         return ctx.runTx(`Extend by ${count} epoch${count === 1 ? "" : "s"}`, () =>
-          walletClient.writeContract({ address: registry.address, abi: registry.abi, functionName: "extendBlob", args: [BigInt(blob.tokenId), count], account: address, chain: ctx.chain }),
+          checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "extendBlob", args: [BigInt(blob.tokenId), count] }),
         );
       }),
     ),
@@ -131,7 +132,7 @@ function blobCard(
         if (!isAddress(to)) throw new UserFacingError(`“${to}” is not an address (0x followed by 40 hex digits).`);
         if (getAddress(to) === address) throw new UserFacingError("That is your own address.");
         return ctx.runTx("Transfer blob", () =>
-          walletClient.writeContract({ address: registry.address, abi: registry.abi, functionName: "transferFrom", args: [address, getAddress(to), BigInt(blob.tokenId)], account: address, chain: ctx.chain }),
+          checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "transferFrom", args: [address, getAddress(to), BigInt(blob.tokenId)] }),
         );
       }),
     ),
@@ -147,7 +148,7 @@ function blobCard(
         const name = key.value.trim();
         if (name === "") throw new UserFacingError("An attribute needs a key.");
         return ctx.runTx(`Set “${name}”`, () =>
-          walletClient.writeContract({ address: registry.address, abi: registry.abi, functionName: "setAttribute", args: [BigInt(blob.tokenId), name, value.value], account: address, chain: ctx.chain }),
+          checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "setAttribute", args: [BigInt(blob.tokenId), name, value.value] }),
         );
       }),
     ),
@@ -158,7 +159,7 @@ function blobCard(
       void busy(remove, () =>
         act("Remove attribute", ({ address, walletClient }) =>
           ctx.runTx(`Remove “${name}”`, () =>
-            walletClient.writeContract({ address: registry.address, abi: registry.abi, functionName: "removeAttribute", args: [BigInt(blob.tokenId), name], account: address, chain: ctx.chain }),
+            checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "removeAttribute", args: [BigInt(blob.tokenId), name] }),
           ),
         ),
       ),
@@ -174,7 +175,7 @@ function blobCard(
       void busy(confirmButton, () =>
         act("Delete", ({ address, walletClient }) =>
           ctx.runTx("Delete blob", () =>
-            walletClient.writeContract({ address: registry.address, abi: registry.abi, functionName: "deleteBlob", args: [BigInt(blob.tokenId)], account: address, chain: ctx.chain }),
+            checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "deleteBlob", args: [BigInt(blob.tokenId)] }),
           ),
         ),
       ),

@@ -3,6 +3,7 @@
 
 import { parseEventLogs, type Address, type Hex } from "viem";
 import { ApiError } from "../api";
+import { checkedWrite } from "./checked_write";
 import type { AppContext } from "../context";
 import { busy, h, mount } from "../dom";
 import { UserFacingError } from "../errors";
@@ -259,14 +260,7 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
       current = "certify";
       setStep("certify", "active", "confirm in your wallet");
       await ctx.runTx("Certify blob", () =>
-        walletClient.writeContract({
-          address: registry.address,
-          abi: registry.abi,
-          functionName: "certifyBlob",
-          args: [tokenId, certificate.signers, certificate.signature],
-          account: address,
-          chain: ctx.chain,
-        }),
+        checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "certifyBlob", args: [tokenId, certificate.signers, certificate.signature] }),
       );
       setStep("certify", "done");
       await showResult(prepared, tokenId, prepared.reusableRegistration?.endEpoch ?? prepared.endEpoch, false);
@@ -289,21 +283,14 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
     await requireWal(ctx, address, cost);
     await ensureAllowance(ctx, walletClient, address, registry.address, cost);
     const receipt = await ctx.runTx("Register blob", () =>
-      walletClient.writeContract({
-        address: registry.address,
-        abi: registry.abi,
-        functionName: "registerBlob",
-        args: [
+      checkedWrite(ctx, { address: address, walletClient }, { address: registry.address, abi: registry.abi, functionName: "registerBlob", args: [
           prepared.blobIdHex,
           prepared.rootHash,
           BigInt(prepared.size),
           prepared.encodingType,
           prepared.epochs,
           prepared.deletable,
-        ],
-        account: address,
-        chain: ctx.chain,
-      }),
+        ] }),
     );
     const [registered] = parseEventLogs({
       abi: registry.abi,
