@@ -103,9 +103,10 @@ def _ask_share(
     session_json: dict[str, Any],
     session_key: X25519KeyPair,
     timeout: float,
+    http: requests.Session | None,
 ) -> Share:
     try:
-        answer = requests.post(
+        answer = (http or requests).post(
             server.url + KEYSERVER_SHARE,
             json={"header": header_bytes.hex(), "session": session_json},
             timeout=timeout,
@@ -137,10 +138,12 @@ def unseal(
     key_server_urls: Sequence[str],
     timeout: float = KEYSERVER_TIMEOUT,
     infos: Sequence[KeyServer | str] | None = None,
+    http: requests.Session | None = None,
 ) -> bytes:
     """The plaintext of Seal blob ``data`` (version 1 or 2) for ``account``; MalformedSealHeader,
     WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise.
-    ``infos``: the servers' /v1/seal/info answers (or why not) when already fetched."""
+    ``infos``: the servers' /v1/seal/info answers (or why not) when already fetched;
+    ``http``: a session whose kept-alive connections to the key servers are reused."""
     if not is_sealed(data):
         raise NotSealed("the blob is not Seal-encrypted (no WSEL header)")
     header = parse_header(data)
@@ -171,7 +174,14 @@ def unseal(
         )
         asked = [
             pool.submit(
-                _ask_share, server, header, header_bytes, session.to_json(), session_key, timeout
+                _ask_share,
+                server,
+                header,
+                header_bytes,
+                session.to_json(),
+                session_key,
+                timeout,
+                http,
             )
             for server in servers
         ]
@@ -217,6 +227,7 @@ class SealClient:
         self.timeout = timeout
         self._known: dict[str, KeyServer] = {}
         self._pool = futures.ThreadPoolExecutor(len(self.key_server_urls) + 1, "walrus-seal")
+        self._http = requests.Session()  # kept-alive connections to the key servers
 
     def key_servers(self) -> list[KeyServer | str]:
         """The configured key servers (public keys cached once seen), or why each is not
@@ -284,6 +295,7 @@ class SealClient:
             key_server_urls=self.key_server_urls,
             timeout=self.timeout,
             infos=self.key_servers() if infos is None else infos,
+            http=self._http,
         )
 
     def read(self, blob_id: Any) -> bytes:
