@@ -11,6 +11,8 @@ seconds.
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -19,6 +21,7 @@ from web3 import Web3
 from backend.api.errors import BadRequest, error_response
 from backend.api.frontend import _artifacts, _contracts
 from backend.chain.challenges import StorageChallengesContract
+from backend.chain.compiler import REPO_ROOT
 from backend.chain.deployment import Deployment
 from backend.chain.governance import Governance, GovernanceError, ProposalStatus
 from backend.chain.governed_parameters import (
@@ -34,6 +37,9 @@ from backend.sdk.staking import StakingClient
 network_views = Blueprint("network_views", __name__)
 
 GOVERNANCE_CONTRACTS: Final = ("WalrusGovernor", "WalrusTimelock")
+KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
+DEVNET_KEY_SERVERS_FILE: Final = REPO_ROOT / ".devnet" / "keyservers.json"
+"""Where `make up` lists its key servers (the CLI's default too: backend/cli/seal_options)."""
 
 
 def _client() -> Client:
@@ -230,6 +236,25 @@ def governance_calls() -> Any:
     )
 
 
+@network_views.get("/v1/keyservers")
+def key_servers() -> Any:
+    """The Seal key servers this backend knows (WALRUS_KEY_SERVERS, comma-separated, else
+    `make up`'s .devnet/keyservers.json), so the browser can prefill them; the browser
+    checks each one's chain and public key itself."""
+    from_env = os.environ.get(KEY_SERVERS_ENV, "")
+    urls = [url.strip() for url in from_env.split(",") if url.strip()]
+    threshold = None
+    if not urls:
+        try:
+            listed = json.loads(DEVNET_KEY_SERVERS_FILE.read_text())
+        except (OSError, ValueError):
+            listed = {}
+        if isinstance(listed, dict):
+            urls = [str(url) for url in listed.get("urls", [])]
+            threshold = listed.get("threshold")
+    return jsonify(urls=urls, threshold=threshold if isinstance(threshold, int) else None)
+
+
 def _path(summary: str, parameter: str | None = None, method: str = "get") -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
@@ -251,6 +276,7 @@ NETWORK_VIEW_PATHS: Final[dict[str, Any]] = {
     "/v1/staking/positions/{owner}": _path("An address's stake positions and rewards", "owner"),
     "/v1/governance/proposals": _path("Proposals with state, votes and timelock eta"),
     "/v1/governance/votes/{account}": _path("An account's voting power and delegate", "account"),
+    "/v1/keyservers": _path("Seal key server URLs known to this backend (may be empty)"),
     "/v1/governance/calls": _path(
         'Calldata of a parameter change: body {"set": {"<parameter>": <value>}}', None, "post"
     ),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 
 from backend.chain.client import ChainClient
@@ -151,3 +152,13 @@ def test_propose_vote_queue_and_execute_a_parameter_change(
     proposal.locator(".execute").click()
     expect(proposal.locator(".proposal-state")).to_have_text("executed", timeout=UI_TIMEOUT_MS)
     assert int(registry.contract.functions.maxEpochsAhead().call()) == new_horizon
+
+
+def test_a_bad_parameter_change_is_a_named_400(web: WebStack) -> None:
+    unknown = requests.post(
+        f"{web.url}/v1/governance/calls", json={"set": {"n_shards": 9}}, timeout=30
+    )
+    assert unknown.status_code == 400
+    assert "fixed at deployment" in unknown.json()["error"]["message"]
+    empty = requests.post(f"{web.url}/v1/governance/calls", data=b"nope", timeout=30)
+    assert empty.status_code == 400 and "max_epochs_ahead" in empty.json()["error"]["message"]

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 from web3.contract import Contract
 
@@ -61,10 +62,10 @@ def rewards(
     return deployed
 
 
-def error_notice(page: Page) -> str:
-    notice = page.locator(".notice-error").last
-    expect(notice).to_be_visible(timeout=UI_TIMEOUT_MS)
-    return notice.inner_text()
+def expect_error(page: Page, text: str) -> None:
+    """An error notice saying `text` appears (earlier notices may still be shown)."""
+    notice = page.locator(".notice-error").filter(has_text=re.compile(text, re.IGNORECASE))
+    expect(notice.last).to_be_visible(timeout=UI_TIMEOUT_MS)
 
 
 def open_staking(session: WalletPage) -> Page:
@@ -105,16 +106,16 @@ def test_bad_stake_input_pays_nothing(web: WebStack, wallet_page: WalletPage) ->
 
     page.fill("#stake-amount", "lots")
     page.click("#stake-submit")
-    assert "is not a WAL amount" in error_notice(page)
+    expect_error(page, "is not a WAL amount")
 
     page.fill("#stake-amount", "5000")
     page.click("#stake-submit")
-    assert "Not enough WAL" in error_notice(page)
+    expect_error(page, "Not enough WAL")
 
     wallet_page.wallet.reject_requests()
     page.fill("#stake-amount", "1")
     page.click("#stake-submit")
-    assert "reject" in error_notice(page).lower()
+    expect_error(page, "rejected")
     expect(page.locator("#stake-submit")).to_be_enabled()
     assert web.wal_balance(address) == before
     expect(page.locator("#no-positions")).to_be_visible()
@@ -173,3 +174,17 @@ def test_stake_claim_request_withdraw_and_withdraw(
     expect(page.locator("#no-positions")).to_be_visible(timeout=UI_TIMEOUT_MS)
     assert web.wal_balance(address) >= before_withdraw + 100 * FROST_PER_WAL
     assert env.staking.positions_of(address) == []
+
+
+def test_read_views_answer_bad_input_with_named_json_errors(web: WebStack) -> None:
+    bad = requests.get(f"{web.url}/v1/staking/positions/0x1234", timeout=30)
+    assert bad.status_code == 400 and "not an Ethereum address" in bad.json()["error"]["message"]
+    # This stack's deployment has no governor: the Governance views say so by name.
+    missing = requests.get(f"{web.url}/v1/governance/proposals", timeout=30)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotDeployed"
+    calls = requests.post(f"{web.url}/v1/governance/calls", json={"set": {}}, timeout=30)
+    assert calls.status_code == 404
+    listed = requests.get(f"{web.url}/v1/api", timeout=30).json()["paths"]
+    assert "/v1/staking/nodes" in listed and "/v1/governance/proposals" in listed
+    servers = requests.get(f"{web.url}/v1/keyservers", timeout=30).json()
+    assert isinstance(servers["urls"], list)

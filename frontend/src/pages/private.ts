@@ -44,6 +44,15 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     placeholder: "http://127.0.0.1:9101, http://127.0.0.1:9102",
     value: localStorage.getItem(KEY_SERVERS_STORAGE) ?? "",
   });
+  if (serversInput.value === "") {
+    // Prefill from the backend (WALRUS_KEY_SERVERS or `make up`'s key servers).
+    void ctx.api
+      .get<{ urls: string[] }>("/v1/keyservers")
+      .then((known) => {
+        if (serversInput.value === "" && known.urls.length) serversInput.value = known.urls.join(", ");
+      })
+      .catch(() => undefined);
+  }
   serversInput.addEventListener("change", () =>
     localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim()),
   );
