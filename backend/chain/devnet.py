@@ -98,7 +98,10 @@ def free_port() -> int:
 
 
 def port_in_use(port: int) -> bool:
+    """Whether something listens on `port`. SO_REUSEADDR as anvil itself binds: connections
+    of a just-stopped anvil in TIME_WAIT do not count (restarting on the same port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
