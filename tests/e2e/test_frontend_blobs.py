@@ -57,8 +57,13 @@ def test_connect_shows_the_account_and_disconnect_forgets_it(
     web: WebStack, wallet_page: WalletPage
 ) -> None:
     wallet_page.open("/")
-    wallet_page.connect()
     page = wallet_page.page
+    page.keyboard.press("Tab")  # the skip link first, then the brand, the nav, the wallet
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.focus("#choose-file")
+    with page.expect_file_chooser():  # the file picker opens from the keyboard
+        page.keyboard.press("Enter")
+    wallet_page.connect()
     expect(page.locator("#account")).to_have_attribute("title", web.address(0))
     page.get_by_role("button", name="Disconnect").click()
     expect(page.get_by_role("button", name="Connect wallet")).to_be_visible()
@@ -145,7 +150,8 @@ def test_rejected_in_the_wallet_pays_nothing_and_a_retry_never_pays_twice(
     wallet_page.connect()
     address = web.address(0)
     before = web.wal_balance(address)
-    choose_file(page, "notes.txt", os.urandom(20_000))
+    text = f"shopping list {os.urandom(8).hex()}\n" + "milk, bread, ünïcode\n" * 500
+    choose_file(page, "notes.txt", text.encode())
     page.fill("#epochs", "2")
     page.locator("#deletable").set_checked(False)
 
@@ -171,6 +177,11 @@ def test_rejected_in_the_wallet_pays_nothing_and_a_retry_never_pays_twice(
     expect(page.locator("#upload-result")).to_be_visible()
     expect(page.locator('[data-step="register"]')).to_contain_text("nothing to pay")
     assert before - web.wal_balance(address) == paid
+
+    # the blob page previews it as text (content sniffing: blobs carry no type)
+    page.get_by_role("link", name="Open blob page").click()
+    page.click("#preview")
+    expect(page.locator('.preview[data-kind="text"] pre')).to_contain_text(text.splitlines()[0])
 
 
 def test_too_little_wal_wrong_network_and_no_wallet_are_explained(

@@ -108,6 +108,7 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
     type: "file",
     id: "file-input",
     class: "visually-hidden",
+    tabindex: -1,
     "aria-label": "Choose a file",
   });
   const chosen = h("p", { id: "chosen", class: "muted" }, "No file chosen.");
@@ -127,18 +128,18 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
   const message = h("div", { id: "upload-message", "aria-live": "polite" });
   const result = h("div", { id: "result" });
 
-  const dropzone = h(
-    "label",
-    { class: "dropzone", for: "file-input", tabindex: 0, id: "dropzone" },
-    h("strong", {}, "Drop a file here"),
-    h("span", { class: "muted" }, ` or press Enter / click to choose one (at most ${formatBytes(maxBytes)}).`),
-  );
-  dropzone.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      input.click();
-    }
+  const pick = h("button", { type: "button", id: "choose-file", class: "primary" }, "Choose a file");
+  pick.addEventListener("click", (event) => {
+    event.stopPropagation();
+    input.click();
   });
+  const dropzone = h(
+    "div",
+    { class: "dropzone", id: "dropzone" },
+    h("p", {}, h("strong", {}, "Drop a file here"), h("span", { class: "muted" }, ` (at most ${formatBytes(maxBytes)}) or`)),
+    pick,
+  );
+  dropzone.addEventListener("click", () => input.click());
   dropzone.addEventListener("dragover", (event) => {
     event.preventDefault();
     dropzone.classList.add("over");
