@@ -126,6 +126,12 @@ def test_python_sealed_file_decrypts_in_the_browser_for_allowed_readers_only(
     expect(page.locator("#decrypted-download")).to_have_count(0)
     screenshot(page, "private")
 
+    plain = writer.client.store(b"not a secret " + os.urandom(100), epochs=1)
+    page.fill("#open-blob-id", str(plain.blob_id))
+    page.click("#open-submit")
+    expect(page.locator("#decrypt-error")).to_contain_text("not encrypted")
+    expect(page.locator("#open-submit")).to_be_enabled()
+
 
 def test_browser_sealed_file_decrypts_in_python(
     network: Network,
