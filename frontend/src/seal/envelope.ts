@@ -42,9 +42,12 @@ export interface X25519KeyPair {
   publicKey: Uint8Array;
 }
 
-export function generateKeyPair(): X25519KeyPair {
-  const privateKey = crypto.getRandomValues(new Uint8Array(KEY_SIZE));
+export function keyPairFromPrivate(privateKey: Uint8Array): X25519KeyPair {
   return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+}
+
+export function generateKeyPair(): X25519KeyPair {
+  return keyPairFromPrivate(crypto.getRandomValues(new Uint8Array(KEY_SIZE)));
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
