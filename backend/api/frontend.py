@@ -36,6 +36,9 @@ frontend = Blueprint("frontend", __name__)
 
 FRONTEND_DIR_KEY: Final = "WALRUS_FRONTEND_DIR"
 """App config (or environment variable): the built UI's directory; default frontend/dist."""
+DEPLOYMENT_FILE_KEY: Final = "WALRUS_DEPLOYMENT_FILE"
+"""App config: the deployment JSON this backend was started with (`walrus serve
+--deployment`), when it is neither $WALRUS_DEPLOYMENT nor deployments/<chain id>.json."""
 PUBLIC_RPC_URL_KEY: Final = "WALRUS_PUBLIC_RPC_URL"
 """App config (or environment variable): the JSON-RPC URL browsers use, when the backend's
 own (e.g. a private address) is not reachable from them; default: the backend's."""
@@ -68,15 +71,19 @@ def _artifacts() -> Artifacts:
 
 def _contracts(client: Client, artifacts: Artifacts) -> tuple[dict[str, str], int]:
     """Every deployed contract by name, and the deploy block. From the deployment file
-    (WALRUS_DEPLOYMENT or deployments/<chain id>.json) when it is the one this backend
-    serves; otherwise only the three contracts the client itself knows."""
+    (app config WALRUS_DEPLOYMENT_FILE, else $WALRUS_DEPLOYMENT, else
+    deployments/<chain id>.json) when it is the one this backend serves; otherwise only the
+    three contracts the client itself knows."""
     own = {
         "WAL": str(client.wal.address),
         "Staking": str(client.staking.address),
         "BlobRegistry": str(client.registry.address),
     }
+    configured = current_app.config.get(DEPLOYMENT_FILE_KEY)
     try:
-        deployment: Deployment = resolve_deployment(None, client.chain.chain_id, artifacts)
+        deployment: Deployment = resolve_deployment(
+            Path(configured) if configured else None, client.chain.chain_id, artifacts
+        )
     except (ChainError, SdkError):
         return own, client.events_from_block
     if deployment.contracts.get("BlobRegistry") != client.registry.address:

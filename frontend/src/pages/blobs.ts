@@ -40,7 +40,9 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
     ctx.api.get<IndexStatus>("/v1/index/status"),
   ]);
   const rerender = (): void => void render(root, ctx).catch((e: unknown) => ctx.notify("error", ctx.explain(e)));
-  const behind = status.headBlock >= status.nextBlock;
+  // a following indexer is normally a block or two behind; say so only when it lags
+  const lag = status.headBlock - status.nextBlock + 1;
+  const behind = lag > 5;
   const refresh = h("button", { id: "refresh", onclick: rerender }, "Refresh");
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
   mount(
@@ -50,7 +52,7 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
       "p",
       { class: "muted", id: "blobs-summary" },
       `${blobs.length} blob${blobs.length === 1 ? "" : "s"} · ${formatBytes(total)} · current epoch ${clock.currentEpoch}`,
-      behind ? ` · the index is ${status.headBlock - status.nextBlock + 1} block(s) behind the chain` : "",
+      behind ? ` · the index is ${lag} blocks behind the chain: recent changes may be missing` : "",
       " ",
       refresh,
     ),
