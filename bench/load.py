@@ -490,8 +490,17 @@ def local_only(url: str) -> str:
 
 def make_target(arguments: argparse.Namespace) -> Target:
     if not arguments.sdk:
-        return BackendTarget(local_only(arguments.backend))
+        url = local_only(arguments.backend).rstrip("/")
+        try:
+            requests.get(f"{url}/v1/api", timeout=5).raise_for_status()
+        except requests.RequestException as error:
+            raise SystemExit(
+                f"load: no publisher/aggregator answers at {url} ({type(error).__name__}): "
+                "start `make up` first, or pass --backend"
+            ) from None
+        return BackendTarget(url)
     from backend.chain.devnet import dev_accounts
+    from backend.chain.errors import ChainError
     from backend.sdk.config import ClientSettings, load_client, resolve_rpc_url
 
     rpc_url = local_only(resolve_rpc_url(arguments.rpc_url))
@@ -502,7 +511,10 @@ def make_target(arguments: argparse.Namespace) -> Target:
         key_file = key_dir / f"account-{account}.key"
         key_file.write_text(bytes(dev_accounts()[account].key).hex())
         key_file.chmod(0o600)
-        client = load_client(ClientSettings(rpc_url, key_file, arguments.deployment))
+        try:
+            client = load_client(ClientSettings(rpc_url, key_file, arguments.deployment))
+        except ChainError as error:  # ChainUnreachable, DeploymentError
+            raise SystemExit(f"load: {error}: start `make up` first, or pass --rpc-url") from None
         for node in client.committee_nodes():
             local_only(node.url)
         clients.append(client)
