@@ -148,7 +148,8 @@ def unseal(
         raise NotSealed("the blob is not Seal-encrypted (no WSEL header)")
     header = parse_header(data)
     header_bytes = bytes(data[: header.size])
-    with futures.ThreadPoolExecutor(max(1, len(key_server_urls))) as pool:
+    pool = futures.ThreadPoolExecutor(max(1, len(key_server_urls)), "walrus-seal-shares")
+    try:
         if infos is None:
             infos = fetch_key_servers(key_server_urls, chain_id, timeout, pool)
         reasons = [info for info in infos if isinstance(info, str)]
@@ -193,6 +194,8 @@ def unseal(
                 reasons.append(str(error))
             if len(shares) >= header.threshold:
                 break
+    finally:  # the t fastest shares are enough: the read does not wait for the others
+        pool.shutdown(wait=False, cancel_futures=True)
     if len(shares) < header.threshold:
         raise NotEnoughKeyShares(
             f"need {header.threshold} key shares, got {len(shares)}: " + "; ".join(reasons)

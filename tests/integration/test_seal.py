@@ -5,6 +5,7 @@ so policy changes (allowlist removal, time passing) take effect on the next requ
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from backend.core.seal.header import VERSION_SINGLE, SealHeader, parse_header
 from backend.core.seal.shamir import combine_shares
 from backend.sdk.client import Client
 from backend.sdk.seal import (
+    KeyServer,
     NotEnoughKeyShares,
     SealClient,
     WrongKeyServerSet,
@@ -284,3 +286,31 @@ def test_version_1_blob_still_decrypts_through_the_key_servers(
     assert parse_header(old).version == 1
     urls = _urls(key_servers)
     assert unseal(old, account=owner, chain_id=chain_id, key_server_urls=urls) == MARKER
+
+
+def test_read_does_not_wait_for_a_key_server_that_never_answers(
+    writer: Client, allowlist: PolicyContract, key_servers: list[KeyServerProcess]
+) -> None:
+    """2-of-3 with the third server silent (a listener on 127.0.0.1 that accepts nothing):
+    the two shares that came back decrypt at once instead of after the third's timeout."""
+    chain_id = writer.chain.chain_id
+    owner = writer.chain.account
+    assert owner is not None
+    sealed = _sealed(allowlist.address, key_servers, chain_id)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        infos: list[KeyServer | str] = [
+            KeyServer(server.url, server.key.public_key) for server in key_servers[:2]
+        ]
+        infos.append(KeyServer(silent_url, key_servers[2].key.public_key))
+        started = time.monotonic()
+        opened = unseal(
+            sealed,
+            account=owner,
+            chain_id=chain_id,
+            key_server_urls=[*_urls(key_servers[:2]), silent_url],
+            timeout=60,
+            infos=infos,
+        )
+        assert opened == MARKER
+        assert time.monotonic() - started < 30  # not the silent server's 60 s timeout
