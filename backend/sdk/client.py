@@ -61,6 +61,7 @@ from backend.sdk.errors import (
     NotEnoughSlivers,
     SdkError,
 )
+from backend.sdk.memory import return_large_buffers_to_os
 from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, NodeClient
 from backend.sdk.sliver_upload import EncodedUpload, SliverUpload, SpilledUpload
 
@@ -206,6 +207,7 @@ class Client:
         self._uploads = futures.ThreadPoolExecutor(MAX_PARALLEL_NODES, "walrus-upload")
         self._payment_lock = threading.Lock()
         self._verify_slots = threading.BoundedSemaphore(CONCURRENT_VERIFICATIONS)
+        return_large_buffers_to_os()  # slivers freed by any thread leave the RSS (memory.py)
         # certifyBlob's gas barely varies; estimating it re-runs the BLS check ~15 times
         registry.client.reuse_gas_estimates.add(CERTIFY_FUNCTION)
 

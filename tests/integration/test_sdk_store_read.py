@@ -400,7 +400,7 @@ print(json.dumps(report))
 """
 
 
-def test_storing_a_64_mib_file_and_reading_it_keep_the_client_near_2x_the_blob(
+def test_storing_a_64_mib_file_and_reading_it_keep_the_client_under_2x_the_blob(
     client: Client,
     network: Network,
     chain: ChainClient,
@@ -411,7 +411,7 @@ def test_storing_a_64_mib_file_and_reading_it_keep_the_client_near_2x_the_blob(
     """A store of a path reads the file into one buffer and spills the primary parity to
     an unlinked temporary file: peak RSS (VmHWM, in a process of its own) grows by the
     blob and its secondary parity (1.33x at n = 8), not by the whole encoding (3.3x at
-    n = 8, plus the file's bytes). Reading it back peaks near 2x (slivers + result)."""
+    n = 8, plus the file's bytes). Reading it back peaks near 1x (slivers, then the result)."""
     size = 64 << 20
     blob = tmp_path / "blob.bin"
     data = os.urandom(size)
@@ -439,11 +439,11 @@ def test_storing_a_64_mib_file_and_reading_it_keep_the_client_near_2x_the_blob(
     extra_in_blob_sizes = (report["peak"] - report["before"]) / (size >> 20)
     print(f"store of a 64 MiB file: peak RSS {extra_in_blob_sizes:.2f}x the blob over {report}")
     assert extra_in_blob_sizes < 2.0, report
-    # a read holds the p systematic slivers (the blob's bytes) and the joined result
+    # a read holds the p systematic slivers (the blob's bytes) and then the joined result
     read_extra = (report["read_peak"] - report["read_before"]) / (size >> 20)
     print(f"read of it: peak RSS {read_extra:.2f}x the blob")
     assert report["read_size"] == size
-    assert read_extra < 2.5, report
+    assert read_extra < 1.6, report  # 0.96x measured; ~2x without memory.py's malloc setting
     assert client.read(report["blob_id"]) == data
 
 
