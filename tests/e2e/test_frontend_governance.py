@@ -24,6 +24,7 @@ from tests.e2e.frontend_harness import (
     TestWallet,
     WalletPage,
     WebStack,
+    overflow_at_phone_width,
     screenshot,
     start_web_stack,
     stop_web_stack,
@@ -137,6 +138,7 @@ def test_propose_vote_queue_and_execute_a_parameter_change(
     expect(proposal.locator(".votes-for")).not_to_have_text("0 WAL", timeout=UI_TIMEOUT_MS)
     expect(proposal.locator(".you-voted")).to_be_visible()
     screenshot(page, "governance")
+    assert overflow_at_phone_width(page) == 0
 
     warp(chain, DEVNET_GOVERNANCE.voting_period + 1)
     reload(page)

@@ -26,6 +26,7 @@ from tests.e2e.frontend_harness import (
     TestWallet,
     WalletPage,
     WebStack,
+    overflow_at_phone_width,
     screenshot,
     wallet_script,
 )
@@ -125,6 +126,7 @@ def test_python_sealed_file_decrypts_in_the_browser_for_allowed_readers_only(
     expect(refusal).to_contain_text("AccessDenied")
     expect(page.locator("#decrypted-download")).to_have_count(0)
     screenshot(page, "private")
+    assert overflow_at_phone_width(page) == 0
 
     plain = writer.client.store(b"not a secret " + os.urandom(100), epochs=1)
     page.fill("#open-blob-id", str(plain.blob_id))

@@ -23,6 +23,7 @@ from tests.e2e.frontend_harness import (
     WALLET_WAL,
     WalletPage,
     WebStack,
+    overflow_at_phone_width,
     screenshot,
 )
 from tests.integration.network import Network
@@ -153,6 +154,7 @@ def test_stake_claim_request_withdraw_and_withdraw(
     pending = rewards.pending_rewards(staked.position_id)
     assert pending > 0
     screenshot(page, "staking")
+    assert overflow_at_phone_width(page) == 0
     before_claim = web.wal_balance(address)
     position.locator(".claim").click()
     expect(page.locator(".notice-success").last).to_contain_text("confirmed")
