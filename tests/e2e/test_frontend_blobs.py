@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
+from playwright.sync_api import Browser, FileChooser, FilePayload, Locator, Page, expect
 
 from backend.chain.compiler import Artifacts
 from backend.core.encoder import encode_blob
@@ -56,13 +57,20 @@ def blob_card(page: Page, blob_id: str) -> Locator:
 def test_connect_shows_the_account_and_disconnect_forgets_it(
     web: WebStack, wallet_page: WalletPage
 ) -> None:
-    wallet_page.open("/")
     page = wallet_page.page
+    # listen before anything happens: Playwright turns on file chooser interception
+    # asynchronously, and a loaded machine could open the picker before it is on
+    choosers: list[FileChooser] = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
+    wallet_page.open("/")
     page.keyboard.press("Tab")  # the skip link first, then the brand, the nav, the wallet
     expect(page.locator(".skip-link")).to_be_focused()
     page.focus("#choose-file")
-    with page.expect_file_chooser():  # the file picker opens from the keyboard
-        page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # the file picker opens from the keyboard
+    deadline = time.monotonic() + 30
+    while not choosers and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert choosers, "Enter on 'Choose a file' did not open the file picker"
     wallet_page.connect()
     expect(page.locator("#account")).to_have_attribute("title", web.address(0))
     page.get_by_role("button", name="Disconnect").click()

@@ -128,7 +128,7 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
   const message = h("div", { id: "upload-message", "aria-live": "polite" });
   const result = h("div", { id: "result" });
 
-  const pick = h("button", { type: "button", id: "choose-file", class: "primary" }, "Choose a file");
+  const pick = h("button", { type: "button", id: "choose-file" }, "Choose a file");
   pick.addEventListener("click", (event) => {
     event.stopPropagation();
     input.click();
@@ -226,10 +226,17 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
     }
     mount(message);
     mount(result);
+    let wallet: Awaited<ReturnType<AppContext["requireWallet"]>>;
+    try {
+      wallet = await ctx.requireWallet();
+    } catch (error) {
+      showError(ctx.explain(error));
+      return;
+    }
+    const { address, walletClient } = wallet;
     resetSteps();
     let current: Step = "encode";
     try {
-      const { address, walletClient } = await ctx.requireWallet();
       setStep("encode", "active");
       bar.hidden = false;
       bar.value = 0;
