@@ -10,7 +10,8 @@ class SealError(CoreError):
 
 
 class MalformedSealHeader(SealError):
-    """The bytes are not a version-1 Seal header (magic, version, lengths or counts wrong)."""
+    """The bytes are not a Seal header of version 1 or 2 (magic, version, lengths, counts or
+    segment size wrong)."""
 
 
 class SealTampered(SealError):
