@@ -266,7 +266,11 @@ class Client:
         deletable: bool = False,
         progress: Progress | None = None,
     ) -> StoreResult:
-        """Store `data` for `epochs` epochs from the current one; see the module docstring."""
+        """Store `data` for `epochs` epochs from the current one; see the module docstring.
+
+        `data` is bytes, a path (read into one buffer) or a binary stream. A bytearray or
+        memoryview is used in place, without a copy: it must not change until the uploads
+        to the slower nodes, which go on after this returns, are done."""
         max_epochs = self._max_epochs_ahead()
         if not 1 <= epochs <= max_epochs:
             raise InvalidEpochs(f"epochs must be between 1 and {max_epochs}, got {epochs}")
