@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,7 +59,7 @@ from backend.chain.devnet import (
     start_anvil,
     write_state,
 )
-from backend.chain.errors import ChainError, ContractRevert
+from backend.chain.errors import ChainError
 from backend.chain.staking import StakingContract, StakingParameters
 from backend.core import routes
 from backend.core.bls import BlsSecretKey
@@ -68,6 +67,7 @@ from backend.core.errors import CoreError
 from backend.core.params import EncodingParams
 from backend.core.routes import KEYSERVER_INFO
 from backend.core.seal.envelope import X25519KeyPair
+from backend.sdk.epoch_keeper import EpochKeeper
 from nodes.config import NodeConfig, write_secret
 
 DEFAULT_NODES = 10
@@ -290,79 +290,6 @@ def fresh_network_dir(directory: Path) -> Path:
     return directory
 
 
-class EpochKeeper:
-    """Starts the next epoch whenever the current one is over, and runs each epoch's storage
-    challenge round (issue, then close after the answer window): on the devnet nobody else
-    calls Staking.initiateEpochChange or StorageChallenges.issue/closeChallenges (anyone may)."""
-
-    def __init__(self, staking: StakingContract, challenges: StorageChallengesContract) -> None:
-        self.staking = staking
-        self.challenges = challenges
-        self._last_challenge_error = ""
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="epoch-keeper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(30)
-
-    def _mine_if_idle(self) -> None:
-        """anvil estimates gas at the latest block's timestamp, which stands still while
-        nobody sends transactions: mine an empty block so chain time catches up."""
-        w3 = self.staking.client.w3
-        if int(w3.eth.get_block("latest")["timestamp"]) < time.time() - 1:
-            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-
-    def _tend_challenges(self) -> None:
-        """Issue the current epoch's round once; close it once its deadline has passed."""
-        epoch = self.staking.current_epoch()
-        round_ = self.challenges.round_of(epoch)
-        if not round_.issued:
-            issued = self.challenges.issue_challenges(epoch)
-            say(f"epoch {epoch}: {len(issued)} storage challenges issued")
-        elif not round_.closed and time.time() > round_.deadline + 1:
-            self._mine_if_idle()
-            failed = self.challenges.close_challenges(epoch)
-            say(f"epoch {epoch}: challenge round closed, {len(failed)} failed")
-
-    def _tend_challenges_quietly(self) -> None:
-        """Challenges never hold up epoch changes; the same error is said once, not every
-        second."""
-        try:
-            self._tend_challenges()
-            self._last_challenge_error = ""
-        except ChainError as error:  # ContractRevert included
-            if str(error) != self._last_challenge_error:
-                say(f"epoch keeper (challenges): {error}")
-            self._last_challenge_error = str(error)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            self._tend_challenges_quietly()
-            try:
-                remaining = self.staking.epoch_info().end_time - time.time()
-                if remaining > 0:
-                    # re-read at least every 5 s: governance may change the epoch duration
-                    self._stopped.wait(min(remaining + 0.5, 5.0))
-                    continue
-                self._mine_if_idle()
-                committee = self.staking.initiate_epoch_change()
-                say(f"epoch {committee.epoch} started ({len(committee.node_ids)} nodes)")
-            except ContractRevert as error:  # chain time a little behind the wall clock
-                if error.name != "StakingEpochNotOver":
-                    say(f"epoch keeper: {error}")
-                self._stopped.wait(1.0)
-            except ChainError as error:
-                say(f"epoch keeper: {error}")
-                self._stopped.wait(2.0)
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -478,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             deployment.address("StorageChallenges"),
             artifacts.abi("StorageChallenges"),
         )
-        keeper = EpochKeeper(staking.as_account(keeper_chain), challenges)
+        keeper = EpochKeeper(staking.as_account(keeper_chain), challenges, say)
         keeper.start()
         supervisor.add(Child("epoch keeper thread", os.getpid(), keeper.alive, keeper.stop))
         publisher_key = network_dir / "publisher.key"

@@ -16,6 +16,7 @@ from backend.cli.availability import availability
 from backend.cli.blobs import blob_id, blob_status, read, store
 from backend.cli.devnet import devnet
 from backend.cli.gov import gov
+from backend.cli.keeper import keeper
 from backend.cli.keyserver import keyserver
 from backend.cli.network_info import health, info
 from backend.cli.node import node
@@ -87,6 +88,7 @@ for _command in (
 cli.add_command(node)
 cli.add_command(gov)
 cli.add_command(keyserver)
+cli.add_command(keeper)
 cli.add_command(policy)
 for _command in (share_blob, fund_shared_blob, extend_shared_blob):
     cli.add_command(_command)
