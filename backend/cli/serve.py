@@ -10,6 +10,7 @@ import click
 import waitress
 
 from backend.api.app import create_app
+from backend.api.frontend import DEPLOYMENT_FILE_KEY
 from backend.api.indexer.database import sqlite_url
 from backend.api.indexer.errors import IndexerError
 from backend.api.indexer.service import EXTENSION_KEY, IndexService, block_hash
@@ -66,6 +67,8 @@ def serve(
     app = create_app(client)
     body_limit = max_blob_bytes or max_blob_size(client.n_shards)
     app.config[MAX_BLOB_BYTES_KEY] = body_limit
+    if connection.settings.deployment_file is not None:  # /v1/deployment lists all of it
+        app.config[DEPLOYMENT_FILE_KEY] = str(connection.settings.deployment_file)
     indexer: IndexService | None = None
     if not no_index:
         indexer = _open_index(client, data_dir, database_url)
