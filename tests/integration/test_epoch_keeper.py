@@ -211,3 +211,50 @@ def test_an_unreachable_chain_is_one_line_and_exit_1(env: KeeperEnv) -> None:
     assert done.stderr.strip().splitlines() == [
         "Error: no EVM JSON-RPC endpoint answers at http://127.0.0.1:1 (ConnectionError)"
     ]
+
+
+def test_a_round_is_closed_once_its_answer_window_is_over(
+    env: KeeperEnv, chain: ChainClient, artifacts: Artifacts
+) -> None:
+    """A StorageChallenges of its own with a 1 s answer window over the same Staking."""
+    if env.staking.current_epoch() == 0:
+        env.staking.initiate_epoch_change()
+    env.staking.set_epoch_duration(LONG_EPOCH_SECONDS)
+    registry = env.challenges.contract.functions.registry().call()
+    contract, _ = chain.deploy(
+        artifacts.abi("StorageChallenges"),
+        artifacts.bytecode("StorageChallenges"),
+        env.staking.address,
+        registry,
+        1,
+    )
+    challenges = StorageChallengesContract(chain, contract)
+    lines: list[str] = []
+    keeper = EpochKeeper(env.staking, challenges, lines.append)
+    epoch = env.staking.current_epoch()
+
+    assert keeper.tick() == [f"epoch {epoch}: 0 storage challenges issued"]
+    assert keeper.tick() == []  # the answer window is still open
+    deadline = challenges.round_of(epoch).deadline
+    while time.time() < deadline + 1.5:
+        time.sleep(0.2)
+
+    assert keeper.tick() == [f"epoch {epoch}: challenge round closed, 0 failed"]
+    assert challenges.round_of(epoch).closed
+    assert keeper.tick() == []
+    assert lines == [
+        f"epoch {epoch}: 0 storage challenges issued",
+        f"epoch {epoch}: challenge round closed, 0 failed",
+    ]
+
+
+def test_an_unreadable_key_file_is_one_line_and_exit_1(env: KeeperEnv, tmp_path: Path) -> None:
+    command = keeper_command(env, "--once")
+    missing = tmp_path / "no-such.key"
+    command[command.index("--private-key-file") + 1] = str(missing)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"Error: cannot read private key file {missing}: No such file or directory"
+    ]
