@@ -83,6 +83,55 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/v1/deployment": {
+            "get": {
+                "summary": "Chain id, RPC URL, max blob size, contract addresses and ABIs "
+                "(what the web UI talks to)"
+            }
+        },
+        "/v1/relay/uploads": {
+            "post": {
+                "summary": "Upload relay for browser wallets: encode the body, answer what the "
+                "wallet registers (docs/frontend.md)",
+                "parameters": [
+                    {"name": "epochs", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "deletable", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "owner", "in": "query", "schema": {"type": "string"}},
+                ],
+                "requestBody": {"content": {"application/octet-stream": {}}},
+                "responses": {"200": {"description": "uploadId, blobId, cost..."}, "400": _ERROR},
+            }
+        },
+        "/v1/relay/uploads/{uploadId}/certificate": {
+            "post": {
+                "summary": "Send the upload's slivers to the nodes once the wallet registered "
+                'it (body {"tokenId": n}); answer the aggregate certificate for certifyBlob',
+                "parameters": [
+                    {
+                        "name": "uploadId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"tokenId": {"type": "integer"}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": {"description": "signers, signature, epoch"},
+                    "400": _ERROR,
+                    "404": _ERROR,
+                    "409": _ERROR,
+                },
+            }
+        },
         "/v1/health": {"get": {"summary": "Backend and storage node health"}},
         "/v1/api": {"get": {"summary": "This document"}},
         "/metrics": {"get": {"summary": "Prometheus metrics"}},
