@@ -11,15 +11,18 @@ the Red Stuff matrix commute (extend columns then rows = rows then columns).
 - Type 2, reed-solomon-leopard (reed-solomon-simd): GF(2^16). A field element is two
   consecutive bytes (low, high) of a shard, so symbol sizes are even. The library wants
   its own layout (64-byte chunks: 32 low bytes then 32 high bytes), which we convert
-  to and from with numpy. Position k + r of the codeword is the library's recovery
-  shard r.
+  to and from in one native pass (backend/core/_native/leopard_layout.c; numpy's
+  stride-2 byte gathers cost ~1 ms per MiB, more than the coding itself), or with numpy
+  when the extension is not built (same bytes). Position k + r of the codeword is the
+  library's recovery shard r.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +33,14 @@ from backend.core.encoding_types import MAX_SHARDS, EncodingType
 from backend.core.errors import InvalidShardCount
 
 Shards = npt.NDArray[np.uint8]
+
+_native_to_layout: Callable[[Any, int, int], list[bytes]] | None
+_native_from_layout: Callable[[Sequence[bytes], int, Any], None] | None
+try:  # optional C extension built by bootstrap; the numpy functions below give the same bytes
+    from backend.core._native.leopard_layout import from_layout as _native_from_layout
+    from backend.core._native.leopard_layout import to_layout as _native_to_layout
+except ImportError:  # pragma: no cover - depends on the build
+    _native_to_layout = _native_from_layout = None
 
 
 class ReedSolomonCode(ABC):
@@ -93,6 +104,23 @@ _CHUNK = 64  # reed-solomon-simd processes shards in 64-byte chunks of 32 GF(2^1
 
 def _to_leopard_layout(shards: Shards) -> list[bytes]:
     """Canonical (low, high) byte pairs -> the library's chunk layout, padded to 64 bytes."""
+    if _native_to_layout is None:
+        return _to_leopard_layout_numpy(shards)
+    rows, width = shards.shape
+    return _native_to_layout(np.ascontiguousarray(shards), rows, width)
+
+
+def _from_leopard_layout(blocks: Sequence[bytes], width: int) -> Shards:
+    """The library's chunk layout -> canonical rows of `width` bytes (padding dropped)."""
+    if _native_from_layout is None:
+        return _from_leopard_layout_numpy(blocks, width)
+    canonical = np.empty((len(blocks), width), dtype=np.uint8)
+    _native_from_layout(blocks, width, canonical)
+    return canonical
+
+
+def _to_leopard_layout_numpy(shards: Shards) -> list[bytes]:
+    """Fallback and reference for the native conversion (tests compare the two)."""
     rows, width = shards.shape
     full, tail = divmod(width, _CHUNK)
     chunks = full + (tail > 0)
@@ -110,7 +138,8 @@ def _to_leopard_layout(shards: Shards) -> list[bytes]:
     return [row.tobytes() for row in laid_out.reshape(rows, chunks * _CHUNK)]
 
 
-def _from_leopard_layout(blocks: Sequence[bytes], width: int) -> Shards:
+def _from_leopard_layout_numpy(blocks: Sequence[bytes], width: int) -> Shards:
+    """Fallback and reference for the native conversion (tests compare the two)."""
     rows = len(blocks)
     chunks = len(blocks[0]) // _CHUNK
     half = _CHUNK // 2

@@ -1,0 +1,6 @@
+from collections.abc import Sequence
+
+from typing_extensions import Buffer
+
+def to_layout(data: Buffer, rows: int, width: int) -> list[bytes]: ...
+def from_layout(blocks: Sequence[bytes], width: int, out: Buffer) -> None: ...
