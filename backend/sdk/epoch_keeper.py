@@ -17,12 +17,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 
 from backend.chain.challenges import StorageChallengesContract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import compile_contracts
-from backend.chain.errors import ChainError, ContractRevert
+from backend.chain.errors import ChainError, ChainUnreachable, ContractRevert
 from backend.chain.staking import StakingContract
 from backend.sdk.config import (
     ClientSettings,
@@ -49,6 +49,7 @@ MAX_SLEEP_SECONDS: Final = 5.0
 """Re-read the chain at least this often: governance may change the epoch duration."""
 
 Report = Callable[[str], None]
+_T = TypeVar("_T")
 
 
 def _is_on_demand_devnet(chain: ChainClient) -> bool:
@@ -107,7 +108,7 @@ class EpochKeeper:
 
     def chain_now(self) -> int:
         """Unix seconds as the next transaction will see them (at least)."""
-        latest = int(self.staking.client.w3.eth.get_block("latest")["timestamp"])
+        latest = self._latest_timestamp()
         if self.mine_when_idle:  # the devnet's next block takes the wall clock
             return max(latest, int(time.time()))
         return latest
@@ -117,9 +118,25 @@ class EpochKeeper:
         nobody sends transactions: mine an empty block so chain time catches up."""
         if not self.mine_when_idle:
             return
-        w3 = self.staking.client.w3
-        if int(w3.eth.get_block("latest")["timestamp"]) < time.time() - 1:
-            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        if self._latest_timestamp() < time.time() - 1:
+            provider = self.staking.client.w3.provider
+            self._raw_rpc(lambda: provider.make_request("evm_mine", []))  # type: ignore[arg-type]
+
+    def _latest_timestamp(self) -> int:
+        return int(
+            self._raw_rpc(lambda: self.staking.client.w3.eth.get_block("latest"))["timestamp"]
+        )
+
+    def _raw_rpc(self, action: Callable[[], _T]) -> _T:
+        """A JSON-RPC request made here rather than through ChainClient: a dropped
+        connection becomes ChainUnreachable, which the loop reports and retries."""
+        try:
+            return action()
+        except OSError as error:  # requests' ConnectionError and Timeout are OSErrors
+            url = self.staking.client.rpc_url
+            raise ChainUnreachable(
+                f"no EVM JSON-RPC endpoint answers at {url} ({type(error).__name__})"
+            ) from None
 
     # ------------------------------------------------------------ actions
 
