@@ -1,7 +1,8 @@
 """The web dApp's Private files page in Chromium: the TypeScript Seal port against the
 Python one, through real key servers and the node network. Python encrypts -> the browser
 decrypts identical bytes for a reader the allowlist approves, and shows a refusal to one it
-does not; the browser encrypts -> Python decrypts identical bytes."""
+does not; the browser encrypts and stores through the upload relay, paid by the wallet's WAL
+(not the backend's), never twice -> Python decrypts identical bytes."""
 
 from __future__ import annotations
 
@@ -135,8 +136,9 @@ def test_python_sealed_file_decrypts_in_the_browser_for_allowed_readers_only(
     expect(page.locator("#open-submit")).to_be_enabled()
 
 
-def test_browser_sealed_file_decrypts_in_python(
+def test_browser_sealed_file_is_paid_by_the_wallet_once_and_decrypts_in_python(
     network: Network,
+    web: WebStack,
     artifacts: Artifacts,
     allowlist: PolicyContract,
     key_servers: list[KeyServerProcess],
@@ -144,24 +146,49 @@ def test_browser_sealed_file_decrypts_in_python(
     client_for: Callable[[bytes], ChainClient],
 ) -> None:
     content = b"sealed in the browser " + os.urandom(70_000)
-    page = reader_page.page
+    page, wallet = reader_page.page, reader_page.wallet
+    payer = web.address(0)  # funded with WAL (the dev readers hold none)
+    wallet.use_account(payer)
+    expect(page.locator("#account")).to_have_attribute("title", payer)
+    backend_wallet = network.user.address
+    before, backend_before = web.wal_balance(payer), web.wal_balance(backend_wallet)
+    page.fill("#key-servers", ", ".join(server.url for server in key_servers))
     page.fill("#seal-policy", allowlist.address)
     page.fill("#seal-id", "0x" + ID.hex())
+    page.fill("#seal-epochs", "3")
     note: FilePayload = {
         "name": "note.bin",
         "mimeType": "application/octet-stream",
         "buffer": content,
     }
     page.set_input_files("#seal-file", files=[note])
+
+    # approve + register go through, certify is rejected: paid once, not stored yet
+    wallet.approve_only(2)
+    page.click("#seal-submit")
+    failure = page.locator("#seal-result")
+    expect(failure).to_contain_text("Certify on chain (your wallet) failed", timeout=UI_TIMEOUT_MS)
+    expect(page.locator("#sealed-blob-id")).to_have_count(0)
+    paid = before - web.wal_balance(payer)
+    assert paid > 0
+
+    # the retry stores the same ciphertext: the registration is re-used, nothing more paid
+    wallet.approve_only(None)
     page.click("#seal-submit")
     blob_id = page.locator("#sealed-blob-id")
     expect(blob_id).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(page.locator('#seal-steps [data-step="register"]')).to_contain_text("nothing to pay")
+    certify = page.locator('#seal-steps [data-step="certify"]')
+    expect(certify).to_have_attribute("data-state", "done")
 
     reader = SealClient(
         _client(network, artifacts, client_for(bytes(ALLOWED.key))),
         [server.url for server in key_servers],
     )
     raw = reader.client.read(blob_id.inner_text())
+    assert paid == network.env.registry.registration_cost(len(raw), 3).total
+    assert before - web.wal_balance(payer) == paid
+    assert web.wal_balance(backend_wallet) == backend_before  # the backend paid nothing
     header = parse_header(raw)
     assert (header.policy.hex(), header.identity, header.threshold) == (
         allowlist.address[2:].lower(),
@@ -170,3 +197,4 @@ def test_browser_sealed_file_decrypts_in_python(
     )
     assert content not in raw
     assert reader.read(blob_id.inner_text()) == content
+    screenshot(page, "private-store")

@@ -1,13 +1,14 @@
 /** Private files: encrypt a file in the browser to a Seal policy + id and store the
- * ciphertext through the publisher (PUT /v1/blobs, owned by the wallet via
- * send_object_to); open one: fetch the blob, sign a Seal session with the wallet
+ * ciphertext through the upload relay, registered, paid and certified by the wallet
+ * (relay_upload.ts, as the Upload page); open one: fetch the blob, sign a Seal session with the wallet
  * (eth_signTypedData_v4), get shares from t key servers, decrypt in the browser. The
  * plaintext never leaves the browser; the backend only ever sees ciphertext. */
 
 import { bytesToHex, hexToBytes, isAddress, keccak256, toBytes, type Address } from "viem";
 import type { AppContext } from "../context";
 import { busy, h, mount } from "../dom";
-import { formatBytes } from "../units";
+import { relayFailureText, relayUpload, stepList } from "../relay_upload";
+import { formatBytes, formatWal } from "../units";
 import { encryptBlob, decryptBlob } from "../seal/envelope";
 import { isSealed, parseHeader } from "../seal/header";
 import { collectShares, keyServerInfo, NotEnoughShares, signSession } from "../seal/keyservers";
@@ -15,9 +16,12 @@ import { collectShares, keyServerInfo, NotEnoughShares, signSession } from "../s
 const KEY_SERVERS_STORAGE = "walrus.keyServers";
 const STORE_EPOCHS = 5;
 
-interface StoreAnswer {
-  newlyCreated?: { blobObject: { blobId: string } };
-  alreadyCertified?: { blobId: string };
+/** The last ciphertext stored and what it was sealed from: encrypting again gives other
+ * bytes (fresh key and nonces), so a retry after a failure re-uses these to keep the blob
+ * id, and the relay then offers the wallet's unfinished registration (nothing paid twice). */
+interface SealedAttempt {
+  inputs: string;
+  sealed: Uint8Array;
 }
 
 /** "0x" + 64 hex digits as is; any other text: keccak256 of its UTF-8 bytes. */
@@ -85,7 +89,17 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     size: 8,
   });
   const fileInput = h("input", { id: "seal-file", name: "file", type: "file" });
+  const epochsInput = h("input", {
+    id: "seal-epochs",
+    name: "epochs",
+    type: "number",
+    min: 1,
+    value: STORE_EPOCHS,
+    size: 6,
+  });
   const encryptButton = h("button", { class: "primary", id: "seal-submit", type: "submit" }, "Encrypt and store");
+  const storeSteps = stepList("seal-steps");
+  let lastAttempt: SealedAttempt | null = null;
   const encryptResult = h("div", { id: "seal-result", "aria-live": "polite" });
   const encryptForm = h(
     "form",
@@ -94,7 +108,7 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     h(
       "p",
       { class: "muted" },
-      "The file is encrypted in this browser; only readers the policy contract approves for the id can get the key back from the key servers.",
+      "The file is encrypted in this browser; only readers the policy contract approves for the id can get the key back from the key servers. Your wallet registers the ciphertext and pays in WAL, then certifies it, as on the Upload page.",
     ),
     h(
       "div",
@@ -102,9 +116,11 @@ export function render(root: HTMLElement, ctx: AppContext): void {
       h("label", {}, "Policy", policyInput),
       h("label", {}, "Id", idInput),
       h("label", {}, "Key servers needed", thresholdInput),
+      h("label", {}, "Epochs", epochsInput),
       h("label", {}, "File", fileInput),
       encryptButton,
     ),
+    storeSteps.element,
     encryptResult,
   );
   encryptForm.addEventListener("submit", (event) => {
@@ -121,7 +137,9 @@ export function render(root: HTMLElement, ctx: AppContext): void {
             `The file is too large: ${formatBytes(file.size)}, at most ${formatBytes(ctx.deployment.maxBlobBytes)}.`,
           );
         }
-        const { address } = await ctx.requireWallet();
+        const epochs = Number(epochsInput.value);
+        if (!Number.isInteger(epochs) || epochs < 1) throw new Error("Epochs must be a whole number of at least 1.");
+        const wallet = await ctx.requireWallet();
         const known = await servers();
         const threshold = thresholdInput.value.trim()
           ? Number(thresholdInput.value)
@@ -129,27 +147,53 @@ export function render(root: HTMLElement, ctx: AppContext): void {
         if (!Number.isInteger(threshold) || threshold < 1 || threshold > known.length) {
           throw new Error(`Key servers needed must be between 1 and ${known.length}.`);
         }
-        const sealed = encryptBlob(new Uint8Array(await file.arrayBuffer()), {
-          chainId: BigInt(chainId),
-          policy: hexToBytes(policy),
-          identity: identityOf(idInput.value),
-          serverPublicKeys: known.map((server) => server.publicKey),
+        const identity = identityOf(idInput.value);
+        const inputs = JSON.stringify([
+          wallet.address,
+          file.name,
+          file.size,
+          file.lastModified,
+          policy.toLowerCase(),
+          bytesToHex(identity),
           threshold,
-        });
+          known.map((server) => bytesToHex(server.publicKey)),
+        ]);
+        let sealed: Uint8Array;
+        if (lastAttempt !== null && lastAttempt.inputs === inputs) {
+          sealed = lastAttempt.sealed; // a retry: same ciphertext, same blob id
+        } else {
+          sealed = encryptBlob(new Uint8Array(await file.arrayBuffer()), {
+            chainId: BigInt(chainId),
+            policy: hexToBytes(policy),
+            identity,
+            serverPublicKeys: known.map((server) => server.publicKey),
+            threshold,
+          });
+          lastAttempt = { inputs, sealed };
+        }
         mount(encryptResult, h("p", { class: "muted" }, `Encrypted (${formatBytes(sealed.length)}); storing…`));
-        const url = ctx.api.url("/v1/blobs", { epochs: STORE_EPOCHS, send_object_to: address });
-        const answer = await fetch(url, { method: "PUT", body: new Blob([sealed as BlobPart]) });
-        const body = (await answer.json()) as StoreAnswer & { error?: { message?: string } };
-        if (!answer.ok) throw new Error(body.error?.message ?? `the publisher answered ${answer.status}`);
-        const blobId = body.newlyCreated?.blobObject.blobId ?? body.alreadyCertified?.blobId ?? "";
+        storeSteps.reset();
+        const stored = await relayUpload(ctx, wallet, new Blob([sealed as BlobPart]), {
+          epochs,
+          deletable: false,
+          onStep: storeSteps.set,
+        });
+        lastAttempt = null;
+        const blobId = stored.prepared.blobId;
+        const paid = stored.paid > 0n ? `your wallet paid ${formatWal(stored.paid)}` : "nothing to pay";
         mount(
           encryptResult,
-          h("p", { class: "ok" }, "Stored encrypted. Blob id: ", h("code", { id: "sealed-blob-id", class: "break" }, blobId)),
+          h(
+            "p",
+            { class: "ok" },
+            `Stored encrypted (${paid}). Blob id: `,
+            h("code", { id: "sealed-blob-id", class: "break" }, blobId),
+          ),
         );
         openInput.value = blobId;
         ctx.notify("success", "Encrypted file stored.");
       } catch (error) {
-        mount(encryptResult, h("p", { class: "error", role: "alert" }, ctx.explain(error)));
+        mount(encryptResult, h("p", { class: "error", role: "alert" }, relayFailureText(ctx, error)));
       }
     });
   });
