@@ -1,7 +1,8 @@
 """Read-side JSON for the web dApp's Staking and Governance pages: the per-node overview
-(stake, shards, commission, APY estimate, challenge record), a wallet's stake positions
-with their claimable rewards, the governor's proposals with state and votes, and the
-calldata of a parameter change (so the browser's wallet signs ``propose`` itself).
+(stake, shards, commission, measured reward per epoch, APY when meaningful, challenge
+record), a wallet's stake positions with their claimable rewards, the governor's proposals
+with state and votes, and the calldata of a parameter change (so the browser's wallet
+signs ``propose`` itself).
 
 Everything here is read from the chain through the SDK (``backend/sdk/staking.py``,
 ``backend/sdk/governance.py``); the browser never gets the backend's key to sign with.
@@ -32,7 +33,7 @@ from backend.chain.governed_parameters import (
     parse_assignments,
 )
 from backend.sdk.client import Client
-from backend.sdk.staking import StakingClient
+from backend.sdk.staking import APY_EPOCHS, SECONDS_PER_YEAR, StakingClient
 
 network_views = Blueprint("network_views", __name__)
 
@@ -40,6 +41,10 @@ GOVERNANCE_CONTRACTS: Final = ("WalrusGovernor", "WalrusTimelock")
 KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
 DEVNET_KEY_SERVERS_FILE: Final = REPO_ROOT / ".devnet" / "keyservers.json"
 """Where `make up` lists its key servers (the CLI's default too: backend/cli/seal_options)."""
+MIN_ANNUALISED_EPOCH_SECONDS: Final = 3600
+"""Shortest epoch for which an annualised yield is shown. Below an hour (devnets: seconds
+to minutes) annualising multiplies one epoch's test-sized reward by >= 8,760 epochs a year
+and gives figures such as 700,000 %; only the measured reward per epoch is then reported."""
 
 
 def _client() -> Client:
@@ -68,8 +73,11 @@ def _not_deployed(names: str) -> tuple[Response, int]:
 
 @network_views.get("/v1/staking/nodes")
 def staking_nodes() -> Any:
-    """Every registered node: stake now and next epoch, shards, commission, APY estimate and
-    its storage-challenge record (passed/failed rounds; null without StorageChallenges)."""
+    """Every registered node: stake now and next epoch, shards, commission, the delegators'
+    measured reward per staked WAL per epoch (`rewardPerEpoch`, a fraction averaged over the
+    last APY_EPOCHS distributed epochs), `apy` (that annualised without compounding) only
+    when epochs last at least MIN_ANNUALISED_EPOCH_SECONDS (`yieldBasis` says which, with a
+    note otherwise), and its storage-challenge record (null without StorageChallenges)."""
     client = _client()
     deployment = _deployment(client)
     staking = StakingClient(client)
@@ -81,9 +89,12 @@ def staking_nodes() -> Any:
             deployment.contracts["StorageChallenges"],
             _artifacts().abi("StorageChallenges"),
         )
+    annualised = info.duration >= MIN_ANNUALISED_EPOCH_SECONDS
     nodes = []
     for node in staking.node_overview():
         record = challenges.node_record(node.node_id) if challenges else None
+        # node.apy = mean reward per epoch x epochs per year: undo the annualisation.
+        per_epoch = None if node.apy is None else node.apy * info.duration / SECONDS_PER_YEAR
         nodes.append(
             {
                 "nodeId": node.node_id,
@@ -93,7 +104,8 @@ def staking_nodes() -> Any:
                 "stake": str(node.stake),
                 "nextStake": str(node.next_stake),
                 "shards": node.shards,
-                "apy": node.apy,
+                "rewardPerEpoch": per_epoch,
+                "apy": node.apy if annualised else None,
                 "challenges": (
                     None if record is None else {"passed": record.passed, "failed": record.failed}
                 ),
@@ -104,6 +116,16 @@ def staking_nodes() -> Any:
         epochStartTime=info.start_time,
         epochDuration=info.duration,
         rewards=client.staking.rewards_address(),
+        yieldBasis={
+            "epochsAveraged": APY_EPOCHS,
+            "annualised": annualised,
+            "minEpochSecondsToAnnualise": MIN_ANNUALISED_EPOCH_SECONDS,
+            "note": None
+            if annualised
+            else (
+                f"devnet epochs are {info.duration} s long; annualised figures are not meaningful"
+            ),
+        },
         nodes=nodes,
     )
 
@@ -272,7 +294,9 @@ def _path(summary: str, parameter: str | None = None, method: str = "get") -> di
 
 
 NETWORK_VIEW_PATHS: Final[dict[str, Any]] = {
-    "/v1/staking/nodes": _path("Nodes with stake, shards, commission, APY, challenge record"),
+    "/v1/staking/nodes": _path(
+        "Nodes with stake, shards, commission, reward per epoch, APY (epochs >= 1 h), challenges"
+    ),
     "/v1/staking/positions/{owner}": _path("An address's stake positions and rewards", "owner"),
     "/v1/governance/proposals": _path("Proposals with state, votes and timelock eta"),
     "/v1/governance/votes/{account}": _path("An account's voting power and delegate", "account"),

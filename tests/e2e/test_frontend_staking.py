@@ -1,7 +1,7 @@
-"""The web dApp's Staking page in Chromium with the test wallet: the nodes' overview, stake,
-claim rewards, request a withdrawal and withdraw across real epoch changes, and the bad
-input (not a number, more WAL than the wallet has, a rejected signature) that pays
-nothing."""
+"""The web dApp's Staking page in Chromium with the test wallet: the nodes' overview (reward
+per epoch; the APY only with epochs of an hour or more), stake, claim rewards, request a
+withdrawal and withdraw across real epoch changes, and the bad input (not a number, more WAL
+than the wallet has, a rejected signature) that pays nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.rewards import RewardsParameters, StakingRewardsContract, deploy_rewards
+from backend.sdk.staking import APY_EPOCHS, SECONDS_PER_YEAR
 from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e import frontend_harness
 from tests.e2e.frontend_harness import (
@@ -96,6 +97,68 @@ def test_nodes_show_stake_shards_commission_and_challenges(
     expect(first).to_contain_text("Commission")
     expect(first).to_contain_text("Shards")
     expect(page.locator("#positions")).to_contain_text("Connect your wallet")
+    expect(page.locator("#yield-note")).to_contain_text(
+        f"Devnet epochs are {network.env.staking.epoch_info().duration} s long; "
+        "annualised figures are not meaningful"
+    )
+    expect(first).not_to_contain_text("/ year")
+
+
+def measured_reward_per_epoch(rewards: StakingRewardsContract, node_id: int) -> float:
+    """Delegators' mean reward per staked WAL over the last APY_EPOCHS distributed epochs,
+    read from StakingRewards' own per-epoch records."""
+    last = rewards.last_distributed_epoch()
+    first = max(rewards.first_epoch(), last - APY_EPOCHS + 1)
+    yields = [
+        rewards.node_epoch(epoch, node_id).yield_per_epoch() for epoch in range(first, last + 1)
+    ]
+    measured = [value for value in yields if value is not None]
+    assert measured, "no distributed epoch with stake on the node"
+    return sum(measured) / len(measured)
+
+
+def shown_percent(text: str, unit: str) -> float:
+    match = re.search(r"≈ ([\d.,]+) % / " + unit, text)
+    assert match, text
+    return float(match.group(1).replace(",", "")) / 100
+
+
+def check_yields_shown(
+    web: WebStack, page: Page, network: Network, rewards: StakingRewardsContract
+) -> None:
+    """Short epochs: reward per epoch only. An hour-long epoch: the APY too. Restores the
+    module network's epoch duration."""
+    card = page.locator('#nodes .node[data-node-id="2"]')
+    expected = measured_reward_per_epoch(rewards, 2)
+    nodes = requests.get(f"{web.url}/v1/staking/nodes", timeout=30).json()
+    [node] = [n for n in nodes["nodes"] if n["nodeId"] == 2]
+    assert nodes["yieldBasis"]["annualised"] is False and node["apy"] is None
+    assert node["rewardPerEpoch"] == pytest.approx(expected, rel=1e-9)
+    shown = shown_percent(card.locator(".node-reward-epoch").inner_text(), "epoch")
+    assert shown == pytest.approx(expected, rel=5e-3)  # 3 significant digits
+    expect(card.locator(".node-apy")).to_have_count(0)
+
+    staking = network.env.staking
+    short_epoch = staking.epoch_info().duration
+    assert short_epoch < 3600
+    staking.set_epoch_duration(3600)
+    try:
+        reload(page)
+        expect(page.locator("#yield-note")).to_contain_text("epochs in a year")
+        nodes = requests.get(f"{web.url}/v1/staking/nodes", timeout=30).json()
+        [node] = [n for n in nodes["nodes"] if n["nodeId"] == 2]
+        assert nodes["yieldBasis"] == {
+            "epochsAveraged": APY_EPOCHS,
+            "annualised": True,
+            "minEpochSecondsToAnnualise": 3600,
+            "note": None,
+        }
+        assert node["apy"] == pytest.approx(expected * SECONDS_PER_YEAR / 3600, rel=1e-9)
+        apy = shown_percent(card.locator(".node-apy").inner_text(), "year")
+        assert apy == pytest.approx(expected * SECONDS_PER_YEAR / 3600, rel=5e-3)
+    finally:
+        staking.set_epoch_duration(short_epoch)
+    reload(page)
 
 
 def test_bad_stake_input_pays_nothing(web: WebStack, wallet_page: WalletPage) -> None:
@@ -153,6 +216,7 @@ def test_stake_claim_request_withdraw_and_withdraw(
     expect(position.locator(".position-status")).to_contain_text("active since epoch")
     pending = rewards.pending_rewards(staked.position_id)
     assert pending > 0
+    check_yields_shown(web, page, network, rewards)
     screenshot(page, "staking")
     assert overflow_at_phone_width(page) == 0
     before_claim = web.wal_balance(address)

@@ -1,4 +1,5 @@
-/** Staking: every node with its stake, shards, commission, APY estimate and challenge
+/** Staking: every node with its stake, shards, commission, measured reward per epoch (and
+ * the APY only when epochs last an hour or more: see yieldBasis) and challenge
  * record (GET /v1/staking/nodes), and the connected wallet's positions
  * (GET /v1/staking/positions/<address>) with stake, request withdrawal, withdraw and claim
  * rewards, each signed by the wallet. */
@@ -18,6 +19,9 @@ interface NodeView {
   stake: string;
   nextStake: string;
   shards: number;
+  /** Delegators' reward per staked WAL per epoch (a fraction); null before any. */
+  rewardPerEpoch: number | null;
+  /** That annualised; null unless yieldBasis.annualised. */
   apy: number | null;
   challenges: { passed: number; failed: number } | null;
 }
@@ -27,6 +31,12 @@ interface NodesResponse {
   epochStartTime: number;
   epochDuration: number;
   rewards: Address | null;
+  yieldBasis: {
+    epochsAveraged: number;
+    annualised: boolean;
+    minEpochSecondsToAnnualise: number;
+    note: string | null;
+  };
   nodes: NodeView[];
 }
 
@@ -60,10 +70,20 @@ function percent(bps: number): string {
   return `${(bps / 100).toFixed(bps % 100 === 0 ? 0 : 2)} %`;
 }
 
+/** A fraction as a percentage: 3 significant digits below 1 %, else 2 decimals. */
+function percentOf(fraction: number): string {
+  const value = fraction * 100;
+  return Math.abs(value) < 1
+    ? value.toLocaleString("en-US", { maximumSignificantDigits: 3 })
+    : value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+}
+
+function perEpochText(reward: number | null): string {
+  return reward === null ? "no rewards yet" : `≈ ${percentOf(reward)} % / epoch`;
+}
+
 function apyText(apy: number | null): string {
-  if (apy === null) return "no rewards yet";
-  const shown = (apy * 100).toLocaleString("en-US", { maximumFractionDigits: 2 });
-  return `≈ ${shown} % / year`;
+  return apy === null ? "no rewards yet" : `≈ ${percentOf(apy)} % / year`;
 }
 
 function clockOf(nodes: NodesResponse): EpochClock {
@@ -110,8 +130,11 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
         h("dd", {}, node.shards === 0 ? "0 (not in the committee)" : String(node.shards)),
         h("dt", {}, "Commission"),
         h("dd", {}, percent(node.commissionBps)),
-        h("dt", {}, "APY estimate"),
-        h("dd", {}, apyText(node.apy)),
+        h("dt", {}, "Reward per epoch"),
+        h("dd", { class: "node-reward-epoch" }, perEpochText(node.rewardPerEpoch)),
+        nodes.yieldBasis.annualised
+          ? [h("dt", {}, "APY estimate"), h("dd", { class: "node-apy" }, apyText(node.apy))]
+          : null,
         h("dt", {}, "Challenges"),
         h(
           "dd",
@@ -225,6 +248,14 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
     stakeForm,
     positionsBox,
     h("h2", {}, "Storage nodes"),
+    h(
+      "p",
+      { class: "muted", id: "yield-note" },
+      `Rewards: delegators' reward per staked WAL, averaged over the last ${nodes.yieldBasis.epochsAveraged} distributed epochs. `,
+      nodes.yieldBasis.note === null
+        ? "The APY multiplies it by the epochs in a year, without compounding."
+        : `${nodes.yieldBasis.note.charAt(0).toUpperCase()}${nodes.yieldBasis.note.slice(1)}.`,
+    ),
     h("ul", { class: "blob-list", id: "nodes" }, nodeCards),
   );
   await renderPositions(positionsBox, ctx, nodes, clock, reload);
