@@ -156,6 +156,7 @@ def check_yields_shown(
         assert node["apy"] == pytest.approx(expected * SECONDS_PER_YEAR / 3600, rel=1e-9)
         apy = shown_percent(card.locator(".node-apy").inner_text(), "year")
         assert apy == pytest.approx(expected * SECONDS_PER_YEAR / 3600, rel=5e-3)
+        screenshot(page, "staking-hour-epochs")
     finally:
         staking.set_epoch_duration(short_epoch)
     reload(page)
