@@ -59,6 +59,11 @@ static void row_from_layout(const unsigned char *src, Py_ssize_t width, unsigned
     }
 }
 
+/* Even, positive, and small enough that rounding it up to a whole chunk cannot overflow. */
+static int valid_width(Py_ssize_t width) {
+    return width > 0 && width % 2 == 0 && width <= PY_SSIZE_T_MAX - CHUNK;
+}
+
 static PyObject *to_layout(PyObject *self, PyObject *args) {
     Py_buffer data;
     Py_ssize_t rows, width;
@@ -66,7 +71,8 @@ static PyObject *to_layout(PyObject *self, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL;
-    if (rows < 0 || width <= 0 || width % 2 || data.len != rows * width) {
+    if (rows < 0 || !valid_width(width) || rows > PY_SSIZE_T_MAX / width ||
+        data.len != rows * width) {
         PyErr_SetString(PyExc_ValueError,
                         "data must hold rows * width bytes, width even and positive");
         goto done;
@@ -110,12 +116,12 @@ static PyObject *from_layout(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_ssize_t rows = PyTuple_GET_SIZE(seq);
-    Py_ssize_t laid_out = (width + CHUNK - 1) / CHUNK * CHUNK;
-    if (width <= 0 || width % 2 || out.len != rows * width) {
+    if (!valid_width(width) || rows > PY_SSIZE_T_MAX / width || out.len != rows * width) {
         PyErr_SetString(PyExc_ValueError,
                         "out must hold len(blocks) * width bytes, width even and positive");
         goto done;
     }
+    Py_ssize_t laid_out = (width + CHUNK - 1) / CHUNK * CHUNK;
     for (Py_ssize_t r = 0; r < rows; r++) {
         PyObject *block = PyTuple_GET_ITEM(seq, r);
         if (!PyBytes_Check(block) || PyBytes_GET_SIZE(block) != laid_out) {
