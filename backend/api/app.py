@@ -51,6 +51,16 @@ def metrics() -> Response:
     ]
     for (route, status), count in sorted(counts.items()):
         lines.append(f'walrus_api_requests_total{{route="{route}",status="{status}"}} {count}')
+    client: Client = current_app.extensions["walrus_client"]
+    lines += [
+        "# HELP walrus_api_node_answers_rejected_total Node answers that failed verification "
+        "(a lying or corrupted node; reads use other nodes), by node and what was sent.",
+        "# TYPE walrus_api_node_answers_rejected_total counter",
+    ]
+    for (node, what), count in sorted(client.rejected_answers().items()):
+        lines.append(
+            f'walrus_api_node_answers_rejected_total{{node="{node}",what="{what}"}} {count}'
+        )
     return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
 
 

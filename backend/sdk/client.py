@@ -18,6 +18,7 @@ import os
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -207,6 +208,9 @@ class Client:
         self._uploads = futures.ThreadPoolExecutor(MAX_PARALLEL_NODES, "walrus-upload")
         self._payment_lock = threading.Lock()
         self._verify_slots = threading.BoundedSemaphore(CONCURRENT_VERIFICATIONS)
+        # answers that failed verification, by (node name, what): a lying or corrupted node
+        # never changes a read, but it should be visible (the backend exports it in /metrics)
+        self._rejected: Counter[tuple[str, str]] = Counter()
         return_large_buffers_to_os()  # slivers freed by any thread leave the RSS (memory.py)
         # certifyBlob's gas barely varies; estimating it re-runs the BLS check ~15 times
         registry.client.reuse_gas_estimates.add(CERTIFY_FUNCTION)
@@ -545,6 +549,17 @@ class Client:
         readable.result()
         return decode_blob(metadata.result(), slivers)
 
+    def _reject(self, node_name: str, what: str) -> None:
+        with self._lock:
+            self._rejected[(node_name, what)] += 1
+
+    def rejected_answers(self) -> dict[tuple[str, str], int]:
+        """How many answers of each node failed verification (what: "metadata", "primary"
+        or "secondary" sliver) since this client started: evidence of a lying or corrupted
+        node, which reads route around."""
+        with self._lock:
+            return dict(self._rejected)
+
     def _metadata(self, blob_id: BlobId, view: EpochCommittee) -> VerifiedMetadata:
         failures = []
         nodes = [self.node(node_id) for node_id in view.holders]
@@ -552,7 +567,10 @@ class Client:
             try:
                 raw = node.get_metadata(blob_id)
                 return verify_metadata(blob_id, UnverifiedMetadata.from_bytes(raw))
-            except (NodeRequestFailed, CoreError) as error:
+            except CoreError as error:
+                self._reject(node.name, "metadata")
+                failures.append(f"{node.name}: {error}")
+            except NodeRequestFailed as error:
                 failures.append(f"{node.name}: {error}")
         raise NotEnoughSlivers(f"no node served valid metadata of {blob_id}: {'; '.join(failures)}")
 
@@ -611,11 +629,13 @@ class Client:
                 sliver = node.get_unverified_sliver(blob_id, pair, kind)
                 index = pair if kind is SliverKind.PRIMARY else secondary_index_of_pair(pair, n)
                 if sliver.kind is not kind or sliver.index != index:
+                    self._reject(node.name, name)
                     raise NodeRequestFailed(node.name, f"sent another sliver than {name} {pair}")
                 checked_against = metadata.result()
                 with self._verify_slots:
                     return verify_sliver(checked_against, sliver)
             except CoreError as error:
+                self._reject(node.name, name)
                 raise NodeRequestFailed(
                     node.name, f"invalid {name} sliver {pair}: {error}"
                 ) from None

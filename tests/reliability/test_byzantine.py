@@ -154,6 +154,17 @@ def test_reads_stay_correct_while_a_node_lies(
         assert lies > 0, f"{name}: the liar was never asked ({liar.requests_seen} requests)"
     liar.mode = Mode.HONEST
     assert problems == []
+    # the rejections are visible, and only the liar's: in the SDK client and in the
+    # aggregator's /metrics (walrus_api_node_answers_rejected_total)
+    rejected = client.rejected_answers()
+    assert {what for (node, what) in rejected if liar.url in node} >= {"metadata", "primary"}
+    assert all(liar.url in node for (node, _what) in rejected), rejected
+    exported = [
+        line
+        for line in requests.get(f"{aggregator.url}/metrics", timeout=10).text.splitlines()
+        if line.startswith("walrus_api_node_answers_rejected_total{")
+    ]
+    assert all(liar.url in line for line in exported), exported
 
 
 def test_lazy_node_certifies_without_storing_and_fails_its_challenge(
