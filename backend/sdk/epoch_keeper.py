@@ -183,6 +183,8 @@ class EpochKeeper:
                 failed = self.challenges.close_challenges(epoch)
             except ContractRevert as error:
                 self._raise_unless_done(error)
+                if not self.challenges.round_of(epoch).closed:
+                    continue  # NotClosable also means "not yet" by the chain's clock: next tick
                 self._say(lines, f"epoch {epoch}: challenge round already closed ({error.name})")
             else:
                 self._say(lines, f"epoch {epoch}: challenge round closed, {len(failed)} failed")

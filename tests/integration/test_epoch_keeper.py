@@ -34,6 +34,8 @@ from backend.sdk.epoch_keeper import EpochKeeper
 
 KEEPER_STEPS = ("WAL", "Staking", "BlobRegistry", "StorageChallenges")
 LONG_EPOCH_SECONDS = 3600
+ANSWER_WINDOW_SECONDS = 5
+"""Long enough that two keeper ticks on a loaded machine fall inside it."""
 NODE_STAKE = 10**12
 
 
@@ -218,7 +220,7 @@ def test_an_unreachable_chain_is_one_line_and_exit_1(env: KeeperEnv) -> None:
 def test_a_round_is_closed_once_its_answer_window_is_over(
     env: KeeperEnv, chain: ChainClient, artifacts: Artifacts
 ) -> None:
-    """A StorageChallenges of its own with a 1 s answer window over the same Staking."""
+    """A StorageChallenges of its own with a short answer window over the same Staking."""
     if env.staking.current_epoch() == 0:
         env.staking.initiate_epoch_change()
     env.staking.set_epoch_duration(LONG_EPOCH_SECONDS)
@@ -228,7 +230,7 @@ def test_a_round_is_closed_once_its_answer_window_is_over(
         artifacts.bytecode("StorageChallenges"),
         env.staking.address,
         registry,
-        1,
+        ANSWER_WINDOW_SECONDS,
     )
     challenges = StorageChallengesContract(chain, contract)
     lines: list[str] = []
