@@ -118,7 +118,7 @@ class EpochKeeper:
         nobody sends transactions: mine an empty block so chain time catches up."""
         if not self.mine_when_idle:
             return
-        if self._latest_timestamp() < time.time() - 1:
+        if self._latest_timestamp() < int(time.time()):  # even 1 s behind fails a deadline
             provider = self.staking.client.w3.provider
             self._raw_rpc(lambda: provider.make_request("evm_mine", []))  # type: ignore[arg-type]
 
