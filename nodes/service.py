@@ -23,6 +23,7 @@ from nodes.epoch_sync import EpochSync
 from nodes.follower import EventFollower
 from nodes.gc import collect_garbage
 from nodes.inconsistency import InconsistencyMonitor
+from nodes.memory import keep_freed_heap_memory
 from nodes.metrics import NodeMetrics
 from nodes.recovery import Recoverer
 from nodes.scrub import Scrubber
@@ -74,6 +75,7 @@ def prepare(config_path: Path) -> tuple[NodeConfig, NodeContext]:
 
 def run(config_path: Path) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    keep_freed_heap_memory()  # PUTs re-use their temporaries' pages (nodes/memory.py)
     try:
         config, context = prepare(config_path)
     except StartupError as error:
