@@ -298,7 +298,7 @@ class Client:
             return StoreResult("alreadyCertified", blob_id, size, until)
         reusable = None
         if chain_status.registrations > 0:
-            reusable = self._reusable_registration(blob_id, deletable, end_epoch, epoch)
+            reusable = self.reusable_registration(blob_id, deletable, end_epoch, epoch)
         if reusable is not None:
             token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
         else:
@@ -358,14 +358,21 @@ class Client:
             raise SdkError("storing needs a wallet (a private key)")
         return self.chain.account.address
 
-    def _reusable_registration(
-        self, blob_id: BlobId, deletable: bool, end_epoch: int, epoch: int
+    def reusable_registration(
+        self,
+        blob_id: BlobId,
+        deletable: bool,
+        end_epoch: int,
+        epoch: int,
+        owner: str | None = None,
     ) -> BlobInfo | None:
-        """The wallet's uncertified registration of `blob_id` (same deletability) lasting at
-        least until `end_epoch`; None if there is none."""
+        """`owner`'s (default: this wallet's) newest uncertified, valid registration of
+        `blob_id` with the same deletability lasting at least until `end_epoch`; None if
+        there is none. A retried store pays nothing twice (also the upload relay's rule)."""
+        owner = owner or self._address()
         event = self.registry.contract.events.BlobRegistered
         topic = "0x" + bytes(Web3.keccak(text=event.signature)).hex()
-        owner_topic = "0x" + bytes(12).hex() + self._address()[2:].lower()
+        owner_topic = "0x" + bytes(12).hex() + owner[2:].lower()
         logs = self.chain.w3.eth.get_logs(
             {
                 "address": self.registry.address,
@@ -381,7 +388,7 @@ class Client:
             except ContractRevert:  # deleted or burned: not reusable
                 continue
             if (
-                info.owner == self._address()
+                info.owner.lower() == owner.lower()
                 and not info.is_certified
                 and not info.invalidated
                 and info.deletable == deletable

@@ -30,7 +30,6 @@ from typing import Any, Final
 from web3 import Web3
 
 from backend.chain.errors import ContractRevert
-from backend.chain.registry import BlobInfo
 from backend.core.encoder import EncodedBlob
 from backend.sdk.client import Client
 from backend.sdk.errors import BlobInvalid, InvalidEpochs, SdkError
@@ -245,7 +244,9 @@ class UploadRelay:
             )
         reusable = None
         if owner is not None and status.registrations > 0:
-            reusable = self._reusable_registration(blob_id.hex(), owner, deletable, end_epoch)
+            reusable = self.client.reusable_registration(
+                blob_id, deletable, end_epoch, epoch, owner=owner
+            )
         cost = 0 if reusable is not None else registry.registration_cost(len(data), epochs).total
         entry = _Entry(encoded, encoded_bytes(encoded), self._clock())
         upload_id = self._keep(entry)
@@ -259,41 +260,6 @@ class UploadRelay:
             expires_in=self.ttl,
             **facts,
         )
-
-    def _reusable_registration(
-        self, blob_id_hex: str, owner: str, deletable: bool, end_epoch: int
-    ) -> BlobInfo | None:
-        """`owner`'s newest uncertified, valid registration of the blob id with the same
-        deletability lasting at least until `end_epoch` (Client.store's rule)."""
-        registry = self.client.registry
-        event = registry.contract.events.BlobRegistered
-        topic = "0x" + bytes(Web3.keccak(text=event.signature)).hex()
-        owner_topic = "0x" + bytes(12).hex() + owner[2:].lower()
-        logs = self.client.chain.w3.eth.get_logs(
-            {
-                "address": registry.address,
-                "fromBlock": self.client.events_from_block,
-                "toBlock": "latest",
-                "topics": [topic, None, blob_id_hex, owner_topic],
-            }
-        )
-        epoch = self.client.epochs.current_epoch(0.0)
-        for log in reversed(logs):
-            token_id = int.from_bytes(bytes(log["topics"][1]), "big")
-            try:
-                info = registry.blob_info(token_id)
-            except ContractRevert:  # deleted or burned
-                continue
-            if (
-                info.owner.lower() == owner.lower()
-                and not info.is_certified
-                and not info.invalidated
-                and info.deletable == deletable
-                and info.end_epoch > epoch
-                and info.end_epoch >= end_epoch
-            ):
-                return info
-        return None
 
     # ------------------------------------------------------------ certificate
 
