@@ -1,4 +1,4 @@
-"""`walrus keeper run` against the session anvil: it starts the next epoch once the current
+"""`walrus keeper run` against an anvil of its own: it starts the next epoch once the current
 one is over and issues that epoch's storage-challenge round; before then it does nothing;
 two keepers racing both succeed and the epoch moves once; SIGTERM stops the loop cleanly.
 
@@ -27,6 +27,7 @@ from backend.chain.challenges import StorageChallengesContract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, Artifacts
 from backend.chain.deployment import STEPS, deploy, devnet_config, save_deployment
+from backend.chain.devnet import Devnet, start_anvil
 from backend.chain.staking import StakingContract
 from backend.cli.main import cli
 from backend.core.bls import BlsSecretKey
@@ -46,6 +47,22 @@ class KeeperEnv:
     deployment_file: Path
     key_file: Path
     rpc_url: str
+
+
+@pytest.fixture(scope="module")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """An anvil of this file's own: the keeper reads chain time, and other files sharing a
+    worker's session anvil warp it (evm_increaseTime), which made these tests flaky."""
+    devnet = start_anvil(log_path=tmp_path_factory.mktemp("keeper-anvil") / "anvil.log")
+    try:
+        yield devnet
+    finally:
+        devnet.stop()
+
+
+@pytest.fixture(scope="module")
+def chain(anvil: Devnet, artifacts: Artifacts, dev_accounts: list[LocalAccount]) -> ChainClient:
+    return ChainClient.connect(anvil.url, dev_accounts[0].key, error_abis=artifacts.all_abis())
 
 
 @pytest.fixture(scope="module")
