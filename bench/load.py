@@ -47,7 +47,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
 import requests
@@ -89,17 +89,15 @@ def content(seed: int, size: int) -> bytes:
 # ---------------------------------------------------------------- targets
 
 
-class Target:
+class Target(Protocol):
     """Where operations go: store(data) -> (blob id, status), read(blob id) -> bytes."""
 
-    def store(self, data: bytes) -> tuple[str, str]:
-        raise NotImplementedError
+    def store(self, data: bytes) -> tuple[str, str]: ...
 
-    def read(self, blob_id: str) -> bytes:
-        raise NotImplementedError
+    def read(self, blob_id: str) -> bytes: ...
 
 
-class BackendTarget(Target):
+class BackendTarget:
     """The publisher/aggregator over HTTP; one requests.Session per thread."""
 
     def __init__(self, url: str) -> None:
@@ -145,7 +143,7 @@ class BackendTarget(Target):
         return response.content
 
 
-class SdkTarget(Target):
+class SdkTarget:
     """SDK clients straight to the nodes, one per dev account, handed out round-robin."""
 
     def __init__(self, clients: list[Client]) -> None:
