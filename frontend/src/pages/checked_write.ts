@@ -5,6 +5,7 @@
 
 import type { Abi, Address, Hash, WalletClient } from "viem";
 import type { AppContext } from "../context";
+import { busy } from "../dom";
 
 export interface Write {
   address: Address;
@@ -21,4 +22,33 @@ export async function checkedWrite(
   const call = { ...write, abi: write.abi as Abi, account: wallet.address };
   await ctx.publicClient.simulateContract(call);
   return wallet.walletClient.writeContract({ ...call, chain: ctx.chain });
+}
+
+/** The wallet client `ctx.requireWallet()` resolves to. */
+export type PageWallet = Awaited<ReturnType<AppContext["requireWallet"]>>;
+
+/** One wallet transaction started from `button` (busy while it runs), then `after()`;
+ *  a missing wallet or a failed transaction is shown to the user, not thrown. */
+export function sendFromButton(
+  ctx: AppContext,
+  label: string,
+  button: HTMLButtonElement,
+  write: (wallet: PageWallet) => Promise<Hash>,
+  after: () => void,
+): void {
+  void busy(button, async () => {
+    let wallet: PageWallet;
+    try {
+      wallet = await ctx.requireWallet();
+    } catch (error) {
+      ctx.notify("error", ctx.explain(error));
+      return;
+    }
+    try {
+      await ctx.runTx(label, () => write(wallet));
+      after();
+    } catch {
+      // runTx has shown the failure
+    }
+  });
 }

@@ -4,9 +4,9 @@
  * parameter change comes from the backend (POST /v1/governance/calls: the same checks as
  * `walrus gov propose --set`), so the browser never re-implements the governed setters. */
 
-import type { Address, Hex } from "viem";
+import type { Address, Hash, Hex } from "viem";
 import type { AppContext } from "../context";
-import { checkedWrite } from "./checked_write";
+import { checkedWrite, sendFromButton, type PageWallet } from "./checked_write";
 import { busy, h, mount } from "../dom";
 import { formatDate, formatWal } from "../units";
 
@@ -91,23 +91,8 @@ export async function render(root: HTMLElement, ctx: AppContext): Promise<void> 
   const send = (
     label: string,
     button: HTMLButtonElement,
-    write: (wallet: Awaited<ReturnType<AppContext["requireWallet"]>>) => Promise<Hex>,
-  ): void =>
-    void busy(button, async () => {
-      let wallet: Awaited<ReturnType<AppContext["requireWallet"]>>;
-      try {
-        wallet = await ctx.requireWallet();
-      } catch (error) {
-        ctx.notify("error", ctx.explain(error));
-        return;
-      }
-      try {
-        await ctx.runTx(label, () => write(wallet));
-        reload();
-      } catch {
-        // runTx has shown the failure
-      }
-    });
+    write: (wallet: PageWallet) => Promise<Hash>,
+  ): void => sendFromButton(ctx, label, button, write, reload);
 
   // ------------------------------------------------------------ voting power
   const powerBox = h("section", { class: "card", id: "voting-power", "aria-label": "Your votes" });

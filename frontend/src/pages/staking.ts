@@ -4,9 +4,9 @@
  * (GET /v1/staking/positions/<address>) with stake, request withdrawal, withdraw and claim
  * rewards, each signed by the wallet. */
 
-import type { Address } from "viem";
+import type { Address, Hash } from "viem";
 import type { AppContext } from "../context";
-import { checkedWrite } from "./checked_write";
+import { checkedWrite, sendFromButton, type PageWallet } from "./checked_write";
 import { busy, h, mount } from "../dom";
 import { UserFacingError } from "../errors";
 import { formatDate, formatWal, parseWal, type EpochClock, epochStart } from "../units";
@@ -297,23 +297,8 @@ async function renderPositions(
   const send = (
     label: string,
     button: HTMLButtonElement,
-    write: (wallet: Awaited<ReturnType<AppContext["requireWallet"]>>) => Promise<`0x${string}`>,
-  ) =>
-    void busy(button, async () => {
-      let wallet: Awaited<ReturnType<AppContext["requireWallet"]>>;
-      try {
-        wallet = await ctx.requireWallet();
-      } catch (error) {
-        ctx.notify("error", ctx.explain(error));
-        return;
-      }
-      try {
-        await ctx.runTx(label, () => write(wallet));
-        reload();
-      } catch {
-        // runTx has shown the failure
-      }
-    });
+    write: (wallet: PageWallet) => Promise<Hash>,
+  ): void => sendFromButton(ctx, label, button, write, reload);
 
   const items = positions.positions.map((position) => {
     const actions: HTMLElement[] = [];
