@@ -33,7 +33,7 @@ from backend.chain.governed_parameters import (
     parse_assignments,
 )
 from backend.sdk.client import Client
-from backend.sdk.staking import APY_EPOCHS, SECONDS_PER_YEAR, StakingClient
+from backend.sdk.staking import APY_EPOCHS, MIN_ANNUALISED_EPOCH_SECONDS, StakingClient
 
 network_views = Blueprint("network_views", __name__)
 
@@ -41,10 +41,6 @@ GOVERNANCE_CONTRACTS: Final = ("WalrusGovernor", "WalrusTimelock")
 KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
 DEVNET_KEY_SERVERS_FILE: Final = REPO_ROOT / ".devnet" / "keyservers.json"
 """Where `make up` lists its key servers (the CLI's default too: backend/cli/seal_options)."""
-MIN_ANNUALISED_EPOCH_SECONDS: Final = 3600
-"""Shortest epoch for which an annualised yield is shown. Below an hour (devnets: seconds
-to minutes) annualising multiplies one epoch's test-sized reward by >= 8,760 epochs a year
-and gives figures such as 700,000 %; only the measured reward per epoch is then reported."""
 
 
 def _client() -> Client:
@@ -93,8 +89,6 @@ def staking_nodes() -> Any:
     nodes = []
     for node in staking.node_overview():
         record = challenges.node_record(node.node_id) if challenges else None
-        # node.apy = mean reward per epoch x epochs per year: undo the annualisation.
-        per_epoch = None if node.apy is None else node.apy * info.duration / SECONDS_PER_YEAR
         nodes.append(
             {
                 "nodeId": node.node_id,
@@ -104,8 +98,8 @@ def staking_nodes() -> Any:
                 "stake": str(node.stake),
                 "nextStake": str(node.next_stake),
                 "shards": node.shards,
-                "rewardPerEpoch": per_epoch,
-                "apy": node.apy if annualised else None,
+                "rewardPerEpoch": node.reward_per_epoch,
+                "apy": node.apy,
                 "challenges": (
                     None if record is None else {"passed": record.passed, "failed": record.failed}
                 ),

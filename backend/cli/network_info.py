@@ -59,13 +59,22 @@ def _print_nodes(nodes: list[NodeOverview], as_json: bool, records: dict[int, No
     if not nodes:
         click.echo("no registered nodes")
     for node in nodes:
-        apy = "n/a" if node.apy is None else f"{node.apy * 100:.2f}%"
         click.echo(
             f"node {node.node_id} {node.name}: stake {wal_text(node.stake)} "
             f"(next epoch {wal_text(node.next_stake)}), {node.shards} shards, "
-            f"commission {node.commission_bps / 100:.2f}%, APY est. {apy}, {node.url}"
+            f"commission {node.commission_bps / 100:.2f}%, {_yield_text(node)}, {node.url}"
             + _challenge_text(records, node.node_id)
         )
+
+
+def _yield_text(node: NodeOverview) -> str:
+    """APY when epochs are long enough to annualise; on devnets (epochs of seconds or
+    minutes) the measured reward per epoch, which is what the delegator really sees."""
+    if node.reward_per_epoch is None:
+        return "no rewards yet"
+    if node.apy is None:
+        return f"reward {node.reward_per_epoch * 100:.4f}% per epoch (epochs too short for an APY)"
+    return f"APY est. {node.apy * 100:.2f}%"
 
 
 def _challenge_columns(records: dict[int, NodeRecord], node_id: int) -> dict[str, int | None]:

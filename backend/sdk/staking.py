@@ -20,6 +20,10 @@ from backend.sdk.errors import InsufficientWal, SdkError
 SECONDS_PER_YEAR: Final = 365 * 24 * 3600
 APY_EPOCHS: Final = 4
 """Distributed epochs averaged for the APY estimate."""
+MIN_ANNUALISED_EPOCH_SECONDS: Final = 3600
+"""Shortest epoch for which an annualised yield is given. Below an hour (devnets: seconds
+to minutes) annualising multiplies one epoch's test-sized reward by >= 8,760 epochs a year
+and shows absurd percentages; the measured reward per epoch is given instead."""
 
 
 class RewardsNotConfigured(SdkError):
@@ -71,9 +75,12 @@ class NodeOverview:
     """FROST counted in the next epoch (pending changes applied)."""
     shards: int
     """Shards held in the current epoch (0 outside the committee)."""
+    reward_per_epoch: float | None
+    """Delegators' reward per staked WAL per epoch (a fraction), averaged over the last
+    APY_EPOCHS distributed epochs (None when the node earned nothing in them)."""
     apy: float | None
-    """Delegators' yield per year, annualised without compounding from the last distributed
-    epochs (None when the node earned nothing in them)."""
+    """`reward_per_epoch` annualised without compounding; None as well when epochs are
+    shorter than MIN_ANNUALISED_EPOCH_SECONDS (devnets), where a year of them means nothing."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +205,7 @@ class StakingClient:
         has_rewards = self.staking.rewards_address() is not None
         overview = []
         for node in self.staking.nodes():
-            apy = self.apy_estimate(node.node_id, info.duration) if has_rewards else None
+            per_epoch = self.reward_per_epoch(node.node_id) if has_rewards else None
             overview.append(
                 NodeOverview(
                     node_id=node.node_id,
@@ -208,14 +215,15 @@ class StakingClient:
                     stake=self.staking.node_stake_at(node.node_id, epoch),
                     next_stake=self.staking.node_stake_at(node.node_id, epoch + 1),
                     shards=committee.shards_of(node.node_id) if committee else 0,
-                    apy=apy,
+                    reward_per_epoch=per_epoch,
+                    apy=annualised(per_epoch, info.duration),
                 )
             )
         return overview
 
-    def apy_estimate(self, node_id: int, epoch_duration: int) -> float | None:
-        """Delegators' reward per staked WAL over the last distributed epochs (up to
-        APY_EPOCHS), annualised without compounding."""
+    def reward_per_epoch(self, node_id: int) -> float | None:
+        """Delegators' reward per staked WAL per epoch, averaged over the last distributed
+        epochs (up to APY_EPOCHS); None when the node earned nothing in them."""
         last = self.rewards.last_distributed_epoch()
         first = max(self.rewards.first_epoch(), last - APY_EPOCHS + 1)
         yields = []
@@ -223,6 +231,12 @@ class StakingClient:
             earned = self.rewards.node_epoch(epoch, node_id).yield_per_epoch()
             if earned is not None:
                 yields.append(earned)
-        if not yields or epoch_duration <= 0:
-            return None
-        return sum(yields) / len(yields) * SECONDS_PER_YEAR / epoch_duration
+        return sum(yields) / len(yields) if yields else None
+
+
+def annualised(per_epoch: float | None, epoch_seconds: int) -> float | None:
+    """A per-epoch yield per year without compounding, or None when there is none or epochs
+    are too short for a yearly figure to mean anything (MIN_ANNUALISED_EPOCH_SECONDS)."""
+    if per_epoch is None or epoch_seconds < MIN_ANNUALISED_EPOCH_SECONDS:
+        return None
+    return per_epoch * SECONDS_PER_YEAR / epoch_seconds
