@@ -1,8 +1,10 @@
 """BLS12-381 keys and signatures for storage certificates and proofs of possession.
 
 Ciphersuite `BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_` (public keys in G1, signatures
-in G2). Signing, aggregation and verification run on blspy; py_ecc is used only to turn
-compressed points into the uncompressed EIP-2537 form the contracts take, and back.
+in G2). Signing, aggregation and verification run on blspy. Converting between blspy's
+compressed points and the uncompressed EIP-2537 form the contracts take is done here with
+plain integer arithmetic (built-in `pow`): py_ecc's pure-Python G2 decompression took ~7 ms
+per signature, paid by every node confirmation and every certificate.
 """
 
 from __future__ import annotations
@@ -12,11 +14,6 @@ from collections.abc import Sequence
 from typing import Final
 
 from blspy import G1Element, G2Element, PopSchemeMPL, PrivateKey
-from py_ecc.bls.point_compression import compress_G1, compress_G2, decompress_G1, decompress_G2
-from py_ecc.bls.typing import G1Compressed, G2Compressed
-from py_ecc.fields import optimized_bls12_381_FQ as FQ
-from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2
-from py_ecc.optimized_bls12_381.optimized_curve import b, b2, is_on_curve, normalize
 
 from backend.core.errors import CoreError
 
@@ -77,6 +74,173 @@ def _fp_from_eip2537(chunk: bytes, what: str, error: type[BlsError]) -> int:
     if value >= FIELD_MODULUS:
         raise error(f"{what}: coordinate is not below the field modulus")
     return value
+
+
+# --- point (de)compression -----------------------------------------------------------------
+#
+# Compressed points follow the ZCash serialization used by blspy, py_ecc and the IETF BLS
+# drafts: big-endian x with three flag bits on top of the first byte (compression, infinity,
+# sign of y). For G2, x = x.c0 + x.c1·i is serialized x.c1 first, then x.c0. The sign bit is
+# set iff y is "lexicographically largest": y > (p - 1) / 2 in Fp; in Fp2 the same test on
+# y.c1, or on y.c0 when y.c1 = 0.
+
+_P: Final = FIELD_MODULUS
+_HALF_P: Final = (_P - 1) // 2
+_SQRT_EXPONENT: Final = (_P + 1) // 4  # p ≡ 3 (mod 4): a^((p+1)/4) is a root of a square a
+_INVERSE_SQRT_EXPONENT: Final = (_P - 3) // 4  # a^((p-3)/4) = 1/sqrt(a) for a square a
+_INVERSE_OF_TWO: Final = (_P + 1) // 2
+_G1_B: Final = 4  # E: y² = x³ + 4
+_G2_B: Final = (4, 4)  # E': y² = x³ + 4(1 + i)
+_COMPRESSION_FLAG: Final = 1 << 383
+_INFINITY_FLAG: Final = 1 << 382
+_SIGN_FLAG: Final = 1 << 381
+_COORDINATE_MASK: Final = _SIGN_FLAG - 1
+_FP_SIZE: Final = 48
+
+_Fp2 = tuple[int, int]
+"""c0 + c1·i with i² = -1, both coordinates reduced modulo p."""
+
+
+def _fp_sqrt(a: int) -> int | None:
+    """A square root of `a` (reduced mod p) in Fp, or None if `a` is not a square."""
+    root = pow(a, _SQRT_EXPONENT, _P)
+    return root if root * root % _P == a else None
+
+
+def _fp2_mul(a: _Fp2, b: _Fp2) -> _Fp2:
+    a0, a1 = a
+    b0, b1 = b
+    return (a0 * b0 - a1 * b1) % _P, (a0 * b1 + a1 * b0) % _P
+
+
+def _fp2_square(a: _Fp2) -> _Fp2:
+    a0, a1 = a
+    return (a0 + a1) * (a0 - a1) % _P, 2 * a0 * a1 % _P
+
+
+def _g2_curve_rhs(x: _Fp2) -> _Fp2:
+    x_cubed = _fp2_mul(_fp2_square(x), x)
+    return (x_cubed[0] + _G2_B[0]) % _P, (x_cubed[1] + _G2_B[1]) % _P
+
+
+def _fp2_sqrt(a: _Fp2) -> _Fp2 | None:
+    """A square root of `a` in Fp2 = Fp[i]/(i² + 1), or None if `a` is not a square.
+
+    The "complex method" for p ≡ 3 (mod 4) (G. Adj and F. Rodríguez-Henríquez, "Square root
+    computation over even extension fields", IEEE Trans. Computers 63(11), 2014): if
+    (x0 + x1·i)² = a0 + a1·i then x0² - x1² = a0 and 2·x0·x1 = a1, so the norm
+    a0² + a1² = (x0² + x1²)² has a root alpha = x0² + x1² in Fp, and x0² is one of
+    delta = (a0 + alpha) / 2 and delta' = (a0 - alpha) / 2. As delta·delta' = -a1²/4 and -1
+    is not a square (p ≡ 3 mod 4), exactly one of them is a square when a1 ≠ 0.
+
+    Two Fp exponentiations in all (py_ecc does one in Fp2: ~7 ms in pure Python):
+    r = delta^((p-3)/4) gives s = r·delta = delta^((p+1)/4) and r·s = delta^((p-1)/2) = ±1
+    (Euler), so 1/s = ±r needs no inversion. If delta is a square, x0 = s and x1 = a1·r/2;
+    if not, s² = -delta and x0 = a1/(2s) = -a1·r/2 is a root of delta', with x1 = s.
+    """
+    a0, a1 = a
+    if a1 == 0:
+        root = pow(a0, _SQRT_EXPONENT, _P)
+        square = root * root % _P
+        if square == a0:
+            return root, 0
+        # a0 is not a square, so root² = -a0 (Euler) and (root·i)² = -root² = a0.
+        return (0, root) if square == -a0 % _P else None
+    alpha = _fp_sqrt((a0 * a0 + a1 * a1) % _P)
+    if alpha is None:
+        return None
+    delta = (a0 + alpha) * _INVERSE_OF_TWO % _P
+    r = pow(delta, _INVERSE_SQRT_EXPONENT, _P)
+    root = r * delta % _P
+    euler = r * root % _P
+    if euler == 1:
+        return root, a1 * r * _INVERSE_OF_TWO % _P
+    if euler == _P - 1:
+        return -a1 * r * _INVERSE_OF_TWO % _P, root
+    return None
+
+
+def _fp_is_largest(y: int) -> bool:
+    return y > _HALF_P
+
+
+def _fp2_is_largest(y: _Fp2) -> bool:
+    return _fp_is_largest(y[1]) if y[1] else _fp_is_largest(y[0])
+
+
+def _read_flags(first: int, what: str, error: type[BlsError]) -> tuple[bool, bool]:
+    """Check the compression flag; return (infinity, sign) from the top bits of `first`."""
+    if not first & _COMPRESSION_FLAG:
+        raise error(f"{what}: compressed encoding must have the compression flag set")
+    return bool(first & _INFINITY_FLAG), bool(first & _SIGN_FLAG)
+
+
+def _g1_compressed_to_eip2537(data: bytes) -> bytes:
+    """48-byte compressed G1 point -> 128-byte EIP-2537 point (x ‖ y); identity is zeros.
+
+    Checks the encoding and that the point is on the curve; subgroup membership is left to
+    blspy, which has already checked every point a `BlsPublicKey` holds."""
+    what = "public key"
+    if len(data) != PUBLIC_KEY_SIZE:
+        raise InvalidPublicKeyError(f"{what} must be {PUBLIC_KEY_SIZE} bytes compressed")
+    z = int.from_bytes(data, "big")
+    infinity, sign = _read_flags(z, what, InvalidPublicKeyError)
+    x = z & _COORDINATE_MASK
+    if infinity:
+        if sign or x:
+            raise InvalidPublicKeyError(f"{what}: the point at infinity must be all zero bits")
+        return bytes(G1_EIP2537_SIZE)
+    if x >= _P:
+        raise InvalidPublicKeyError(f"{what}: coordinate is not below the field modulus")
+    y = _fp_sqrt((x * x * x + _G1_B) % _P)
+    if y is None:
+        raise InvalidPublicKeyError(f"{what} is not on the BLS12-381 G1 curve")
+    if _fp_is_largest(y) != sign:
+        y = _P - y
+    return _fp_to_eip2537(x) + _fp_to_eip2537(y)
+
+
+def _g2_compressed_to_eip2537(data: bytes) -> bytes:
+    """96-byte compressed G2 point -> 256-byte EIP-2537 point (x.c0 ‖ x.c1 ‖ y.c0 ‖ y.c1);
+    the identity is zeros.
+
+    Checks the encoding and that the point is on the twist; subgroup membership is left to
+    blspy, which has already checked every point a `BlsSignature` holds."""
+    what = "signature"
+    if len(data) != SIGNATURE_SIZE:
+        raise InvalidSignatureError(f"{what} must be {SIGNATURE_SIZE} bytes compressed")
+    z1 = int.from_bytes(data[:_FP_SIZE], "big")
+    x0 = int.from_bytes(data[_FP_SIZE:], "big")
+    infinity, sign = _read_flags(z1, what, InvalidSignatureError)
+    x1 = z1 & _COORDINATE_MASK
+    if infinity:
+        if sign or x1 or x0:
+            raise InvalidSignatureError(f"{what}: the point at infinity must be all zero bits")
+        return bytes(G2_EIP2537_SIZE)
+    if x1 >= _P or x0 >= _P:
+        raise InvalidSignatureError(f"{what}: coordinate is not below the field modulus")
+    x = (x0, x1)
+    rhs = _g2_curve_rhs(x)
+    y = _fp2_sqrt(rhs)
+    if y is None or _fp2_square(y) != rhs:
+        raise InvalidSignatureError(f"{what} is not on the BLS12-381 G2 curve")
+    if _fp2_is_largest(y) != sign:
+        y = (-y[0] % _P, -y[1] % _P)
+    return b"".join(_fp_to_eip2537(c) for c in (x0, x1, *y))
+
+
+def _g1_compress(x: int, y: int) -> bytes:
+    """Compressed form of the affine G1 point (x, y), which must not be the identity."""
+    sign = _SIGN_FLAG if _fp_is_largest(y) else 0
+    return (x | _COMPRESSION_FLAG | sign).to_bytes(_FP_SIZE, "big")
+
+
+def _g2_compress(x: _Fp2, y: _Fp2) -> bytes:
+    """Compressed form of the affine G2 point (x, y), which must not be the identity."""
+    sign = _SIGN_FLAG if _fp2_is_largest(y) else 0
+    return (x[1] | _COMPRESSION_FLAG | sign).to_bytes(_FP_SIZE, "big") + x[0].to_bytes(
+        _FP_SIZE, "big"
+    )
 
 
 class BlsSecretKey:
@@ -171,10 +335,9 @@ class BlsPublicKey:
             raise InvalidPublicKeyError("public key is the point at infinity")
         x = _fp_from_eip2537(data[:64], "public key", InvalidPublicKeyError)
         y = _fp_from_eip2537(data[64:], "public key", InvalidPublicKeyError)
-        point = (FQ(x), FQ(y), FQ.one())
-        if not is_on_curve(point, b):
+        if y * y % _P != (x * x * x + _G1_B) % _P:
             raise InvalidPublicKeyError("public key is not on the BLS12-381 G1 curve")
-        return cls.from_bytes(compress_G1(point).to_bytes(PUBLIC_KEY_SIZE, "big"))
+        return cls.from_bytes(_g1_compress(x, y))
 
     def to_bytes(self) -> bytes:
         return bytes(self._point)
@@ -182,11 +345,7 @@ class BlsPublicKey:
     def to_eip2537(self) -> bytes:
         """128 bytes: x ‖ y, each a 64-byte big-endian padded field element; the identity
         is 128 zero bytes."""
-        compressed = self.to_bytes()
-        if compressed == _G1_INFINITY_COMPRESSED:
-            return bytes(G1_EIP2537_SIZE)
-        x, y = normalize(decompress_G1(G1Compressed(int.from_bytes(compressed, "big"))))
-        return _fp_to_eip2537(x.n) + _fp_to_eip2537(y.n)
+        return _g1_compressed_to_eip2537(self.to_bytes())
 
     def is_infinity(self) -> bool:
         return self.to_bytes() == _G1_INFINITY_COMPRESSED
@@ -242,11 +401,9 @@ class BlsSignature:
             _fp_from_eip2537(data[i : i + 64], "signature", InvalidSignatureError)
             for i in range(0, G2_EIP2537_SIZE, 64)
         )
-        point = (FQ2([x0, x1]), FQ2([y0, y1]), FQ2.one())
-        if not is_on_curve(point, b2):
+        if _fp2_square((y0, y1)) != _g2_curve_rhs((x0, x1)):
             raise InvalidSignatureError("signature is not on the BLS12-381 G2 curve")
-        z1, z2 = compress_G2(point)
-        return cls.from_bytes(z1.to_bytes(48, "big") + z2.to_bytes(48, "big"))
+        return cls.from_bytes(_g2_compress((x0, x1), (y0, y1)))
 
     def to_bytes(self) -> bytes:
         return bytes(self._point)
@@ -255,12 +412,7 @@ class BlsSignature:
         """256 bytes: x.c0 ‖ x.c1 ‖ y.c0 ‖ y.c1, each 64-byte padded; identity is all zeros.
 
         The compressed form starts with x.c1, so the point is decompressed first."""
-        if self._point == G2Element():
-            return bytes(G2_EIP2537_SIZE)
-        compressed = self.to_bytes()
-        z1, z2 = int.from_bytes(compressed[:48], "big"), int.from_bytes(compressed[48:], "big")
-        x, y = normalize(decompress_G2(G2Compressed((z1, z2))))
-        return b"".join(_fp_to_eip2537(int(c)) for c in (*x.coeffs, *y.coeffs))
+        return _g2_compressed_to_eip2537(self.to_bytes())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BlsSignature) and self.to_bytes() == other.to_bytes()
