@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from backend.core.encoding_types import EncodingType
-from backend.core.merkle import HASH_SIZE, hash_leaves, merkle_roots
+from backend.core.merkle import HASH_SIZE, hash_leaf_rows, hash_leaves, merkle_roots
 from backend.core.params import EncodingParams
 from backend.core.rs import ReedSolomonCode, Shards, rs_code
 from backend.core.sliver_kind import SliverKind
@@ -40,6 +40,8 @@ def _parity(code: ReedSolomonCode, slivers: Sequence[Shards]) -> Shards:
     """(n - k, count, S): the parity symbols of every sliver, in one library call."""
     count = len(slivers)
     k, size = slivers[0].shape
+    if count == 1:  # a storage node verifying one sliver: its symbols are the source rows
+        return code.encode(slivers[0]).reshape(code.n - k, 1, size)
     source = np.empty((k, count, size), dtype=np.uint8)
     for column, sliver in enumerate(slivers):
         source[:, column] = sliver
@@ -55,15 +57,18 @@ def expanded_leaf_hashes(expanded: Shards) -> Shards:
 def sliver_hashes(code: ReedSolomonCode, slivers: Sequence[Shards]) -> list[bytes]:
     """Merkle root over the n expanded symbols of each (k, S) sliver.
 
-    The expanded slivers are never assembled: source and parity symbols are hashed
-    where they lie, so the only large temporary is the parity.
+    The expanded slivers are never assembled: source symbols are hashed where they lie
+    (for a node, in the request body) in one batch with the parity, the only large
+    temporary.
     """
     count = len(slivers)
     k, size = slivers[0].shape
-    leaves = np.empty((count, code.n, HASH_SIZE), dtype=np.uint8)
-    for index, sliver in enumerate(slivers):
-        leaves[index, :k] = hash_leaves(sliver)
     parity = _parity(code, slivers)
-    parity_leaves = hash_leaves(parity.reshape(-1, size)).reshape(code.n - k, count, HASH_SIZE)
+    hashed = hash_leaf_rows([*slivers, parity.reshape(-1, size)])
+    if count == 1:
+        return merkle_roots(hashed.reshape(1, code.n, HASH_SIZE))
+    leaves = np.empty((count, code.n, HASH_SIZE), dtype=np.uint8)
+    leaves[:, :k] = hashed[: count * k].reshape(count, k, HASH_SIZE)
+    parity_leaves = hashed[count * k :].reshape(code.n - k, count, HASH_SIZE)
     leaves[:, k:] = parity_leaves.transpose(1, 0, 2)
     return merkle_roots(leaves)

@@ -2,20 +2,240 @@
  * Many SHA-256 digests of fixed-size, one-byte-prefixed messages in one call.
  *
  * Red Stuff hashes every symbol of the n x n matrix as a Merkle leaf, plus ~2n^2
- * inner nodes: about three million digests of a few hundred bytes at n = 1000.
- * From Python each hashlib call costs ~0.4 us of interpreter overhead, more than
- * the hashing itself. This loop calls OpenSSL's SHA-256 (SHA-NI where the CPU has
- * it) directly and releases the GIL, so two threads can share the work. The hash
- * primitive is OpenSSL's; only the loop is ours. Output is bit-identical to
- * hashlib.sha256(bytes([prefix]) + item).digest() for every item (tested).
+ * inner nodes, and a storage node hashes every expanded symbol of every sliver it
+ * verifies. From Python each hashlib call costs ~0.4 us of interpreter overhead, more
+ * than the hashing itself; this loop runs without the GIL, so two threads can share it.
+ *
+ * Two engines, same bytes (tested against hashlib and against each other):
+ * - SHA-NI, two messages at a time: the x86 SHA extensions (sha256rnds2 & co.) are
+ *   latency-bound on one message; interleaving the rounds of two equal-length messages
+ *   keeps the unit busy: 1.7 -> ~3 GB/s per core on the AMD EPYC bench machine, where
+ *   OpenSSL (one message at a time) already uses SHA-NI. Chosen at run time (CPUID).
+ * - OpenSSL's SHA256_* otherwise (and `prefixed_digests_openssl`, the reference).
+ * Only the loops and the message layout are ours; SHA-256 is FIPS 180-4 unchanged.
  */
 #define PY_SSIZE_T_CLEAN
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <Python.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <string.h>
 
-static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_SHANI_BUILD 1
+#include <cpuid.h>
+#include <immintrin.h>
+#else
+#define HAVE_SHANI_BUILD 0
+#endif
+
+#define DIGEST 32
+#define BLOCK 64
+
+/* The items are the rows of one or more buffers, hashed in order into one output. */
+typedef struct {
+    const unsigned char *base;
+    size_t count;
+} segment_t;
+
+typedef void (*digests_fn)(unsigned char prefix, const segment_t *segments, size_t segment_count,
+                           size_t item_size, unsigned char *dst);
+
+static void openssl_digests(unsigned char prefix, const segment_t *segments, size_t segment_count,
+                            size_t item_size, unsigned char *dst) {
+    SHA256_CTX base, ctx;
+    SHA256_Init(&base);
+    SHA256_Update(&base, &prefix, 1);
+    for (size_t s = 0; s < segment_count; s++) {
+        for (size_t i = 0; i < segments[s].count; i++) {
+            memcpy(&ctx, &base, sizeof ctx);
+            SHA256_Update(&ctx, segments[s].base + i * item_size, item_size);
+            SHA256_Final(dst, &ctx);
+            dst += DIGEST;
+        }
+    }
+}
+
+/* Walks the items of all segments in order. */
+typedef struct {
+    const segment_t *segments;
+    size_t segment_count, segment, item;
+} cursor_t;
+
+static const unsigned char *next_item(cursor_t *c, size_t item_size) {
+    while (c->segment < c->segment_count && c->item == c->segments[c->segment].count) {
+        c->segment++;
+        c->item = 0;
+    }
+    if (c->segment == c->segment_count) {
+        return NULL;
+    }
+    return c->segments[c->segment].base + item_size * c->item++;
+}
+
+/*
+ * The padded message prefix || item || 0x80 || zeros || bit length (big endian), split
+ * into 64-byte blocks. Blocks that lie wholly inside prefix || item, except the first
+ * (which holds the prefix), are read in place at item + 64 j - 1; the others are built.
+ */
+typedef struct {
+    size_t length;   /* prefix + item bytes */
+    size_t in_place; /* blocks 1 .. in_place - 1 are read in place */
+    size_t blocks;   /* all blocks, padding included */
+} message_t;
+
+static message_t message_of(size_t item_size) {
+    message_t m;
+    m.length = item_size + 1;
+    m.in_place = m.length / BLOCK;
+    m.blocks = (m.length + 8) / BLOCK + 1;
+    return m;
+}
+
+static const unsigned char *block_at(const message_t *m, unsigned char prefix,
+                                     const unsigned char *item, size_t j, unsigned char *built) {
+    if (j >= 1 && j < m->in_place) {
+        return item + BLOCK * j - 1;
+    }
+    for (size_t k = 0; k < BLOCK; k++) {
+        size_t at = BLOCK * j + k;
+        built[k] = at == 0 ? prefix : at < m->length ? item[at - 1] : at == m->length ? 0x80 : 0;
+    }
+    if (j == m->blocks - 1) {
+        uint64_t bits = (uint64_t)m->length * 8;
+        for (int k = 0; k < 8; k++) {
+            built[BLOCK - 1 - k] = (unsigned char)(bits >> (8 * k));
+        }
+    }
+    return built;
+}
+
+#if HAVE_SHANI_BUILD
+#define SHANI __attribute__((target("sha,sse4.1,ssse3")))
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+static const uint32_t H256[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+/* The state is kept as two vectors, ABEF and CDGH, as sha256rnds2 wants it. */
+SHANI static void initial_state(__m128i state[2]) {
+    __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&H256[0]), 0xB1);
+    __m128i efgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&H256[4]), 0x1B);
+    state[0] = _mm_alignr_epi8(abcd, efgh, 8);
+    state[1] = _mm_blend_epi16(efgh, abcd, 0xF0);
+}
+
+SHANI static void store_digest(const __m128i state[2], unsigned char *out) {
+    const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i feba = _mm_shuffle_epi32(state[0], 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(state[1], 0xB1);
+    _mm_storeu_si128((__m128i *)out, _mm_shuffle_epi8(_mm_blend_epi16(feba, dchg, 0xF0), swap));
+    _mm_storeu_si128((__m128i *)(out + 16), _mm_shuffle_epi8(_mm_alignr_epi8(dchg, feba, 8), swap));
+}
+
+/* Message words 4i .. 4i + 3 from the previous sixteen (w0 oldest). */
+SHANI static inline __m128i schedule(__m128i w0, __m128i w1, __m128i w2, __m128i w3) {
+    __m128i t = _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8(w3, w2, 4));
+    return _mm_sha256msg2_epu32(t, w3);
+}
+
+#define FOUR_ROUNDS(S0, S1, W, i)                                                        \
+    do {                                                                                 \
+        __m128i k_ = _mm_add_epi32(W, _mm_loadu_si128((const __m128i *)&K256[4 * (i)])); \
+        S1 = _mm_sha256rnds2_epu32(S1, S0, k_);                                          \
+        S0 = _mm_sha256rnds2_epu32(S0, S1, _mm_shuffle_epi32(k_, 0x0E));                 \
+    } while (0)
+
+/* One block into each of two states; the two round chains are independent. */
+SHANI static void compress_two(__m128i a[2], __m128i b[2], const unsigned char *block_a,
+                               const unsigned char *block_b) {
+    const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i a0 = a[0], a1 = a[1], b0 = b[0], b1 = b[1];
+    __m128i wa[4], wb[4];
+    for (int i = 0; i < 4; i++) {
+        wa[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block_a + 16 * i)), swap);
+        wb[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block_b + 16 * i)), swap);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) {
+        if (i >= 4) {
+            wa[i & 3] = schedule(wa[i & 3], wa[(i + 1) & 3], wa[(i + 2) & 3], wa[(i + 3) & 3]);
+            wb[i & 3] = schedule(wb[i & 3], wb[(i + 1) & 3], wb[(i + 2) & 3], wb[(i + 3) & 3]);
+        }
+        FOUR_ROUNDS(a0, a1, wa[i & 3], i);
+        FOUR_ROUNDS(b0, b1, wb[i & 3], i);
+    }
+    a[0] = _mm_add_epi32(a[0], a0);
+    a[1] = _mm_add_epi32(a[1], a1);
+    b[0] = _mm_add_epi32(b[0], b0);
+    b[1] = _mm_add_epi32(b[1], b1);
+}
+
+SHANI static void shani_digests(unsigned char prefix, const segment_t *segments,
+                                size_t segment_count, size_t item_size, unsigned char *dst) {
+    message_t m = message_of(item_size);
+    unsigned char built_a[BLOCK], built_b[BLOCK];
+    cursor_t cursor = {segments, segment_count, 0, 0};
+    const unsigned char *item_a;
+    while ((item_a = next_item(&cursor, item_size)) != NULL) {
+        /* an odd last item is paired with itself and its second digest dropped */
+        const unsigned char *item_b = next_item(&cursor, item_size);
+        int pair = item_b != NULL;
+        if (!pair) {
+            item_b = item_a;
+        }
+        __m128i a[2], b[2];
+        initial_state(a);
+        initial_state(b);
+        for (size_t j = 0; j < m.blocks; j++) {
+            compress_two(a, b, block_at(&m, prefix, item_a, j, built_a),
+                         block_at(&m, prefix, item_b, j, built_b));
+        }
+        store_digest(a, dst);
+        dst += DIGEST;
+        if (pair) {
+            store_digest(b, dst);
+            dst += DIGEST;
+        }
+    }
+}
+
+static int cpu_has_shani(void) {
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_SSSE3) || !(ecx & bit_SSE4_1)) {
+        return 0;
+    }
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+        return 0;
+    }
+    return (ebx & bit_SHA) != 0;
+}
+#endif
+
+static digests_fn best_engine = openssl_digests;
+
+static int check_prefix_and_size(int prefix, Py_ssize_t item_size) {
+    if (prefix < 0 || prefix > 255) {
+        PyErr_SetString(PyExc_ValueError, "prefix must be a byte value 0..255");
+        return 0;
+    }
+    if (item_size <= 0) {
+        PyErr_SetString(PyExc_ValueError, "data length must be a positive multiple of item_size");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *run(PyObject *args, digests_fn engine) {
     int prefix;
     Py_ssize_t item_size;
     Py_buffer data, out;
@@ -23,31 +243,20 @@ static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL;
-    if (prefix < 0 || prefix > 255) {
-        PyErr_SetString(PyExc_ValueError, "prefix must be a byte value 0..255");
+    if (!check_prefix_and_size(prefix, item_size)) {
         goto done;
     }
-    if (item_size <= 0 || data.len % item_size != 0) {
+    if (data.len % item_size != 0) {
         PyErr_SetString(PyExc_ValueError, "data length must be a positive multiple of item_size");
         goto done;
     }
-    Py_ssize_t count = data.len / item_size;
-    if (out.len != count * SHA256_DIGEST_LENGTH) {
+    segment_t segment = {(const unsigned char *)data.buf, (size_t)(data.len / item_size)};
+    if (out.len != data.len / item_size * DIGEST) {
         PyErr_SetString(PyExc_ValueError, "out must hold exactly 32 bytes per item");
         goto done;
     }
-    const unsigned char *src = (const unsigned char *)data.buf;
-    unsigned char *dst = (unsigned char *)out.buf;
-    unsigned char prefix_byte = (unsigned char)prefix;
     Py_BEGIN_ALLOW_THREADS
-    SHA256_CTX base, ctx;
-    SHA256_Init(&base);
-    SHA256_Update(&base, &prefix_byte, 1);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        memcpy(&ctx, &base, sizeof ctx);
-        SHA256_Update(&ctx, src + i * item_size, (size_t)item_size);
-        SHA256_Final(dst + i * SHA256_DIGEST_LENGTH, &ctx);
-    }
+    engine((unsigned char)prefix, &segment, 1, (size_t)item_size, (unsigned char *)out.buf);
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
@@ -57,15 +266,108 @@ done:
     return result;
 }
 
+static PyObject *prefixed_digests(PyObject *self, PyObject *args) { return run(args, best_engine); }
+
+static PyObject *prefixed_digests_openssl(PyObject *self, PyObject *args) {
+    return run(args, openssl_digests);
+}
+
+/* The rows of several C-contiguous buffers as one sequence of items (one output). */
+static PyObject *prefixed_digests_of(PyObject *self, PyObject *args) {
+    int prefix;
+    PyObject *parts;
+    Py_ssize_t item_size;
+    Py_buffer out;
+    if (!PyArg_ParseTuple(args, "iOnw*", &prefix, &parts, &item_size, &out)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *seq = NULL;
+    Py_buffer *views = NULL;
+    segment_t *segments = NULL;
+    Py_ssize_t held = 0, total = 0;
+    if (!check_prefix_and_size(prefix, item_size)) {
+        goto done;
+    }
+    seq = PySequence_Tuple(parts);
+    if (seq == NULL) {
+        goto done;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(seq);
+    views = PyMem_Calloc((size_t)(count ? count : 1), sizeof *views);
+    segments = PyMem_Calloc((size_t)(count ? count : 1), sizeof *segments);
+    if (views == NULL || segments == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; held < count; held++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0) {
+            goto done;
+        }
+        if (views[held].len % item_size != 0) {
+            held++;
+            PyErr_SetString(PyExc_ValueError,
+                            "every part's length must be a positive multiple of item_size");
+            goto done;
+        }
+        segments[held].base = (const unsigned char *)views[held].buf;
+        segments[held].count = (size_t)(views[held].len / item_size);
+        total += views[held].len / item_size;
+    }
+    if (out.len != total * DIGEST) {
+        PyErr_SetString(PyExc_ValueError, "out must hold exactly 32 bytes per item");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    best_engine((unsigned char)prefix, segments, (size_t)count, (size_t)item_size,
+                (unsigned char *)out.buf);
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    for (Py_ssize_t i = 0; i < held; i++) {
+        PyBuffer_Release(&views[i]);
+    }
+    PyMem_Free(views);
+    PyMem_Free(segments);
+    Py_XDECREF(seq);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"prefixed_digests", prefixed_digests, METH_VARARGS,
      "prefixed_digests(prefix, data, item_size, out): out[32i:32i+32] = "
      "sha256(bytes([prefix]) + data[i*item_size:(i+1)*item_size]) for every item."},
+    {"prefixed_digests_openssl", prefixed_digests_openssl, METH_VARARGS,
+     "prefixed_digests_openssl(prefix, data, item_size, out): the same through OpenSSL, "
+     "one message at a time (the reference for the SHA-NI engine)."},
+    {"prefixed_digests_of", prefixed_digests_of, METH_VARARGS,
+     "prefixed_digests_of(prefix, parts, item_size, out): prefixed_digests over the rows of "
+     "several C-contiguous buffers taken in order as one sequence (SHA-NI pairs rows across "
+     "parts, so a sliver's source rows and parity rows hash as one batch)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "sha256batch", "Batched prefixed SHA-256 over OpenSSL.", -1, methods,
+    PyModuleDef_HEAD_INIT, "sha256batch", "Batched prefixed SHA-256 (SHA-NI or OpenSSL).", -1,
+    methods,
 };
 
-PyMODINIT_FUNC PyInit_sha256batch(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit_sha256batch(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    int shani = 0;
+#if HAVE_SHANI_BUILD
+    shani = cpu_has_shani();
+    if (shani) {
+        best_engine = shani_digests;
+    }
+#endif
+    if (PyModule_AddStringConstant(m, "ENGINE", shani ? "sha-ni-2way" : "openssl") < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
