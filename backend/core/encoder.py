@@ -46,7 +46,9 @@ works in 64-byte chunks)."""
 
 
 PrimaryParitySink = Callable[[int, Shards], None]
-"""Called as (first symbol column, (n - p, columns, S) parity) for primary slivers p..n-1."""
+"""Called as (first symbol column, (n - p, columns, S) parity) for primary slivers p..n-1.
+The parity array is only valid during the call (the encoder reuses its buffer for the next
+chunk): a sink copies what it keeps."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,20 @@ def _encode_along_first_axis(code: ReedSolomonCode, source: Shards) -> Shards:
     return parity.reshape(code.n - k, m, size)
 
 
+class _ChunkBuffer:
+    """One buffer for every chunk of a loop: (rows, columns, S) arrays of at most
+    `max_columns` columns, each contiguous, all in the same memory. Allocating a fresh
+    chunk each time first-touches its pages again (page faults cost more than the coding
+    on small VMs, docs/benchmarks.md)."""
+
+    def __init__(self, rows: int, max_columns: int, size: int) -> None:
+        self.rows, self.size = rows, size
+        self._flat = np.empty(rows * max_columns * size, dtype=np.uint8)
+
+    def chunk(self, columns: int) -> Shards:
+        return self._flat[: self.rows * columns * self.size].reshape(self.rows, columns, self.size)
+
+
 def _extend_by_windows(
     code: ReedSolomonCode, window_of: Callable[[int, int], Shards], out: Shards, chunk_bytes: int
 ) -> None:
@@ -209,8 +225,12 @@ def encode_streaming(
             at += len(piece)
     leaves[:p, :s] = source_hashes.reshape(p, s, HASH_SIZE)
 
-    for j0, j1 in _chunks(s, p * size, chunk_bytes):
-        parity = np.empty((n - p, j1 - j0, size), dtype=np.uint8)
+    column_chunks = _chunks(s, p * size, chunk_bytes)
+    parity_chunks = _chunks(n - s, p * size, chunk_bytes)
+    widest = max(j1 - j0 for j0, j1 in column_chunks + parity_chunks)
+    parity_buffer = _ChunkBuffer(n - p, widest, size)  # column parity, then bottom right
+    for j0, j1 in column_chunks:
+        parity = parity_buffer.chunk(j1 - j0)
 
         def source_columns(b0: int, b1: int, j0: int = j0, j1: int = j1) -> Shards:
             return np.stack([source.symbols(i, j0, j1, b0, b1) for i in range(p)])
@@ -219,7 +239,6 @@ def encode_streaming(
         hashed = hash_leaves(parity.reshape(-1, size))
         leaves[p:, j0:j1] = hashed.reshape(n - p, j1 - j0, HASH_SIZE)
         primary_parity_sink(j0, parity)
-        del parity
 
     secondary_parity = np.empty((n - s, p, size), dtype=np.uint8)
     for i0, i1 in _chunks(p, s * size, chunk_bytes):
@@ -231,8 +250,8 @@ def encode_streaming(
         _extend_by_windows(row_code, source_rows, secondary_parity[:, i0:i1], window_bytes)
     top_right = hash_leaves(secondary_parity.reshape((n - s) * p, size))
     leaves[:p, s:] = top_right.reshape(n - s, p, HASH_SIZE).transpose(1, 0, 2)
-    for j0, j1 in _chunks(n - s, p * size, chunk_bytes):
-        bottom_right = np.empty((n - p, j1 - j0, size), dtype=np.uint8)
+    for j0, j1 in parity_chunks:
+        bottom_right = parity_buffer.chunk(j1 - j0)
 
         def parity_columns(b0: int, b1: int, j0: int = j0, j1: int = j1) -> Shards:
             return secondary_parity[j0:j1, :, b0:b1].transpose(1, 0, 2)  # (p, c, w)

@@ -26,6 +26,7 @@ from backend.core.pairs import secondary_index_of_pair
 from backend.core.params import EncodingParams
 from backend.core.rs import Shards
 from backend.core.sliver_kind import SliverKind
+from backend.sdk.memory import reusing_freed_memory
 from backend.sdk.node_client import FileRange, WireBody, sliver_header
 
 SliverBody = tuple[SliverKind, WireBody]
@@ -68,7 +69,8 @@ class SpilledUpload:
         # Not a context manager: background uploads read it after store() has returned,
         # and it closes when the last body referring to it is dropped.
         self._file: BinaryIO = tempfile.TemporaryFile(prefix="walrus-slivers-")  # noqa: SIM115
-        self.encoding: StreamedEncoding = encode_streaming(data, n_shards, self._spill)
+        with reusing_freed_memory():  # RS temporaries reuse their pages (memory.py)
+            self.encoding: StreamedEncoding = encode_streaming(data, n_shards, self._spill)
 
     @property
     def metadata(self) -> VerifiedMetadata:

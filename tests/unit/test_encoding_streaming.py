@@ -48,7 +48,9 @@ def test_streamed_parts_are_the_in_memory_slivers(n: int, length: int) -> None:
     params = EncodingParams(n)
     p, s = params.p, params.s
     parity_columns: dict[int, np.ndarray] = {}
-    streamed = encode_streaming(data, n, lambda first, chunk: parity_columns.update({first: chunk}))
+    streamed = encode_streaming(
+        data, n, lambda first, chunk: parity_columns.update({first: chunk.copy()})
+    )
     encoded = encode_blob(data, n)
     assert streamed.metadata.to_bytes() == encoded.metadata.to_bytes()
     primary_parity = np.concatenate([parity_columns[k] for k in sorted(parity_columns)], axis=1)
