@@ -1,0 +1,236 @@
+"""CPU seconds of one large store, per process, on a local network (JSON lines).
+
+On a 2-core machine an end-to-end store pays CPU seconds, not wall time: the client, the
+node processes and anvil share the same cores. This bench starts anvil + N node processes
+(tests/integration/network.py `standalone_network`), stores `--size-mib` of random bytes
+`--repeat` times through the SDK and, for each store, counts:
+
+- `client_user_s` / `client_sys_s`: this process (getrusage), split into `encode_*` (the
+  SpilledUpload, i.e. encoding and spilling the primary parity) and the rest of the store;
+- `nodes_user_s` / `nodes_sys_s`: sum over the node processes of /proc/<pid>/stat
+  utime + stime, until they are idle again (uploads to the nodes beyond the quorum go on
+  after `store` returns, and the store pays for them too);
+- `anvil_s`: the same for anvil (register + certify transactions, eth_calls);
+- `node_phases_s`: sums over every sliver PUT of the node's Server-Timing phases (read the
+  body from the WSGI input, check, verify against the blob id, store in LMDB): wall times
+  inside the handler; the node's remaining CPU is HTTP receive (waitress), the metadata
+  PUT, the confirmation (fsync + BLS signature) and background work;
+- `cpu_per_mib_ms`: total CPU milliseconds per MiB of blob; `cores_needed_for_target`:
+  the total CPU seconds / the target's wall time (`--target-mib-s`), i.e. how many fully
+  busy cores the target needs at this CPU cost.
+
+Usage: python bench/store_cpu.py [--size-mib 64] [--nodes 10] [--shards 20] [--repeat 3]
+       [--target-mib-s 50] [--no-save]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+MIB = 1 << 20
+RESULTS = Path(__file__).resolve().parent / "results" / "store_cpu.jsonl"
+sys.path.insert(0, str(RESULTS.parents[2]))  # the network fixture lives in tests/integration
+TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_SECONDS = 0.6
+"""Nodes count as idle once their CPU grew by less than 2 ticks each over this long."""
+
+
+def process_cpu(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of `pid` from /proc/<pid>/stat."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+
+
+def children_named(name: str) -> list[int]:
+    """Pids of this process's own children whose command is `name` (never anyone else's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        parent = int(text[text.rindex(")") + 2 :].split()[1])
+        if parent == os.getpid() and command == name:
+            found.append(int(entry.name))
+    return found
+
+
+def total_cpu(pids: list[int]) -> tuple[float, float]:
+    user = system = 0.0
+    for pid in pids:
+        u, s = process_cpu(pid)
+        user, system = user + u, system + s
+    return user, system
+
+
+def wait_idle(pids: list[int], timeout: float = 60.0) -> None:
+    """Until the processes' CPU stops growing (the background uploads are done)."""
+    deadline = time.monotonic() + timeout
+    last = sum(total_cpu(pids))
+    while time.monotonic() < deadline:
+        time.sleep(IDLE_SECONDS)
+        now = sum(total_cpu(pids))
+        if now - last < 2 * len(pids) / TICKS:
+            return
+        last = now
+
+
+def self_cpu() -> tuple[float, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+class Recorder:
+    """Wraps the SDK's collaborators on this one process to time the encode and collect
+    the nodes' Server-Timing phases of sliver PUTs (the SDK has no hooks of its own)."""
+
+    def __init__(self) -> None:
+        import backend.sdk.client as sdk_client
+        from backend.sdk.node_client import NodeClient
+
+        self.encode_cpu = (0.0, 0.0)
+        self.encode_wall = 0.0
+        self.phases: Counter[str] = Counter()
+        self.sliver_puts = 0
+        spilled = sdk_client.SpilledUpload
+
+        def timed_encode(*args: Any, **kwargs: Any) -> Any:
+            before, start = self_cpu(), time.perf_counter()
+            try:
+                return spilled(*args, **kwargs)
+            finally:
+                after = self_cpu()
+                self.encode_wall += time.perf_counter() - start
+                self.encode_cpu = (
+                    self.encode_cpu[0] + after[0] - before[0],
+                    self.encode_cpu[1] + after[1] - before[1],
+                )
+
+        sdk_client.SpilledUpload = timed_encode  # type: ignore[misc,assignment]
+        request = NodeClient._request
+
+        def recorded(node: NodeClient, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            response = request(node, method, path, *args, **kwargs)
+            timing = response.headers.get("Server-Timing")
+            if method == "PUT" and "/slivers/" in path and timing:
+                self.sliver_puts += 1
+                for name, seconds in parse_server_timing(timing):
+                    self.phases[name] += seconds
+            return response
+
+        NodeClient._request = recorded  # type: ignore[method-assign]
+
+    def clear(self) -> None:
+        self.encode_cpu, self.encode_wall = (0.0, 0.0), 0.0
+        self.phases.clear()
+        self.sliver_puts = 0
+
+
+def parse_server_timing(value: str) -> Iterator[tuple[str, float]]:
+    """`name;dur=ms, ...` -> (name, seconds) pairs."""
+    for item in value.split(","):
+        name, _, rest = item.strip().partition(";dur=")
+        if rest:
+            yield name, float(rest) / 1000
+
+
+def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
+    from backend.sdk.client import Client
+    from tests.integration.network import standalone_network
+
+    recorder = Recorder()
+    with standalone_network(n_nodes=arguments.nodes, n_shards=arguments.shards) as standalone:
+        network, artifacts = standalone.network, standalone.artifacts
+        client = Client.connect(
+            network.user, artifacts, network.env.staking.address, network.env.registry.address
+        )
+        node_pids = [node.pid for node in network.nodes if node.pid is not None]
+        anvil_pids = children_named("anvil")
+        client.store(os.urandom(1024), epochs=1)  # connections, committee and threads warm
+        wait_idle(node_pids)
+        for repetition in range(arguments.repeat):
+            data = os.urandom(int(arguments.size_mib * MIB))
+            recorder.clear()
+            client_before, nodes_before = self_cpu(), total_cpu(node_pids)
+            anvil_before = sum(total_cpu(anvil_pids))
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            client.store(data, epochs=1)
+            wall = time.perf_counter() - start
+            wait_idle(node_pids)
+            client_after, nodes_after = self_cpu(), total_cpu(node_pids)
+            anvil_s = sum(total_cpu(anvil_pids)) - anvil_before
+            client_user = client_after[0] - client_before[0]
+            client_sys = client_after[1] - client_before[1]
+            nodes_user = nodes_after[0] - nodes_before[0]
+            nodes_sys = nodes_after[1] - nodes_before[1]
+            total = client_user + client_sys + nodes_user + nodes_sys + anvil_s
+            target_wall = arguments.size_mib / arguments.target_mib_s
+            emit(
+                {
+                    "bench": "store_cpu",
+                    "repetition": repetition,
+                    "size_mib": arguments.size_mib,
+                    "nodes": arguments.nodes,
+                    "n_shards": arguments.shards,
+                    "store_s": round(wall, 3),
+                    "store_mib_s": round(arguments.size_mib / wall, 1),
+                    "encode_wall_s": round(recorder.encode_wall, 3),
+                    "encode_user_s": round(recorder.encode_cpu[0], 3),
+                    "encode_sys_s": round(recorder.encode_cpu[1], 3),
+                    "client_user_s": round(client_user, 3),
+                    "client_sys_s": round(client_sys, 3),
+                    "nodes_user_s": round(nodes_user, 3),
+                    "nodes_sys_s": round(nodes_sys, 3),
+                    "anvil_s": round(anvil_s, 3),
+                    "total_cpu_s": round(total, 3),
+                    "cpu_per_mib_ms": round(total / arguments.size_mib * 1000, 1),
+                    "cores_needed_for_target": round(total / target_wall, 2),
+                    "sliver_puts": recorder.sliver_puts,
+                    "node_phases_s": {k: round(v, 3) for k, v in sorted(recorder.phases.items())},
+                    "load_1min": round(load, 2),
+                }
+            )
+            del data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=float, default=64)
+    parser.add_argument("--nodes", type=int, default=10)
+    parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--target-mib-s", type=float, default=50.0)
+    parser.add_argument("--no-save", action="store_true")
+    arguments = parser.parse_args()
+    context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
+    lines: list[str] = []
+
+    def emit(row: dict[str, object]) -> None:
+        line = json.dumps({**row, **context})
+        print(line, flush=True)
+        lines.append(line)
+
+    measure(arguments, emit)
+    if not arguments.no_save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        with RESULTS.open("a") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
