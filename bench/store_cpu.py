@@ -32,7 +32,6 @@ import platform
 import resource
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -104,9 +103,9 @@ class Recorder:
 
         self.encode_cpu = (0.0, 0.0)
         self.encode_wall = 0.0
-        self.phases: Counter[str] = Counter()
+        self.phases: dict[str, float] = {}
         self.sliver_puts = 0
-        spilled = sdk_client.SpilledUpload
+        spilled = sdk_client.SpilledUpload  # type: ignore[attr-defined]
 
         def timed_encode(*args: Any, **kwargs: Any) -> Any:
             before, start = self_cpu(), time.perf_counter()
@@ -120,7 +119,7 @@ class Recorder:
                     self.encode_cpu[1] + after[1] - before[1],
                 )
 
-        sdk_client.SpilledUpload = timed_encode  # type: ignore[misc,assignment]
+        setattr(sdk_client, "SpilledUpload", timed_encode)  # noqa: B010
         request = NodeClient._request
 
         def recorded(node: NodeClient, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
@@ -129,10 +128,10 @@ class Recorder:
             if method == "PUT" and "/slivers/" in path and timing:
                 self.sliver_puts += 1
                 for name, seconds in parse_server_timing(timing):
-                    self.phases[name] += seconds
+                    self.phases[name] = self.phases.get(name, 0.0) + seconds
             return response
 
-        NodeClient._request = recorded  # type: ignore[method-assign]
+        setattr(NodeClient, "_request", recorded)  # noqa: B010
 
     def clear(self) -> None:
         self.encode_cpu, self.encode_wall = (0.0, 0.0), 0.0
