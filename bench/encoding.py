@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -33,9 +34,12 @@ import numpy as np
 from backend.core.decoder import ConsistencyCheck, decode_blob
 from backend.core.encoder import encode_blob
 from backend.core.encoding_types import MAX_SHARDS, EncodingType
+from backend.core.expansion import code_for, extend
+from backend.core.merkle import hash_leaves
+from backend.core.metadata import VerifiedMetadata
 from backend.core.params import EncodingParams
 from backend.core.rs import rs_code
-from backend.core.slivers import verify_slivers
+from backend.core.slivers import UnverifiedSliver, VerifiedSliver, verify_sliver, verify_slivers
 
 MIB = 1 << 20
 RESULTS = Path(__file__).resolve().parent / "results" / "encoding.jsonl"
@@ -136,16 +140,92 @@ def run_one(size_mib: int, n: int, encoding_type: EncodingType, repeat: int) -> 
     }
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
+def verify_kind(
+    metadata: VerifiedMetadata, slivers: tuple[VerifiedSliver, ...], repeat: int
+) -> dict[str, float]:
+    """verify_sliver of each sliver from its wire bytes, and hashing the expanded bytes alone."""
+    wire = [sliver.to_bytes() for sliver in slivers]
+    mib = sum(sliver.symbols.nbytes for sliver in slivers) / MIB
+
+    def verify_all() -> None:
+        for raw in wire:
+            verify_sliver(metadata, UnverifiedSliver.from_bytes(raw))
+
+    verify_all()  # warm-up: code tables, helper thread, heap
+    best, cpu = float("inf"), float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        cpu_start, start = cpu_seconds(), time.perf_counter()
+        verify_all()
+        best = min(best, time.perf_counter() - start)
+        cpu = min(cpu, cpu_seconds() - cpu_start)
+    kind = slivers[0].kind
+    code = code_for(metadata.encoding_type, metadata.params, kind)
+    expanded = [extend(code, sliver.symbols[np.newaxis])[0] for sliver in slivers]
+    hash_s = best_seconds(lambda: [hash_leaves(e) for e in expanded], repeat)
+    name = kind.name.lower()
+    return {
+        f"verify_{name}_mib_s": round(mib / best, 1),
+        f"cpu_ms_per_mib_{name}": round(1000 * cpu / mib, 3),
+        f"hash_limit_{name}_mib_s": round(mib / hash_s, 1),
+        f"pct_of_hash_limit_{name}": round(100 * hash_s / best, 1),
+    }
+
+
+def run_verify(
+    sliver_kib: int, n: int, encoding_type: EncodingType, repeat: int
+) -> dict[str, object]:
+    """A blob whose primary slivers are `sliver_kib` KiB; every sliver of it verified."""
+    params = EncodingParams(n)
+    symbol_size = max(2, (sliver_kib * 1024 // params.s) & ~1)
+    size = symbol_size * params.p * params.s
+    data = np.random.default_rng(sliver_kib * 1000 + n).bytes(size)
+    encoded = encode_blob(data, n, encoding_type)
+    row: dict[str, object] = {
+        "bench": "encoding_verify",
+        "n": n,
+        "encoding_type": int(encoding_type),
+        "code": encoding_type.name,
+        "symbol_size": symbol_size,
+        "primary_sliver_kib": round(params.s * symbol_size / 1024, 1),
+        "secondary_sliver_kib": round(params.p * symbol_size / 1024, 1),
+    }
+    for slivers in (encoded.primary_slivers, encoded.secondary_slivers):
+        row.update(verify_kind(encoded.metadata, slivers, repeat))
+    row["load_1min"] = round(os.getloadavg()[0], 2)
+    row["machine"] = machine()
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,16,64", help="blob sizes in MiB")
     parser.add_argument("--shards", default="10,100,1000", help="shard counts n")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs, best is kept")
     parser.add_argument("--codes", default="1,2", help="encoding types to run")
+    parser.add_argument(
+        "--verify-slivers-kib", default="64,1024,8192", help="primary sliver sizes (verify rows)"
+    )
+    parser.add_argument("--verify-shards", default="4,20", help="shard counts (verify rows)")
+    parser.add_argument(
+        "--verify-only", action="store_true", help="only the verify rows (leopard, as nodes run)"
+    )
     args = parser.parse_args()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     codes = [EncodingType(int(c)) for c in args.codes.split(",")]
     with RESULTS.open("a") as out:
+        for n in (int(x) for x in args.verify_shards.split(",")):
+            for kib in (int(x) for x in args.verify_slivers_kib.split(",")):
+                row = run_verify(kib, n, EncodingType.RS_GF65536_LEOPARD, args.repeat)
+                print(json.dumps(row), flush=True)
+                out.write(json.dumps(row) + "\n")
+        if args.verify_only:
+            return
         for n in (int(x) for x in args.shards.split(",")):
             for size_mib in (int(x) for x in args.sizes.split(",")):
                 for encoding_type in codes:
