@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -311,12 +312,131 @@ def fresh(repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
         emit(row)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (/proc/<pid>/stat, Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(name: str) -> list[int]:
+    """Pids of this process's children whose command name is `name` (e.g. its anvil)."""
+    me = os.getpid()
+    children = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+    return [int(pid) for pid in children if Path(f"/proc/{pid}/comm").read_text().strip() == name]
+
+
+def quorum(
+    n_nodes: int, n_shards: int, repeat: int, emit: Callable[[dict[str, object]], None]
+) -> None:
+    """The node side of a 1 KiB store as the SDK runs it (backend/sdk/client.py
+    collect_confirmations): every node at once gets its metadata PUT, then all its sliver
+    PUTs in parallel, then the confirmation GET, right after the register tx (before the
+    nodes' followers saw it). Wall time until the confirming nodes hold the quorum weight and
+    until every node confirmed, each request kind's wall time and node-side phases
+    (Server-Timing), and the node processes' CPU seconds per blob."""
+    sys.path.insert(0, str(RESULTS.parents[2]))
+    from backend.core import routes
+    from backend.core.encoder import EncodedBlob
+    from tests.integration.network import standalone_network
+
+    with standalone_network(n_nodes=n_nodes, n_shards=n_shards) as standalone:
+        network = standalone.network
+        staking = network.env.staking
+        quorum_weight = staking.quorum_weight()
+        assignment = staking.shard_assignment()
+        weight_of = {node.node_id: assignment.count(node.node_id) for node in network.nodes}
+        pids = [node.pid for node in network.nodes if node.pid is not None]
+        pool = ThreadPoolExecutor(4 * n_shards + n_nodes)
+        sessions = {node.node_id: requests.Session() for node in network.nodes}
+        request_times: dict[str, list[float]] = {"metadata": [], "sliver": [], "confirmation": []}
+        phase_times: dict[str, list[float]] = {}
+        times_lock = threading.Lock()
+
+        def timed_request(
+            kind: str, method: str, session: requests.Session, url: str, body: bytes | None = None
+        ) -> None:
+            start = time.perf_counter()
+            response = session.request(method, url, data=body)
+            elapsed = time.perf_counter() - start
+            assert response.ok, response.text
+            with times_lock:
+                request_times[kind].append(elapsed)
+                for name, ms in server_timing(response.headers.get("Server-Timing", "")).items():
+                    phase_times.setdefault(f"{kind}_{name}", []).append(ms / 1000)
+
+        def upload(node_id: int, url: str, encoded: EncodedBlob, pairs: list[int]) -> None:
+            session, blob_id = sessions[node_id], encoded.blob_id
+            metadata = encoded.metadata.to_bytes()
+            timed_request("metadata", "PUT", session, url + routes.metadata_path(blob_id), metadata)
+            puts = [
+                pool.submit(
+                    timed_request,
+                    "sliver",
+                    "PUT",
+                    session,
+                    url + routes.sliver_path(blob_id, pair, sliver.kind),
+                    sliver.to_bytes(),
+                )
+                for pair in pairs
+                for sliver in encoded.sliver_pair(pair)
+            ]
+            for put in puts:
+                put.result()
+            timed_request("confirmation", "GET", session, url + routes.confirmation_path(blob_id))
+
+        anvil_pids = child_pids("anvil")
+        quorum_times, all_times = [], []
+        # CPU of the whole loop, register txs and the followers' reaction to them included
+        node_cpu = -sum(process_cpu_seconds(pid) for pid in pids)
+        anvil_cpu = -sum(process_cpu_seconds(pid) for pid in anvil_pids)
+        for _ in range(repeat):
+            encoded, _ = network.register(os.urandom(1024))
+            pairs_of: dict[int, list[int]] = {node.node_id: [] for node in network.nodes}
+            for pair in range(network.n_shards):
+                pairs_of[network.owner_of_pair(encoded, pair).node_id].append(pair)
+            start = time.perf_counter()
+            uploads = {
+                pool.submit(upload, node.node_id, node.url, encoded, pairs_of[node.node_id]): node
+                for node in network.nodes
+            }
+            weight = 0
+            for done in as_completed(uploads):
+                done.result()
+                weight += weight_of[uploads[done].node_id]
+                if weight >= quorum_weight > weight - weight_of[uploads[done].node_id]:
+                    quorum_times.append(time.perf_counter() - start)
+            all_times.append(time.perf_counter() - start)
+        node_cpu += sum(process_cpu_seconds(pid) for pid in pids)
+        anvil_cpu += sum(process_cpu_seconds(pid) for pid in anvil_pids)
+        pool.shutdown()
+        row: dict[str, object] = {
+            "bench": "node_quorum_1kib",
+            "blobs": repeat,
+            "nodes": n_nodes,
+            "n_shards": n_shards,
+            "quorum_p50_ms": percentile_ms(quorum_times, 0.5),
+            "quorum_p99_ms": percentile_ms(quorum_times, 0.99),
+            "all_nodes_p50_ms": percentile_ms(all_times, 0.5),
+            "node_cpu_ms_per_blob": round(node_cpu / repeat * 1000, 1),
+            "anvil_cpu_ms_per_blob": round(anvil_cpu / repeat * 1000, 1),
+        }
+        for kind, times in request_times.items():
+            row[f"{kind}_p50_ms"] = percentile_ms(times, 0.5)
+        for name, times in sorted(phase_times.items()):
+            row[f"node_{name}_p50_ms"] = percentile_ms(times, 0.5)
+            row[f"node_{name}_mean_ms"] = round(sum(times) / len(times) * 1000, 2)
+        row["load_average_1m"] = round(os.getloadavg()[0], 1)
+        emit(row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-kib", default="64,1024,16384")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--part", default="engines,http")
     parser.add_argument("--connections", type=int, default=4, help="concurrent PUT connections")
+    parser.add_argument("--nodes", type=int, default=10, help="nodes of --part quorum")
+    parser.add_argument("--shards", type=int, default=20, help="shards of --part quorum")
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
     sizes = [int(kib) * 1024 for kib in arguments.sizes_kib.split(",")]
@@ -337,6 +457,8 @@ def main() -> None:
         http(sizes, arguments.repeat, arguments.connections, emit)
     if "fresh" in parts:
         fresh(arguments.repeat, emit)
+    if "quorum" in parts:
+        quorum(arguments.nodes, arguments.shards, arguments.repeat, emit)
 
 
 if __name__ == "__main__":

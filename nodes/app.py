@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
@@ -27,6 +26,7 @@ from nodes.epoch_sync import EpochSync
 from nodes.follower import EventFollower
 from nodes.inconsistency import inconsistency_blueprint
 from nodes.metrics import NodeMetrics
+from nodes.phases import RequestPhases
 from nodes.recovery import Recoverer
 from nodes.scrub import Scrubber
 from nodes.store import NodeStore
@@ -106,12 +106,6 @@ def _read_body(limit: int) -> memoryview:
     return view[:received]
 
 
-def _server_timing(**seconds: float) -> str:
-    """A `Server-Timing` header value (milliseconds): where a request's time went, for
-    clients and bench/node.py."""
-    return ", ".join(f"{name};dur={value * 1000:.3f}" for name, value in seconds.items())
-
-
 def create_app(context: NodeContext) -> Flask:
     app = Flask("walrus-node")
     store, chain, metrics = context.store, context.chain, context.metrics
@@ -164,6 +158,12 @@ def create_app(context: NodeContext) -> Flask:
                 verified_metadata.pop(next(iter(verified_metadata)))
             verified_metadata[blob_id] = verified
         return verified
+
+    def timed(response: Response, phases: RequestPhases) -> Response:
+        """Answer the phases as `Server-Timing` (for clients and bench/node.py) and count them."""
+        response.headers["Server-Timing"] = phases.header()
+        metrics.add_phases(getattr(g, "endpoint", "unknown"), phases.seconds)
+        return response
 
     def my_pairs(metadata: VerifiedMetadata) -> list[int]:
         return sorted(
@@ -245,13 +245,17 @@ def create_app(context: NodeContext) -> Flask:
     @app.put(routes.METADATA)
     def put_metadata(blob_id: str) -> Any:
         blob = _blob_id(blob_id)
+        phases = RequestPhases()
         limit = METADATA_HEADER_BYTES + METADATA_BYTES_PER_SHARD * chain.n_shards
         body = bytes(_read_body(limit))
+        phases.mark("read")
         require_registered(blob)
+        phases.mark("registered")
         try:
             verified = verify_metadata(blob, UnverifiedMetadata.from_bytes(body))
         except CoreError as error:
             _fail(400, type(error).__name__, str(error))
+        phases.mark("verify")
         if verified.n_shards != chain.n_shards:
             _fail(
                 400,
@@ -259,7 +263,10 @@ def create_app(context: NodeContext) -> Flask:
                 f"metadata is for {verified.n_shards} shards, the system has {chain.n_shards}",
             )
         store.put_metadata(blob, body)
-        return jsonify(stored=True), 201
+        phases.mark("store")
+        response = jsonify(stored=True)
+        response.status_code = 201
+        return timed(response, phases)
 
     @app.get(routes.METADATA)
     def get_metadata(blob_id: str) -> Response:
@@ -295,10 +302,10 @@ def create_app(context: NodeContext) -> Flask:
                 f"pair {pair} of blob {blob} is stored by shard {shard}, "
                 "which this node does not hold this epoch",
             )
-        started = time.perf_counter()
+        phases = RequestPhases()
         metadata = stored_metadata(blob)
         body = _read_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind))
-        read = time.perf_counter()
+        phases.mark("read")
         require_registered(blob)
         try:
             # from_bytes only unpacks and slices (one copy of the symbols), so a view will do
@@ -312,23 +319,17 @@ def create_app(context: NodeContext) -> Flask:
                 f"body holds {sliver.kind.name.lower()} sliver "
                 f"{sliver.index}, the path names {kind} sliver {index}",
             )
-        checked = time.perf_counter()
+        phases.mark("check")
         try:
             verify_sliver(metadata, sliver)
         except CoreError as error:
             _fail(400, type(error).__name__, str(error))
-        verified = time.perf_counter()
+        phases.mark("verify")
         store.put_sliver(blob, sliver_kind, index, sliver.data)
-        stored = time.perf_counter()
+        phases.mark("store")
         response = jsonify(stored=True)
         response.status_code = 201
-        response.headers["Server-Timing"] = _server_timing(
-            read=read - started,
-            check=checked - read,
-            verify=verified - checked,
-            store=stored - verified,
-        )
-        return response
+        return timed(response, phases)
 
     @app.get(routes.SLIVER)
     def get_sliver(blob_id: str, pair: int, kind: str) -> Response:
@@ -344,6 +345,7 @@ def create_app(context: NodeContext) -> Flask:
     @app.get(routes.CONFIRMATION)
     def confirmation(blob_id: str) -> Any:
         blob = _blob_id(blob_id)
+        phases = RequestPhases()
         deletable = request.args.get("deletable", "false") == "true"
         try:
             token_id = int(request.args.get("token_id", "0"))
@@ -362,6 +364,7 @@ def create_app(context: NodeContext) -> Flask:
         require_registered(blob)
         if not chain.my_shards():
             _fail(403, "NotInCommittee", f"node {chain.node_id} holds no shards this epoch")
+        phases.mark("registered")
         metadata = stored_metadata(blob)
         missing = [
             pair
@@ -373,17 +376,21 @@ def create_app(context: NodeContext) -> Flask:
         ]
         if missing:
             _fail(409, "SliversMissing", f"slivers of pairs {missing} of blob {blob} not stored")
+        phases.mark("slivers")
         store.sync()  # slivers are committed without fsync; they must be on disk before signing
+        phases.mark("sync")
         epoch = chain.current_epoch()
         message = blob_certification_message(
             chain.client.chain_id, chain.registry.address, epoch, blob.raw, deletable, token_id
         )
         signature = context.signing_key.sign(message).to_eip2537()
-        return jsonify(
+        phases.mark("sign")
+        response = jsonify(
             epoch=epoch,
             node_id=chain.node_id,
             signature=base64.b64encode(signature).decode("ascii"),
         )
+        return timed(response, phases)
 
     @app.get(routes.STATUS)
     def status(blob_id: str) -> Any:

@@ -8,11 +8,20 @@ import time
 from backend.chain.client import ChainClient
 from backend.chain.compiler import compile_contracts
 from backend.chain.errors import ContractRevert
-from backend.chain.registry import BlobInfo, BlobRegistryContract
+from backend.chain.registry import BlobIdStatus, BlobInfo, BlobRegistryContract
 from backend.chain.staking import StakingContract
 from backend.core.blob_id import BlobId
 
 _EPOCH_TTL_SECONDS = 1.0
+
+
+def certified_until(status: BlobIdStatus) -> int:
+    """`BlobRegistry.certifiedUntil` computed from a `blobIdStatus` answer (one eth_call
+    fewer on the metadata PUT of a blob the follower has not seen yet)."""
+    if status.invalidated:
+        return 0
+    deletable_until = status.deletable_certified_until if status.certified_deletable else 0
+    return max(status.permanent_certified_until, deletable_until)
 
 
 class ChainView:
@@ -67,8 +76,8 @@ class ChainView:
         status = self.registry.blob_id_status(blob_id.raw)
         if status.registrations == 0 or status.invalidated:
             return False
-        certified_until = self.registry.certified_until(blob_id.raw)
-        return certified_until == 0 or certified_until > self.current_epoch()
+        until = certified_until(status)
+        return until == 0 or until > self.current_epoch()
 
     def blob_info(self, token_id: int) -> BlobInfo | None:
         if not 0 < token_id < self.registry.next_token_id():

@@ -10,6 +10,8 @@ class NodeMetrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, int]] = Counter()
+        self._phase_seconds: dict[tuple[str, str], float] = {}
+        self._phase_counts: Counter[tuple[str, str]] = Counter()
         self.recovery_backlog = 0
         self.event_lag_blocks = 0
         self.events_applied = 0
@@ -22,6 +24,14 @@ class NodeMetrics:
     def count_request(self, endpoint: str, status: int) -> None:
         with self._lock:
             self._requests[(endpoint, status)] += 1
+
+    def add_phases(self, endpoint: str, seconds: dict[str, float]) -> None:
+        """Sum one request's phase times (see nodes/phases.py)."""
+        with self._lock:
+            for phase, value in seconds.items():
+                key = (endpoint, phase)
+                self._phase_seconds[key] = self._phase_seconds.get(key, 0.0) + value
+                self._phase_counts[key] += 1
 
     def render(self, slivers_stored: int, sliver_bytes: int) -> str:
         lines = [
@@ -50,9 +60,17 @@ class NodeMetrics:
         ]
         with self._lock:
             items = sorted(self._requests.items())
+            phases = sorted(self._phase_seconds.items())
+            phase_counts = dict(self._phase_counts)
         for (endpoint, status), count in items:
             labels = f'endpoint="{endpoint}",status="{status}"'
             lines.append(f"walrus_node_requests_total{{{labels}}} {count}")
             if status >= 400:
                 lines.append(f"walrus_node_errors_total{{{labels}}} {count}")
+        lines.append("# TYPE walrus_node_request_phase_seconds summary")
+        for (endpoint, phase), seconds in phases:
+            labels = f'endpoint="{endpoint}",phase="{phase}"'
+            lines.append(f"walrus_node_request_phase_seconds_sum{{{labels}}} {seconds:.6f}")
+            count = phase_counts[(endpoint, phase)]
+            lines.append(f"walrus_node_request_phase_seconds_count{{{labels}}} {count}")
         return "\n".join(lines) + "\n"

@@ -12,11 +12,11 @@ the read answers None, so corrupted bytes are never served. Records written befo
 checksums existed have none; they are served as they are until the start-up scrub
 (nodes/scrub.py) verifies them against the blob id and adds one.
 
-Sliver puts commit without fsync (the bytes are in the OS page cache, so they survive a
-crash of the process but not of the machine); `sync` fsyncs everything committed so far
-and runs before the node signs a confirmation, so a confirmed sliver is always on disk.
-One fsync then covers every sliver of the blob instead of one fsync per PUT. Metadata,
-deletions and event records are fsynced at commit.
+Metadata and sliver puts commit without fsync (the bytes are in the OS page cache, so they
+survive a crash of the process but not of the machine); `sync` fsyncs everything committed
+so far and runs before the node signs a confirmation, so confirmed metadata and slivers are
+always on disk. One fsync then covers the metadata and every sliver of the blob instead of
+one fsync per PUT. Deletions and event records are fsynced at commit.
 """
 
 from __future__ import annotations
@@ -90,10 +90,10 @@ class NodeStore:
         self._env.sync(True)
 
     def put_metadata(self, blob_id: BlobId, metadata: bytes) -> None:
+        """Commit without fsync, like slivers: the confirmation's `sync` covers both."""
         with self._env.begin(write=True) as txn:
             txn.put(blob_id.raw, metadata, db=self._metadata)
             txn.put(blob_id.raw, checksum(metadata), db=self._checksums)
-        self.sync()
 
     def metadata(self, blob_id: BlobId) -> bytes | None:
         """The stored metadata bytes; None when absent or found corrupted (then dropped)."""

@@ -15,6 +15,7 @@ from backend.core.blob_id import BlobId
 from backend.core.bls import BlsSignature, verify
 from backend.core.intents import blob_certification_message
 from backend.core.sliver_kind import SliverKind
+from nodes.chain_view import certified_until
 from tests.integration.network import Network
 
 
@@ -192,3 +193,51 @@ def test_deletable_confirmation_is_bound_to_a_matching_token(network: Network) -
     response = requests.get(node.url + permanent_with_token)
     assert response.status_code == 400
     assert _error(response) == "InvalidTokenId"
+
+
+def test_store_and_confirmation_report_their_phases(network: Network) -> None:
+    encoded, _ = network.register(os.urandom(1200))
+    node = network.owner_of_pair(encoded, 0)
+    metadata_path = routes.metadata_path(encoded.blob_id)
+    stored = requests.put(node.url + metadata_path, data=encoded.metadata.to_bytes())
+    assert stored.status_code == 201, stored.text
+    assert _phases(stored) == ["read", "registered", "verify", "store"]
+    network.upload(encoded)
+    confirmed = requests.get(node.url + routes.confirmation_path(encoded.blob_id))
+    assert confirmed.status_code == 200, confirmed.text
+    assert _phases(confirmed) == ["registered", "slivers", "sync", "sign"]
+    metrics = requests.get(node.url + routes.METRICS).text
+    counted = (
+        f'walrus_node_request_phase_seconds_count{{endpoint="{routes.CONFIRMATION}",phase="sync"}}'
+    )
+    assert counted in metrics, metrics
+
+
+def _phases(response: requests.Response) -> list[str]:
+    """Phase names of a `Server-Timing` header, each with a duration in milliseconds."""
+    names = []
+    for part in response.headers["Server-Timing"].split(", "):
+        name, _, duration = part.partition(";dur=")
+        assert float(duration) >= 0
+        names.append(name)
+    return names
+
+
+def test_registration_check_computes_certified_until_like_the_contract(network: Network) -> None:
+    registry = network.env.registry
+    permanent, permanent_registered = network.register(os.urandom(900))
+    deletable, deletable_registered = network.register(os.urandom(901), deletable=True)
+    uncertified, _ = network.register(os.urandom(902))
+    for encoded, registered in (
+        (permanent, permanent_registered),
+        (deletable, deletable_registered),
+    ):
+        network.upload(encoded)
+        network.certify(encoded, registered)
+    for encoded in (permanent, deletable, uncertified):
+        status = registry.blob_id_status(encoded.blob_id.raw)
+        assert certified_until(status) == registry.certified_until(encoded.blob_id.raw)
+    assert certified_until(registry.blob_id_status(deletable.blob_id.raw)) > 0
+    network.env.as_user(network.user).delete_blob(deletable_registered.token_id)
+    status = registry.blob_id_status(deletable.blob_id.raw)
+    assert certified_until(status) == registry.certified_until(deletable.blob_id.raw) == 0
