@@ -38,7 +38,13 @@ from backend.chain.registry import (
 )
 from backend.chain.staking import StakingContract
 from backend.core.blob_id import BlobId
-from backend.core.bls import BlsSignature, verify
+from backend.core.bls import (
+    BlsPublicKey,
+    BlsSignature,
+    aggregate_signatures,
+    verify,
+    verify_aggregate_same_message,
+)
 from backend.core.decoder import decode_blob
 from backend.core.encoder import EncodedBlob, compute_blob_id_of, encode_blob
 from backend.core.errors import CoreError
@@ -133,6 +139,28 @@ class BlobStatus:
             "current_epoch": self.current_epoch,
             "nodes_with_metadata": self.nodes_with_metadata,
         }
+
+
+def _verified_signatures(
+    unchecked: Mapping[int, tuple[str, BlsPublicKey, BlsSignature]], message: bytes
+) -> tuple[dict[int, BlsSignature], dict[int, str]]:
+    """Split members' signatures of `message` (member index -> (node name, key, signature))
+    into those that verify and the names of the nodes whose do not. One aggregate check
+    when every signature is good (the usual case: ~1.7 ms instead of ~1.7 ms per node);
+    each signature alone only when the aggregate fails, so a bad node is still named."""
+    keys = [key for _, key, _ in unchecked.values()]
+    if verify_aggregate_same_message(
+        keys, message, aggregate_signatures([signature for _, _, signature in unchecked.values()])
+    ):
+        return {member: signature for member, (_, _, signature) in unchecked.items()}, {}
+    good: dict[int, BlsSignature] = {}
+    bad: dict[int, str] = {}
+    for member, (name, key, signature) in unchecked.items():
+        if verify(key, message, signature):
+            good[member] = signature
+        else:
+            bad[member] = name
+    return good, bad
 
 
 def parse_blob_id(text: str) -> BlobId:
@@ -430,7 +458,7 @@ class Client:
         metadata_bytes = upload_of.metadata.to_bytes()
         targets = view.holders
 
-        def upload(node_id: int) -> BlsSignature:
+        def upload(node_id: int) -> tuple[str, BlsPublicKey, BlsSignature]:
             node = self.node(node_id)
             node.put_metadata(blob_id, metadata_bytes)
             bodies = [
@@ -466,25 +494,33 @@ class Client:
                 raise NodeRequestFailed(
                     node.name, f"confirmed for epoch {confirmation.epoch}, not {epoch}"
                 )
-            if not verify(key, message, signature):
-                raise NodeRequestFailed(node.name, "signature does not verify")
-            return signature
+            return node.name, key, signature
 
         weight = 0
         signatures: dict[int, BlsSignature] = {}
+        unchecked: dict[int, tuple[str, BlsPublicKey, BlsSignature]] = {}
         failures: list[str] = []
         pending = {self._uploads.submit(upload, node_id): node_id for node_id in targets}
         try:
             for done in futures.as_completed(pending):
                 node_id = pending[done]
                 try:
-                    signatures[members[node_id]] = done.result()
+                    unchecked[members[node_id]] = done.result()
                 except NodeRequestFailed as error:
                     failures.append(str(error))
                     continue
                 weight += view.shards_of(node_id)
                 if progress is not None:
                     progress("confirm", min(weight, quorum), quorum)
+                if weight < quorum:
+                    continue
+                # verified once the quorum is in: one aggregate check instead of one per node
+                good, bad = _verified_signatures(unchecked, message)
+                signatures.update(good)
+                unchecked.clear()
+                for member, name in bad.items():
+                    failures.append(f"{name}: signature does not verify")
+                    weight -= view.shards_of(committee.node_ids[member])
                 if weight >= quorum:
                     break
         finally:

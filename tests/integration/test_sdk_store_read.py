@@ -3,21 +3,27 @@ quorum n - f = 6 shards = 3 nodes, p = 4 primary slivers = 2 nodes)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import urllib3
 from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.core.blob_id import BlobId
+from backend.core.bls import BlsSecretKey
 from backend.core.encoder import encode_blob
 from backend.core.sliver_kind import SliverKind
 from backend.sdk.client import Client
@@ -249,6 +255,73 @@ def test_read_with_too_few_slivers_of_either_kind_names_both_counts(
     message = str(raised.value)
     assert "2 of 4 primary and 2 of 6 secondary slivers verified" in message
     assert network.nodes[1].url in message
+
+
+@contextmanager
+def confirmation_proxy(target: str, *, forge: bool = False, delay: float = 0.0) -> Iterator[str]:
+    """An HTTP proxy (127.0.0.1) in front of one node that passes every request through;
+    its storage confirmations come `delay` seconds late and, with `forge`, carry a valid
+    G2 point that is not the node's signature. Yields the proxy's URL."""
+    upstream = urllib3.PoolManager()
+    forged = BlsSecretKey.from_seed(b"forger".ljust(32, b"!")).sign(b"not this blob")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = self.rfile.read(length) if length else None
+            answer = upstream.request(self.command, target + self.path, body=body, retries=False)
+            data = answer.data
+            if "/confirmation" in self.path and answer.status == 200:
+                time.sleep(delay)
+                if forge:
+                    confirmation = json.loads(data)
+                    confirmation["signature"] = base64.b64encode(forged.to_eip2537()).decode()
+                    data = json.dumps(confirmation).encode()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.headers.get("Content-Type", ""))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_PUT = _forward
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_node_signing_falsely_is_named_and_the_store_certifies_without_it(
+    client: Client, network: Network, artifacts: Artifacts
+) -> None:
+    """The confirmations are checked as one aggregate; when it fails, each alone: the liar
+    (answering first) is named and the store waits for the slow honest node instead."""
+    liar, slow = network.nodes[1], network.nodes[2]
+    with (
+        confirmation_proxy(liar.url, forge=True) as liar_url,
+        confirmation_proxy(slow.url, delay=1.5) as slow_url,
+    ):
+        lied_to = Client.connect(
+            network.user,
+            artifacts,
+            network.env.staking.address,
+            network.env.registry.address,
+            node_urls={liar.node_id: liar_url, slow.node_id: slow_url},
+        )
+        data = os.urandom(7_000)
+        result = lied_to.store(data, epochs=1)
+    assert result.failed_nodes == [f"node {liar.node_id} ({liar_url}): signature does not verify"]
+    assert client.status(result.blob_id, ask_nodes=False).state == "certified"
+    assert client.read(result.blob_id) == data
 
 
 def test_store_without_quorum_fails_naming_the_nodes_and_retry_reuses_the_payment(
