@@ -7,14 +7,21 @@ node processes and anvil share the same cores. This bench starts anvil + N node 
 
 - `client_user_s` / `client_sys_s`: this process (getrusage), split into `encode_*` (the
   SpilledUpload, i.e. encoding and spilling the primary parity) and the rest of the store;
+- `phases_s`: wall seconds of the store's steps (encode, register_blob,
+  collect_confirmations: metadata + sliver PUTs + confirmations until the quorum,
+  certify_blob);
 - `nodes_user_s` / `nodes_sys_s`: sum over the node processes of /proc/<pid>/stat
   utime + stime, until they are idle again (uploads to the nodes beyond the quorum go on
   after `store` returns, and the store pays for them too);
 - `anvil_s`: the same for anvil (register + certify transactions, eth_calls);
-- `node_phases_s`: sums over every sliver PUT of the node's Server-Timing phases (read the
-  body from the WSGI input, check, verify against the blob id, store in LMDB): wall times
-  inside the handler; the node's remaining CPU is HTTP receive (waitress), the metadata
-  PUT, the confirmation (fsync + BLS signature) and background work;
+- `nodes_io_thread_s`: the part of the nodes' CPU spent in their main thread, which runs
+  waitress's socket loop: receiving the request bodies (and sending answers); the rest is
+  the request handlers (4 worker threads) and background threads (event follower...);
+- `node_phases_s`: sums over the node requests of the store of their Server-Timing phases,
+  as `<request>.<phase>` (sliver: read the body from the WSGI input, check, verify against
+  the blob id, store in LMDB; metadata; confirmation: fsync, sign...): wall times inside
+  the handlers, summed over requests that run at the same time, so only their proportions
+  say where the handlers' CPU goes;
 - `cpu_per_mib_ms`: total CPU milliseconds per MiB of blob; `cores_needed_for_target`:
   the total CPU seconds / the target's wall time (`--target-mib-s`), i.e. how many fully
   busy cores the target needs at this CPU cost.
@@ -34,7 +41,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backend.sdk.client import Client
 
 MIB = 1 << 20
 RESULTS = Path(__file__).resolve().parent / "results" / "store_cpu.jsonl"
@@ -46,7 +56,11 @@ IDLE_SECONDS = 0.6
 
 def process_cpu(pid: int) -> tuple[float, float]:
     """(user, system) CPU seconds of `pid` from /proc/<pid>/stat."""
-    text = Path(f"/proc/{pid}/stat").read_text()
+    return process_cpu_of(Path(f"/proc/{pid}/stat"))
+
+
+def process_cpu_of(stat: Path) -> tuple[float, float]:
+    text = stat.read_text()
     fields = text[text.rindex(")") + 2 :].split()
     return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
@@ -66,6 +80,11 @@ def children_named(name: str) -> list[int]:
         if parent == os.getpid() and command == name:
             found.append(int(entry.name))
     return found
+
+
+def io_thread_cpu(pids: list[int]) -> float:
+    """CPU seconds of the processes' main threads (waitress's socket loop in a node)."""
+    return sum(sum(process_cpu_of(Path(f"/proc/{pid}/task/{pid}/stat"))) for pid in pids)
 
 
 def total_cpu(pids: list[int]) -> tuple[float, float]:
@@ -103,6 +122,7 @@ class Recorder:
 
         self.encode_cpu = (0.0, 0.0)
         self.encode_wall = 0.0
+        self.steps: dict[str, float] = {}
         self.phases: dict[str, float] = {}
         self.sliver_puts = 0
         spilled = sdk_client.SpilledUpload  # type: ignore[attr-defined]
@@ -125,18 +145,49 @@ class Recorder:
         def recorded(node: NodeClient, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
             response = request(node, method, path, *args, **kwargs)
             timing = response.headers.get("Server-Timing")
-            if method == "PUT" and "/slivers/" in path and timing:
-                self.sliver_puts += 1
+            kind = request_kind(path)
+            if timing and kind:
+                self.sliver_puts += kind == "sliver" and method == "PUT"
                 for name, seconds in parse_server_timing(timing):
-                    self.phases[name] = self.phases.get(name, 0.0) + seconds
+                    key = f"{kind}.{name}"
+                    self.phases[key] = self.phases.get(key, 0.0) + seconds
             return response
 
         setattr(NodeClient, "_request", recorded)  # noqa: B010
 
+    def time_steps(self, client: Client) -> None:
+        """Wall time of the store's steps on this one client object."""
+        targets: list[tuple[object, str]] = [(client, "collect_confirmations")]
+        targets += [(client.registry, "register_blob"), (client.registry, "certify_blob")]
+        for owner, name in targets:
+            setattr(owner, name, self._timed(name, getattr(owner, name)))
+
+    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - start
+
+        return timed
+
     def clear(self) -> None:
         self.encode_cpu, self.encode_wall = (0.0, 0.0), 0.0
+        self.steps.clear()
         self.phases.clear()
         self.sliver_puts = 0
+
+
+def request_kind(path: str) -> str | None:
+    """Which node request a path is (the ones a store makes)."""
+    if "/slivers/" in path:
+        return "sliver"
+    if path.endswith("/metadata"):
+        return "metadata"
+    if "/confirmation" in path:
+        return "confirmation"
+    return None
 
 
 def parse_server_timing(value: str) -> Iterator[tuple[str, float]]:
@@ -157,6 +208,7 @@ def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], N
         client = Client.connect(
             network.user, artifacts, network.env.staking.address, network.env.registry.address
         )
+        recorder.time_steps(client)
         node_pids = [node.pid for node in network.nodes if node.pid is not None]
         anvil_pids = children_named("anvil")
         client.store(os.urandom(1024), epochs=1)  # connections, committee and threads warm
@@ -166,6 +218,7 @@ def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], N
             recorder.clear()
             client_before, nodes_before = self_cpu(), total_cpu(node_pids)
             anvil_before = sum(total_cpu(anvil_pids))
+            io_before = io_thread_cpu(node_pids)
             load = os.getloadavg()[0]
             start = time.perf_counter()
             client.store(data, epochs=1)
@@ -173,6 +226,7 @@ def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], N
             wait_idle(node_pids)
             client_after, nodes_after = self_cpu(), total_cpu(node_pids)
             anvil_s = sum(total_cpu(anvil_pids)) - anvil_before
+            io_s = io_thread_cpu(node_pids) - io_before
             client_user = client_after[0] - client_before[0]
             client_sys = client_after[1] - client_before[1]
             nodes_user = nodes_after[0] - nodes_before[0]
@@ -188,13 +242,17 @@ def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], N
                     "n_shards": arguments.shards,
                     "store_s": round(wall, 3),
                     "store_mib_s": round(arguments.size_mib / wall, 1),
-                    "encode_wall_s": round(recorder.encode_wall, 3),
+                    "phases_s": {
+                        "encode": round(recorder.encode_wall, 3),
+                        **{name: round(s, 3) for name, s in recorder.steps.items()},
+                    },
                     "encode_user_s": round(recorder.encode_cpu[0], 3),
                     "encode_sys_s": round(recorder.encode_cpu[1], 3),
                     "client_user_s": round(client_user, 3),
                     "client_sys_s": round(client_sys, 3),
                     "nodes_user_s": round(nodes_user, 3),
                     "nodes_sys_s": round(nodes_sys, 3),
+                    "nodes_io_thread_s": round(io_s, 3),
                     "anvil_s": round(anvil_s, 3),
                     "total_cpu_s": round(total, 3),
                     "cpu_per_mib_ms": round(total / arguments.size_mib * 1000, 1),
