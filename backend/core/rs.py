@@ -14,7 +14,10 @@ the Red Stuff matrix commute (extend columns then rows = rows then columns).
   to and from in one native pass (backend/core/_native/leopard_layout.c; numpy's
   stride-2 byte gathers cost ~1 ms per MiB, more than the coding itself), or with numpy
   when the extension is not built (same bytes). Position k + r of the codeword is the
-  library's recovery shard r.
+  library's recovery shard r. Wide shards are coded in column windows of about
+  `WINDOW_BYTES` over all n shards per library call (the windows are independent, as above):
+  one call over whole 585 KiB shards page-faulted ~10 MiB of fresh work buffers and ran the
+  FFT passes out of cache, ~9x the CPU of the same bytes in 50 KiB windows (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +36,8 @@ from backend.core.errors import InvalidShardCount
 
 Shards = npt.NDArray[np.uint8]
 
-_native_to_layout: Callable[[Any, int, int], list[bytes]] | None
-_native_from_layout: Callable[[Sequence[bytes], int, Any], None] | None
+_native_to_layout: Callable[..., list[bytes]] | None
+_native_from_layout: Callable[..., None] | None
 try:  # optional C extension built by bootstrap; the numpy functions below give the same bytes
     from backend.core._native.leopard_layout import from_layout as _native_from_layout
     from backend.core._native.leopard_layout import to_layout as _native_to_layout
@@ -100,6 +102,29 @@ class ZfecCode(ReedSolomonCode):
 
 
 _CHUNK = 64  # reed-solomon-simd processes shards in 64-byte chunks of 32 GF(2^16) elements
+WINDOW_BYTES = 1 << 20
+"""Bytes of all n shards (source and parity) per reed-solomon-leopard call, at most."""
+MIN_WINDOW_WIDTH = 4096
+"""Column window floor per shard: below it the per-call cost (one bytes object per shard)
+dominates; at large n (small symbols) shards are narrower than this anyway."""
+
+
+def _window_width(n: int) -> int:
+    """Bytes per shard per library call: whole 64-byte chunks, `WINDOW_BYTES` over n shards."""
+    return max(MIN_WINDOW_WIDTH, WINDOW_BYTES // n // _CHUNK * _CHUNK)
+
+
+def _flat_span(rows: Shards, writeable: bool) -> tuple[Shards, int] | None:
+    """(1-D view from the first to the last byte of `rows`, row stride) when each row is
+    contiguous, so the native conversions can walk a column window in place; else None."""
+    count, width = rows.shape
+    stride = rows.strides[0]
+    if count == 0 or rows.strides[1] != 1 or stride < width:
+        return None
+    span = np.lib.stride_tricks.as_strided(
+        rows, shape=((count - 1) * stride + width,), strides=(1,), writeable=writeable
+    )
+    return span, stride
 
 
 def _to_leopard_layout(shards: Shards) -> list[bytes]:
@@ -107,7 +132,10 @@ def _to_leopard_layout(shards: Shards) -> list[bytes]:
     if _native_to_layout is None:
         return _to_leopard_layout_numpy(shards)
     rows, width = shards.shape
-    return _native_to_layout(np.ascontiguousarray(shards), rows, width)
+    span = _flat_span(shards, writeable=False)
+    if span is None:
+        return _native_to_layout(np.ascontiguousarray(shards), rows, width)
+    return _native_to_layout(span[0], rows, width, span[1])
 
 
 def _from_leopard_layout(blocks: Sequence[bytes], width: int) -> Shards:
@@ -117,6 +145,16 @@ def _from_leopard_layout(blocks: Sequence[bytes], width: int) -> Shards:
     canonical = np.empty((len(blocks), width), dtype=np.uint8)
     _native_from_layout(blocks, width, canonical)
     return canonical
+
+
+def _from_leopard_layout_into(blocks: Sequence[bytes], out: Shards) -> None:
+    """`_from_leopard_layout` written into `out` (rows x width, e.g. a column window)."""
+    width = out.shape[1]
+    span = _flat_span(out, writeable=True) if _native_from_layout is not None else None
+    if span is None or _native_from_layout is None:
+        out[...] = _from_leopard_layout(blocks, width)
+        return
+    _native_from_layout(blocks, width, span[0], span[1])
 
 
 def _to_leopard_layout_numpy(shards: Shards) -> list[bytes]:
@@ -169,8 +207,13 @@ class LeopardCode(ReedSolomonCode):
             raise ValueError(f"GF(2^16) shards need an even length, got {width}")
         if width == 0:
             return np.zeros((self.n - self.k, 0), dtype=np.uint8)
-        parity = reed_solomon_leopard.encode(_to_leopard_layout(source), self.n - self.k)
-        return _from_leopard_layout(parity, width)
+        parity = np.empty((self.n - self.k, width), dtype=np.uint8)
+        step = _window_width(self.n)
+        for start in range(0, width, step):
+            window = _to_leopard_layout(source[:, start : start + step])
+            recovery = reed_solomon_leopard.encode(window, self.n - self.k)
+            _from_leopard_layout_into(recovery, parity[:, start : start + step])
+        return parity
 
     def decode(self, positions: Sequence[int], shards: Shards) -> Shards:
         self._check_decode_input(positions, shards)

@@ -1,9 +1,11 @@
-"""The native GF(2^16) layout conversion gives exactly the numpy reference's bytes."""
+"""The native GF(2^16) layout conversion gives exactly the numpy reference's bytes, and
+coding in column windows gives exactly the library's whole-shard result."""
 
 import random
 
 import numpy as np
 import pytest
+import reed_solomon_leopard
 
 from backend.core import rs
 
@@ -70,6 +72,41 @@ def test_leopard_codewords_are_the_same_with_and_without_native(
     assert np.array_equal(decoded, source)
 
 
+def test_strided_rows_convert_in_place_like_their_copy() -> None:
+    wide = _random_shards(random.Random(6), 5, 1000)
+    window = wide[:, 128:450]  # rows 1000 bytes apart, 322 wide (a short last chunk)
+    assert rs._to_leopard_layout(window) == rs._to_leopard_layout_numpy(window.copy())
+    blocks = rs._to_leopard_layout(window)
+    out = np.zeros((5, 1000), dtype=np.uint8)
+    rs._from_leopard_layout_into(blocks, out[:, 64:386])
+    assert np.array_equal(out[:, 64:386], window)
+    assert not out[:, :64].any() and not out[:, 386:].any()  # nothing written outside
+
+
+def _whole_shard_parity(k: int, n: int, source: np.ndarray) -> np.ndarray:
+    """One library call over whole shards, numpy layout: the reference for windowed coding."""
+    recovery = reed_solomon_leopard.encode(rs._to_leopard_layout_numpy(source), n - k)
+    return rs._from_leopard_layout_numpy(recovery, source.shape[1])
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "windows"),
+    [(8, 20, 3.5), (14, 20, 2), (2, 4, 1.01), (1, 4, 0.5)],  # shards of 3.5, 2, ... windows
+)
+def test_windowed_encoding_equals_one_whole_shard_call(
+    monkeypatch: pytest.MonkeyPatch, k: int, n: int, windows: float
+) -> None:
+    width = int(rs._window_width(n) * windows) // 2 * 2 + 2  # ends inside a 64-byte chunk
+    source = _random_shards(random.Random(k * n), k, width)
+    code = rs.rs_code(rs.EncodingType.RS_GF65536_LEOPARD, k, n)
+    expected = _whole_shard_parity(k, n, source)
+    assert np.array_equal(code.encode(source), expected)
+    assert np.array_equal(code.encode(np.asfortranarray(source)), expected)  # any memory layout
+    monkeypatch.setattr(rs, "_native_to_layout", None)
+    monkeypatch.setattr(rs, "_native_from_layout", None)
+    assert np.array_equal(code.encode(source), expected)
+
+
 def test_native_layout_rejects_mismatched_buffers() -> None:
     from backend.core._native.leopard_layout import from_layout, to_layout
 
@@ -83,3 +120,9 @@ def test_native_layout_rejects_mismatched_buffers() -> None:
         from_layout([bytes(64)], 30, bytearray(29))
     with pytest.raises(TypeError):
         from_layout(None, 30, bytearray(30))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="stride bytes apart"):
+        to_layout(bytes(100), 2, 64, 40)  # stride shorter than a row
+    with pytest.raises(ValueError, match="stride bytes apart"):
+        to_layout(bytes(100), 2, 30, 80)  # the second row would end past the buffer
+    with pytest.raises(ValueError, match="stride bytes apart"):
+        from_layout([bytes(64), bytes(64)], 30, bytearray(100), 80)

@@ -8,6 +8,10 @@
  * the library's input straight into new bytes objects and its output straight into
  * the caller's array, and releases the GIL. backend/core/rs.py keeps a numpy fallback
  * that gives the same bytes (tested against each other).
+ *
+ * Rows may be `stride` bytes apart (stride >= width): rs.py codes wide shards in column
+ * windows (a few tens of KiB per shard, so the library's work buffer stays in cache and
+ * below malloc's mmap threshold) without copying each window out first.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -64,17 +68,36 @@ static int valid_width(Py_ssize_t width) {
     return width > 0 && width % 2 == 0 && width <= PY_SSIZE_T_MAX - CHUNK;
 }
 
+/* rows of `width` bytes, `stride` apart: the buffer must reach the end of the last row. */
+static int valid_rows(Py_ssize_t len, Py_ssize_t rows, Py_ssize_t width, Py_ssize_t stride) {
+    if (rows < 0 || !valid_width(width) || stride < width) {
+        return 0;
+    }
+    if (rows == 0) {
+        return len == 0 || stride != width;
+    }
+    if (rows - 1 > (PY_SSIZE_T_MAX - width) / stride) {
+        return 0;
+    }
+    Py_ssize_t needed = (rows - 1) * stride + width;
+    /* dense rows: exactly rows * width bytes, as before strides existed */
+    return stride == width ? len == rows * width : len >= needed;
+}
+
 static PyObject *to_layout(PyObject *self, PyObject *args) {
     Py_buffer data;
-    Py_ssize_t rows, width;
-    if (!PyArg_ParseTuple(args, "y*nn", &data, &rows, &width)) {
+    Py_ssize_t rows, width, stride = -1;
+    if (!PyArg_ParseTuple(args, "y*nn|n", &data, &rows, &width, &stride)) {
         return NULL;
     }
+    if (stride == -1) {
+        stride = width;
+    }
     PyObject *result = NULL;
-    if (rows < 0 || !valid_width(width) || rows > PY_SSIZE_T_MAX / width ||
-        data.len != rows * width) {
+    if (!valid_rows(data.len, rows, width, stride)) {
         PyErr_SetString(PyExc_ValueError,
-                        "data must hold rows * width bytes, width even and positive");
+                        "data must hold rows * width bytes (rows stride bytes apart), "
+                        "width even and positive");
         goto done;
     }
     Py_ssize_t laid_out = (width + CHUNK - 1) / CHUNK * CHUNK;
@@ -94,7 +117,7 @@ static PyObject *to_layout(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < rows; r++) {
         unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(PyList_GET_ITEM(result, r));
-        row_to_layout(src + r * width, width, dst);
+        row_to_layout(src + r * stride, width, dst);
     }
     Py_END_ALLOW_THREADS
 done:
@@ -104,10 +127,13 @@ done:
 
 static PyObject *from_layout(PyObject *self, PyObject *args) {
     PyObject *blocks;
-    Py_ssize_t width;
+    Py_ssize_t width, stride = -1;
     Py_buffer out;
-    if (!PyArg_ParseTuple(args, "Onw*", &blocks, &width, &out)) {
+    if (!PyArg_ParseTuple(args, "Onw*|n", &blocks, &width, &out, &stride)) {
         return NULL;
+    }
+    if (stride == -1) {
+        stride = width;
     }
     PyObject *result = NULL;
     /* A tuple of our own keeps every block alive while the GIL is released. */
@@ -116,9 +142,10 @@ static PyObject *from_layout(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_ssize_t rows = PyTuple_GET_SIZE(seq);
-    if (!valid_width(width) || rows > PY_SSIZE_T_MAX / width || out.len != rows * width) {
+    if (!valid_rows(out.len, rows, width, stride)) {
         PyErr_SetString(PyExc_ValueError,
-                        "out must hold len(blocks) * width bytes, width even and positive");
+                        "out must hold len(blocks) * width bytes (rows stride bytes apart), "
+                        "width even and positive");
         goto done;
     }
     Py_ssize_t laid_out = (width + CHUNK - 1) / CHUNK * CHUNK;
@@ -135,7 +162,7 @@ static PyObject *from_layout(PyObject *self, PyObject *args) {
     for (Py_ssize_t r = 0; r < rows; r++) {
         const unsigned char *src =
             (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(seq, r));
-        row_from_layout(src, width, dst + r * width);
+        row_from_layout(src, width, dst + r * stride);
     }
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
@@ -148,11 +175,12 @@ done:
 
 static PyMethodDef methods[] = {
     {"to_layout", to_layout, METH_VARARGS,
-     "to_layout(data, rows, width) -> list[bytes]: each canonical row of the C-contiguous "
-     "rows x width buffer in the library's 64-byte chunk layout, zero-padded."},
+     "to_layout(data, rows, width, stride=width) -> list[bytes]: each canonical row of "
+     "`width` bytes (rows `stride` bytes apart in data) in the library's 64-byte chunk "
+     "layout, zero-padded."},
     {"from_layout", from_layout, METH_VARARGS,
-     "from_layout(blocks, width, out): out (len(blocks) x width, C-contiguous) = the "
-     "canonical rows of the library-layout blocks."},
+     "from_layout(blocks, width, out, stride=width): row r of out (`width` bytes at "
+     "r * stride) = the canonical bytes of library-layout block r."},
     {NULL, NULL, 0, NULL},
 };
 
