@@ -107,6 +107,24 @@ def test_windowed_encoding_equals_one_whole_shard_call(
     assert np.array_equal(code.encode(source), expected)
 
 
+@pytest.mark.parametrize(("k", "n"), [(8, 20), (14, 20), (2, 4)])
+def test_windowed_decoding_restores_every_erasure_pattern(
+    monkeypatch: pytest.MonkeyPatch, k: int, n: int
+) -> None:
+    rng = random.Random(k + n)
+    width = int(rs._window_width(n, rs.DECODE_WINDOW_BYTES) * 2.5) // 2 * 2
+    source = _random_shards(rng, k, width)
+    code = rs.rs_code(rs.EncodingType.RS_GF65536_LEOPARD, k, n)
+    codeword = np.vstack([source, _whole_shard_parity(k, n, source)])
+    patterns = [list(range(n - k, n)), list(range(k)), sorted(rng.sample(range(n), k))]
+    for positions in patterns:
+        shuffled = rng.sample(positions, k)  # any order of the given shards
+        assert np.array_equal(code.decode(shuffled, codeword[shuffled]), source)
+    monkeypatch.setattr(rs, "_native_to_layout", None)
+    monkeypatch.setattr(rs, "_native_from_layout", None)
+    assert np.array_equal(code.decode(patterns[0], codeword[patterns[0]]), source)
+
+
 def test_native_layout_rejects_mismatched_buffers() -> None:
     from backend.core._native.leopard_layout import from_layout, to_layout
 
