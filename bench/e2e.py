@@ -17,6 +17,16 @@ blob_id_status, register_blob, collect_confirmations (metadata + sliver PUTs + s
 confirmations until the quorum), certify_blob; check_readable, _metadata,
 _gather_slivers, decode (reads: the first three overlap).
 
+Cost per operation in the latency rows (p50 over `--repeat`): `store_client_cpu_ms` /
+`read_client_cpu_ms` this process's CPU time (user + system, all threads: on 2 shared cores
+CPU seconds, not wall time, are what a store pays for; uploads to the nodes slower than the
+quorum go on after a store returns and are counted in the read that follows),
+`store_node_cpu_ms` / `read_node_cpu_ms` the node processes' CPU time summed over all of
+them (own network only; null with --rpc-url), `store_rpcs` / `read_rpcs` JSON-RPC requests
+the client sent to the chain, `store_node_requests` / `read_node_requests` HTTP requests it
+sent to the nodes (including those after the quorum), `load_average` the 1-minute load
+average at the end of the row.
+
 Targets (issue 7): 64 MiB store >= 50 MiB/s, read >= 100 MiB/s; 1 KiB store p50 <= 150 ms,
 read p50 <= 20 ms; client peak RSS <= 3x blob size.
 
@@ -38,7 +48,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from backend.sdk.client import Client
@@ -70,6 +80,43 @@ def status_mib(field: str) -> float:
 def reset_peak_rss() -> None:
     """VmHWM := VmRSS (Linux >= 4.0), so that one operation's peak can be read alone."""
     Path("/proc/self/clear_refs").write_text("5")
+
+
+def node_cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the node processes (/proc/<pid>/stat), summed."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class RequestCounter:
+    """JSON-RPC requests to the chain and HTTP requests to the nodes sent by one client
+    (wrapping its provider and the NodeClient class)."""
+
+    def __init__(self, client: Client) -> None:
+        from backend.sdk.node_client import NodeClient
+
+        self.rpcs = 0
+        self.node_requests = 0
+        provider = client.chain.w3.provider
+        send_rpc = provider._make_request  # type: ignore[attr-defined]
+        send_node = NodeClient._request
+
+        def counted_rpc(*args: object, **kwargs: object) -> object:
+            self.rpcs += 1
+            return send_rpc(*args, **kwargs)
+
+        def counted_node(*args: Any, **kwargs: Any) -> Any:
+            self.node_requests += 1
+            return send_node(*args, **kwargs)
+
+        provider._make_request = counted_rpc  # type: ignore[attr-defined]
+        NodeClient._request = counted_node  # type: ignore[method-assign]
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.rpcs, self.node_requests
 
 
 class PhaseTimer:
@@ -117,7 +164,7 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
         key_file = Path(tempfile.mkdtemp()) / "bench.key"
         key_file.write_text(bytes(dev_accounts()[BENCH_ACCOUNT].key).hex())
         client = load_client(ClientSettings(arguments.rpc_url, key_file, arguments.deployment))
-        measure(arguments, client, len(client.committee_nodes()), emit)
+        measure(arguments, client, len(client.committee_nodes()), emit, node_pids=None)
         return
 
     from backend.sdk.client import Client
@@ -128,7 +175,8 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
         client = Client.connect(
             network.user, artifacts, network.env.staking.address, network.env.registry.address
         )
-        measure(arguments, client, arguments.nodes, emit)
+        pids = [node.pid for node in network.nodes if node.pid is not None]
+        measure(arguments, client, arguments.nodes, emit, node_pids=pids)
 
 
 def measure(
@@ -136,6 +184,8 @@ def measure(
     client: Client,
     nodes: int,
     emit: Callable[[dict[str, object]], None],
+    *,
+    node_pids: list[int] | None,
 ) -> None:
     from backend.core.decoder import decode_blob
     from backend.core.encoder import encode_blob
@@ -146,6 +196,7 @@ def measure(
     n = client.n_shards
     p = EncodingParams(n).p
     timer = PhaseTimer(client)
+    counter = RequestCounter(client)
 
     for size_mib in arguments.sizes_mib:
         data = os.urandom(int(size_mib * MIB))
@@ -199,22 +250,39 @@ def measure(
         del data
 
     for size_kib in arguments.latency_kib:
-        store_times, read_times = [], []
+        costs: dict[str, list[float]] = {}
         timer.clear()
         for _ in range(arguments.repeat):
             data = os.urandom(size_kib * 1024)
-            start = time.perf_counter()
-            result = client.store(data, epochs=arguments.epochs)
-            store_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            assert client.read(result.blob_id) == data
-            read_times.append(time.perf_counter() - start)
+            for kind in ("store", "read"):
+                requests_before, cpu_before = counter.snapshot(), time.process_time()
+                nodes_before = node_cpu_seconds(node_pids or [])
+                start = time.perf_counter()
+                if kind == "store":
+                    blob_id = client.store(data, epochs=arguments.epochs).blob_id
+                else:
+                    assert client.read(blob_id) == data
+                wall = time.perf_counter() - start
+                rpcs, node_requests = counter.snapshot()
+                for name, value in (
+                    ("ms", wall * 1000),
+                    ("client_cpu_ms", (time.process_time() - cpu_before) * 1000),
+                    ("node_cpu_ms", (node_cpu_seconds(node_pids or []) - nodes_before) * 1000),
+                    ("rpcs", rpcs - requests_before[0]),
+                    ("node_requests", node_requests - requests_before[1]),
+                ):
+                    costs.setdefault(f"{kind}_{name}", []).append(value)
         phases = timer.medians_ms()
         start = time.perf_counter()
         for _ in range(arguments.repeat):
             encoded = encode_blob(data, n)
             decode_blob(encoded.metadata, encoded.primary_slivers[:p])
         baseline = (time.perf_counter() - start) / arguments.repeat
+        medians: dict[str, float | None] = {
+            name: round(statistics.median(values), 1) for name, values in costs.items()
+        }
+        if node_pids is None:  # not our processes: not measured
+            medians["store_node_cpu_ms"] = medians["read_node_cpu_ms"] = None
         emit(
             {
                 "bench": "e2e_latency",
@@ -222,10 +290,12 @@ def measure(
                 "runs": arguments.repeat,
                 "nodes": nodes,
                 "n_shards": n,
-                "store_p50_ms": round(statistics.median(store_times) * 1000, 1),
-                "read_p50_ms": round(statistics.median(read_times) * 1000, 1),
+                "store_p50_ms": medians.pop("store_ms"),
+                "read_p50_ms": medians.pop("read_ms"),
+                **medians,
                 "baseline_encode_decode_ms": round(baseline * 1000, 2),
                 "phase_p50_ms": phases,
+                "load_average": round(os.getloadavg()[0], 1),
             }
         )
 

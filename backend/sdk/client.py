@@ -540,7 +540,11 @@ class Client:
     # ------------------------------------------------------------ read
 
     def check_readable(self, blob_id: BlobId) -> None:
-        """Raise the precise reason why `blob_id` cannot be read now, if any."""
+        """Raise the precise reason why `blob_id` cannot be read now, if any. One chain call
+        when it can be read (the contract compares with its own current epoch); the reason,
+        which takes a few more, only when it cannot."""
+        if self.registry.is_certified(blob_id.raw):
+            return
         status = self.status(blob_id, ask_nodes=False)
         if status.state == "certified":
             return
@@ -580,9 +584,9 @@ class Client:
         primaries cannot be gathered. The chain is asked whether the blob is readable while
         the slivers are fetched; a blob that is not readable raises that precise reason."""
         blob = blob_id if isinstance(blob_id, BlobId) else BlobId.from_base64(blob_id)
-        view = self.epochs.committee()
         pool = self._requests
         readable = pool.submit(self.check_readable, blob)
+        view = self.epochs.committee()
         metadata = pool.submit(self._metadata, blob, view)
         try:
             slivers = self._gather_slivers(pool, blob, view, metadata, progress)

@@ -128,6 +128,17 @@ def test_a_store_after_the_first_certifies_without_estimating_gas(client: Client
     assert "eth_chainId" not in methods  # no validation middleware, chain id given
 
 
+def test_a_read_of_a_certified_blob_asks_the_chain_once(client: Client) -> None:
+    """isCertified answers a readable blob in one eth_call; the committee is cached."""
+    data = os.urandom(3_000)
+    result = client.store(data, epochs=1)
+    client.epochs.current_epoch(max_age=0.0)  # as a read within a second of another
+    read: list[bytes] = []
+    methods = chain_methods_during(client, lambda: read.append(client.read(result.blob_id)))
+    assert read == [data]
+    assert methods == ["eth_call"]
+
+
 def test_a_reused_gas_limit_that_falls_short_is_estimated_again(client: Client) -> None:
     client.store(os.urandom(2_100), epochs=1)
     learned = client.chain._gas_used
