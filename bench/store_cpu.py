@@ -6,7 +6,8 @@ node processes and anvil share the same cores. This bench starts anvil + N node 
 `--repeat` times through the SDK and, for each store, counts:
 
 - `client_user_s` / `client_sys_s`: this process (getrusage), split into `encode_*` (the
-  SpilledUpload, i.e. encoding and spilling the primary parity) and the rest of the store;
+  SpilledUpload, i.e. encoding and spilling the primary parity; `encode_page_faults`: the
+  minor page faults of this process meanwhile) and the rest of the store;
 - `phases_s`: wall seconds of the store's steps (encode, register_blob,
   collect_confirmations: metadata + sliver PUTs + confirmations until the quorum,
   certify_blob);
@@ -17,6 +18,8 @@ node processes and anvil share the same cores. This bench starts anvil + N node 
 - `nodes_io_thread_s`: the part of the nodes' CPU spent in their main thread, which runs
   waitress's socket loop: receiving the request bodies (and sending answers); the rest is
   the request handlers (4 worker threads) and background threads (event follower...);
+- `nodes_idle_cpu_per_s`: what the nodes burn per second with no request (event follower
+  polling and the like), sampled for a second before each store;
 - `node_phases_s`: sums over the node requests of the store of their Server-Timing phases,
   as `<request>.<phase>` (sliver: read the body from the WSGI input, check, verify against
   the blob id, store in LMDB; metadata; confirmation: fsync, sign...): wall times inside
@@ -51,6 +54,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "store_cpu.jsonl"
 sys.path.insert(0, str(RESULTS.parents[2]))  # the network fixture lives in tests/integration
 TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_SECONDS = 0.6
+IDLE_SAMPLE_SECONDS = 1.0
 """Nodes count as idle once their CPU grew by less than 2 ticks each over this long."""
 
 
@@ -121,6 +125,7 @@ class Recorder:
         from backend.sdk.node_client import NodeClient
 
         self.encode_cpu = (0.0, 0.0)
+        self.encode_faults = 0
         self.encode_wall = 0.0
         self.steps: dict[str, float] = {}
         self.phases: dict[str, float] = {}
@@ -129,10 +134,12 @@ class Recorder:
 
         def timed_encode(*args: Any, **kwargs: Any) -> Any:
             before, start = self_cpu(), time.perf_counter()
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             try:
                 return spilled(*args, **kwargs)
             finally:
                 after = self_cpu()
+                self.encode_faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
                 self.encode_wall += time.perf_counter() - start
                 self.encode_cpu = (
                     self.encode_cpu[0] + after[0] - before[0],
@@ -173,7 +180,7 @@ class Recorder:
         return timed
 
     def clear(self) -> None:
-        self.encode_cpu, self.encode_wall = (0.0, 0.0), 0.0
+        self.encode_cpu, self.encode_wall, self.encode_faults = (0.0, 0.0), 0.0, 0
         self.steps.clear()
         self.phases.clear()
         self.sliver_puts = 0
@@ -214,6 +221,9 @@ def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], N
         client.store(os.urandom(1024), epochs=1)  # connections, committee and threads warm
         wait_idle(node_pids)
         for repetition in range(arguments.repeat):
+            idle_before = sum(total_cpu(node_pids))
+            time.sleep(IDLE_SAMPLE_SECONDS)
+            idle_rate = (sum(total_cpu(node_pids)) - idle_before) / IDLE_SAMPLE_SECONDS
             data = os.urandom(int(arguments.size_mib * MIB))
             recorder.clear()
             client_before, nodes_before = self_cpu(), total_cpu(node_pids)
@@ -248,11 +258,13 @@ def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], N
                     },
                     "encode_user_s": round(recorder.encode_cpu[0], 3),
                     "encode_sys_s": round(recorder.encode_cpu[1], 3),
+                    "encode_page_faults": recorder.encode_faults,
                     "client_user_s": round(client_user, 3),
                     "client_sys_s": round(client_sys, 3),
                     "nodes_user_s": round(nodes_user, 3),
                     "nodes_sys_s": round(nodes_sys, 3),
                     "nodes_io_thread_s": round(io_s, 3),
+                    "nodes_idle_cpu_per_s": round(idle_rate, 3),
                     "anvil_s": round(anvil_s, 3),
                     "total_cpu_s": round(total, 3),
                     "cpu_per_mib_ms": round(total / arguments.size_mib * 1000, 1),
