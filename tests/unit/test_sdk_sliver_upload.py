@@ -1,0 +1,26 @@
+"""The store's upload bodies (blob in place, primary parity spilled to a temporary file)
+are byte for byte the wire form of the in-memory encoding's slivers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.core.encoder import encode_blob
+from backend.sdk.sliver_upload import EncodedUpload, SpilledUpload
+
+
+def wire_bytes(upload: EncodedUpload | SpilledUpload, pair: int) -> list[bytes]:
+    return [b"".join(bytes(part) for part in body) for _, body in upload.pair_bodies(pair)]
+
+
+@pytest.mark.parametrize(("n", "length"), [(4, 0), (7, 1000), (20, 300_001), (20, 3 << 20)])
+def test_spilled_bodies_are_the_encoded_slivers_wire_bytes(n: int, length: int) -> None:
+    data = np.random.default_rng(length).bytes(length)
+    spilled = SpilledUpload(data, n)
+    encoded = EncodedUpload(encode_blob(data, n))
+    assert spilled.metadata.to_bytes() == encoded.metadata.to_bytes()
+    for pair in range(n):
+        got, expected = wire_bytes(spilled, pair), wire_bytes(encoded, pair)
+        assert [len(body) for _, body in spilled.pair_bodies(pair)] == [len(b) for b in got]
+        assert got == expected, f"pair {pair}"
