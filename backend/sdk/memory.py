@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -42,18 +43,19 @@ _applied = False
 _reusers = 0
 
 
-def _libc_function(name: str, argtypes: list[type]) -> Callable[..., int] | None:
+@cache
+def _libc_function(name: str, *argtypes: type) -> Callable[..., int] | None:
     try:
         function = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
-    function.argtypes = argtypes
+    function.argtypes = list(argtypes)
     function.restype = ctypes.c_int
     return function  # type: ignore[no-any-return]
 
 
 def _mallopt() -> Callable[[int, int], int] | None:
-    return _libc_function("mallopt", [ctypes.c_int, ctypes.c_int])
+    return _libc_function("mallopt", ctypes.c_int, ctypes.c_int)
 
 
 def return_large_buffers_to_os() -> bool:
@@ -104,6 +106,6 @@ def reusing_freed_memory() -> Iterator[None]:
                 if _reusers == 0:
                     mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES)
                     mallopt(M_TRIM_THRESHOLD, _trim_threshold())
-                    trim = _libc_function("malloc_trim", [ctypes.c_size_t])
+                    trim = _libc_function("malloc_trim", ctypes.c_size_t)
                     if trim is not None:
                         trim(0)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from backend.core.encoder import encode_blob
+from backend.sdk.node_client import FileRange
 from backend.sdk.sliver_upload import EncodedUpload, SpilledUpload
 
 
@@ -14,10 +15,19 @@ def wire_bytes(upload: EncodedUpload | SpilledUpload, pair: int) -> list[bytes]:
     return [b"".join(bytes(part) for part in body) for _, body in upload.pair_bodies(pair)]
 
 
-@pytest.mark.parametrize(("n", "length"), [(4, 0), (7, 1000), (20, 300_001), (20, 3 << 20)])
-def test_spilled_bodies_are_the_encoded_slivers_wire_bytes(n: int, length: int) -> None:
+# the last blob's primary parity (4.7 MB) goes to the temporary file, the others' stays
+# in memory (IN_MEMORY_PARITY_BYTES)
+@pytest.mark.parametrize(
+    ("n", "length", "in_file"),
+    [(4, 0, False), (7, 1000, False), (20, 300_001, False), (20, 3 << 20, True)],
+)
+def test_spilled_bodies_are_the_encoded_slivers_wire_bytes(
+    n: int, length: int, in_file: bool
+) -> None:
     data = np.random.default_rng(length).bytes(length)
     spilled = SpilledUpload(data, n)
+    parity_parts = [part for _, body in spilled.pair_bodies(n - 1) for part in body.parts]
+    assert any(isinstance(part, FileRange) for part in parity_parts) == in_file
     encoded = EncodedUpload(encode_blob(data, n))
     assert spilled.metadata.to_bytes() == encoded.metadata.to_bytes()
     for pair in range(n):
