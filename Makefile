@@ -50,7 +50,7 @@ test-reliability: bootstrap
 
 # bench/load.py needs a running `make up` network: run it by hand (docs/benchmarks.md)
 bench: bootstrap
-	@for b in $(filter-out bench/load.py,$(wildcard bench/*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(filter-out bench/load.py bench/report.py,$(wildcard bench/*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf contracts/out .pytest_cache .mypy_cache .ruff_cache

@@ -12,16 +12,13 @@ Usage: python bench/bls.py [--repeat 200] [--rounds 5] [--no-save]
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bls.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
@@ -43,6 +40,7 @@ def main() -> None:
     from py_ecc.optimized_bls12_381.optimized_curve import b, b2, is_on_curve, normalize
 
     from backend.core.bls import BlsPublicKey, BlsSecretKey, BlsSignature
+    from bench.report import bench_report
 
     def py_ecc_g2_to(signature: BlsSignature) -> bytes:
         data = signature.to_bytes()
@@ -108,13 +106,8 @@ def main() -> None:
     for conversion in ("g2_to", "g1_to", "g2_from", "g1_from"):
         new, old = per_call_ms[f"{conversion}_eip2537"], per_call_ms[f"{conversion}_eip2537_py_ecc"]
         row[f"{conversion}_speedup"] = round(statistics.median(old) / statistics.median(new), 1)
-    row["load_average_1m"] = round(os.getloadavg()[0], 1)
-    line = json.dumps(row)
-    print(line, flush=True)
-    if not arguments.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as results:
-            results.write(line + "\n")
+    with bench_report("bls", save=not arguments.no_save) as report:
+        report.emit(row)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Usage: python bench/challenges.py [--shards 10,100,1000] [--nodes 10,100]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -22,8 +21,7 @@ import tempfile
 from pathlib import Path
 
 MIB = 1 << 20
-RESULTS = Path(__file__).resolve().parent / "results" / "challenges.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))  # the registry environment lives in tests/
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, bench/report.py
 
 
 def _ints(text: str) -> list[int]:
@@ -46,17 +44,13 @@ def main() -> None:
     from backend.chain.devnet import dev_accounts, start_anvil
     from backend.core.encoder import encode_blob
     from backend.core.params import EncodingParams
+    from bench.report import bench_report
     from tests.contracts.blob_registry_env import build_env, fresh_client
 
-    def emit(record: dict[str, object]) -> None:
-        line = json.dumps(record)
-        print(line, flush=True)
-        if not arguments.no_save:
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            with RESULTS.open("a") as results:
-                results.write(line + "\n")
-
-    with tempfile.TemporaryDirectory() as raw:
+    with (
+        bench_report("challenges", save=not arguments.no_save, incremental=True) as report,
+        tempfile.TemporaryDirectory() as raw,
+    ):
         devnet = start_anvil(log_path=Path(raw) / "anvil.log")
         try:
             artifacts = compile_contracts()
@@ -137,7 +131,7 @@ def main() -> None:
                             challenges.contract.functions.closeChallenges(epoch)
                         )["gasUsed"]
                         respond = statistics.median(responded)
-                        emit(
+                        report.emit(
                             {
                                 "bench": "storage_challenges_gas",
                                 "n_shards": n,

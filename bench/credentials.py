@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -41,8 +39,7 @@ from typing import Any
 
 import requests
 
-RESULTS = Path(__file__).resolve().parent / "results" / "credentials.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))  # the network harness lives in tests/integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, bench/report.py
 CREDENTIAL_BYTES = 1024
 TARGET_COUNT = 1_000_000
 
@@ -202,6 +199,8 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -
 
 
 def main() -> None:
+    from bench.report import bench_report
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--nodes", type=int, default=10)
@@ -211,19 +210,8 @@ def main() -> None:
     parser.add_argument("--start-timeout", type=float, default=300.0)
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
-    context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
-    lines: list[str] = []
-
-    def emit(row: dict[str, Any]) -> None:
-        line = json.dumps({**row, **context})
-        print(line, flush=True)
-        lines.append(line)
-
-    run(arguments, emit)
-    if not arguments.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as handle:
-            handle.write("\n".join(lines) + "\n")
+    with bench_report("credentials", save=not arguments.no_save) as report:
+        run(arguments, report.emit)
 
 
 if __name__ == "__main__":

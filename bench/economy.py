@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import signal
 import statistics
 import sys
@@ -59,8 +58,8 @@ from backend.core.bls import BlsSecretKey
 from backend.core.params import encoded_length
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "economy.jsonl"
 PLOT = ROOT / "docs" / "economics.png"
+sys.path.insert(0, str(ROOT))  # bench/report.py
 WAL = 10**9
 MIB = 2**20
 GIB = 2**30
@@ -362,27 +361,35 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
+    from bench.report import bench_report
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=120)
     parser.add_argument("--no-plot", action="store_true")
     options = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop anvil in `finally`
     records = []
-    with tempfile.TemporaryDirectory() as directory:
+    with (
+        bench_report("economy", incremental=True, overwrite=True) as report,
+        tempfile.TemporaryDirectory() as directory,
+    ):
         devnet, chain, artifacts = start_chain(Path(directory))
         try:
             economy = Economy(chain, artifacts)
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            with RESULTS.open("w") as out:
-                for _ in range(options.epochs):
-                    record = economy.step()
-                    records.append(record)
-                    line = json.dumps({"bench": "economy", **record})
-                    print(line, flush=True)
-                    out.write(line + "\n")
+            for _ in range(options.epochs):
+                record = economy.step()
+                records.append(record)
+                report.emit({"bench": "economy", **record})
         finally:
             devnet.stop()
-    summary = {
+        report.emit(summary_of(records))
+    if not options.no_plot:
+        plot(records, PLOT)
+
+
+def summary_of(records: list[dict[str, Any]]) -> dict[str, object]:
+    """The run in one row: conservation held throughout, profitability, decentralisation."""
+    return {
         "bench": "economy_summary",
         "epochs": len(records),
         "supply_always_conserved": all(r["supply_conserved"] for r in records),
@@ -395,11 +402,6 @@ def main() -> None:
         ),
         "total_burned_wal": sum(r["burned_wal"] for r in records),
     }
-    print(json.dumps(summary))
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(summary) + "\n")
-    if not options.no_plot:
-        plot(records, PLOT)
 
 
 if __name__ == "__main__":

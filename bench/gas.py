@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import statistics
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +53,7 @@ from backend.core.blob_id import compute_blob_id
 from backend.core.bls import BlsSecretKey, aggregate_signatures
 from backend.core.intents import blob_certification_message
 
-RESULTS = Path(__file__).resolve().parent / "results" / "gas.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/report.py
 EPOCH_SECONDS = 60
 STAKE_PER_NODE = 10**9
 BLOB_SIZE = 2**20
@@ -277,6 +277,8 @@ def summary(rows: list[dict[str, Any]], block_gas_limit: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    from bench.report import bench_report
+
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--shards", default="10,30,100,1000", help="shard counts n")
     parser.add_argument("--nodes", default="10,30,100", help="committee sizes (<= n)")
@@ -285,7 +287,6 @@ def main() -> None:
     node_counts = [int(x) for x in args.nodes.split(",")]
     artifacts = compile_contracts()
     accounts = dev_accounts()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gas-bench-") as scratch:
         devnet = start_anvil(log_path=Path(scratch) / "anvil.log")
         try:
@@ -296,19 +297,15 @@ def main() -> None:
             wal = deployment.contract(chain, artifacts, "WAL")
             block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
             rows = []
-            with RESULTS.open("a") as out:
+            with bench_report("gas", incremental=True) as report:
                 for n in shard_counts:
                     for nodes in node_counts:
                         if nodes > n:
                             continue
                         row = run_one(chain, artifacts, wal, n, nodes)
                         rows.append(row)
-                        line = json.dumps(row)
-                        print(line, flush=True)
-                        out.write(line + "\n")
-                line = json.dumps(summary(rows, block_gas_limit))
-                print(line, flush=True)
-                out.write(line + "\n")
+                        report.emit(row)
+                report.emit(summary(rows, block_gas_limit))
         finally:
             devnet.stop()
 

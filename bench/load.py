@@ -43,7 +43,6 @@ import threading
 import time
 import traceback
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -542,9 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.clients < 1 or arguments.seconds <= 0 or arguments.max_ops < 1:
         parser.error("--clients, --seconds and --max-ops must be positive")
 
-    emit: Callable[[dict[str, object]], None]
-    lines: list[dict[str, object]] = []
-    emit = lines.append
+    from bench.report import Report
+
+    report = Report(RESULTS, save=not arguments.no_save, echo=False)
+    emit = report.emit
     target = make_target(arguments)
     processes = read_processes(arguments.processes)
     if not processes:
@@ -625,12 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.record_reliability:
         mode = "sdk" if arguments.sdk else "backend"
         record_reliability(mode, arguments.clients, arguments.seconds, load, checked, lost)
+    report.close(completed=True)
     if not arguments.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as results:
-            for line in lines:
-                results.write(json.dumps(line) + "\n")
-        print(f"appended {len(lines)} lines to {os.path.relpath(RESULTS)}")
+        print(f"appended {len(report.lines)} lines to {os.path.relpath(RESULTS)}")
     return 1 if load.errors or baseline.errors or lost else 0
 
 

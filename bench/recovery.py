@@ -17,9 +17,7 @@ Usage: python bench/recovery.py [--nodes 10] [--shards 10] [--blobs 4] [--size-m
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -29,8 +27,7 @@ from pathlib import Path
 import requests
 
 MIB = 1 << 20
-RESULTS = Path(__file__).resolve().parent / "results" / "recovery.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))  # the network helpers live in tests/integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, bench/report.py
 
 
 def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
@@ -113,6 +110,8 @@ def run(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]
 
 
 def main() -> None:
+    from bench.report import bench_report
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--shards", type=int, default=10)
@@ -120,17 +119,8 @@ def main() -> None:
     parser.add_argument("--size-mib", type=float, default=4.0)
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
-    machine = {"machine": platform.node(), "cpus": os.cpu_count()}
-
-    def emit(record: dict[str, object]) -> None:
-        line = json.dumps({**record, **machine})
-        print(line, flush=True)
-        if not arguments.no_save:
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            with RESULTS.open("a") as results:
-                results.write(line + "\n")
-
-    run(arguments, emit)
+    with bench_report("recovery", save=not arguments.no_save, incremental=True) as report:
+        run(arguments, report.emit)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ Usage: python bench/seal.py [--size-mib 64] [--repeat 3] [--nodes 4] [--shards 8
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,8 +33,7 @@ from typing import Any
 
 MIB = 1 << 20
 KINDS = ("store", "read", "sstore", "sread", "encrypt", "decrypt", "decrypt_v1", "unseal")
-RESULTS = Path(__file__).resolve().parent / "results" / "seal.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))  # the network helpers live in tests/integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, bench/report.py
 
 
 def timed(action: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -188,6 +185,8 @@ def _version_1_blob(sealed: bytes, shares: list[Any], plaintext: bytes) -> bytes
 
 
 def main() -> None:
+    from bench.report import bench_report
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=float, default=64)
     parser.add_argument("--repeat", type=int, default=3)
@@ -197,19 +196,8 @@ def main() -> None:
     parser.add_argument("--node-timeout", type=float, default=60.0)
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
-    context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
-    lines: list[str] = []
-
-    def emit(row: dict[str, object]) -> None:
-        line = json.dumps({**row, **context})
-        print(line, flush=True)
-        lines.append(line)
-
-    run(arguments, emit)
-    if not arguments.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as handle:
-            handle.write("\n".join(lines) + "\n")
+    with bench_report("seal", save=not arguments.no_save) as report:
+        run(arguments, report.emit)
 
 
 if __name__ == "__main__":
