@@ -118,13 +118,16 @@ def chain_methods_during(client: Client, action: Callable[[], object]) -> list[s
     return sent
 
 
-def test_a_store_after_the_first_certifies_without_estimating_gas(client: Client) -> None:
+def test_a_store_after_the_first_registers_and_certifies_without_estimating_gas(
+    client: Client,
+) -> None:
     """Estimating certifyBlob re-runs its BLS check many times (65 of ~100 ms of a small
-    store's chain time): the gas the last certify used is reused, with headroom."""
+    store's chain time), and each estimate is a round trip before the transaction: the gas
+    the last registration and certify used is reused, with headroom."""
     client.store(os.urandom(2_000), epochs=1)
     methods = chain_methods_during(client, lambda: client.store(os.urandom(2_000), epochs=1))
     assert methods.count("eth_sendRawTransaction") == 2
-    assert methods.count("eth_estimateGas") == 1  # the registration's only
+    assert methods.count("eth_estimateGas") == 0
     assert "eth_chainId" not in methods  # no validation middleware, chain id given
 
 
@@ -142,14 +145,18 @@ def test_a_read_of_a_certified_blob_asks_the_chain_once(client: Client) -> None:
 def test_a_reused_gas_limit_that_falls_short_is_estimated_again(client: Client) -> None:
     client.store(os.urandom(2_100), epochs=1)
     learned = client.chain._gas_used
+    assert {"registerBlobWithPermit", "certifyBlob"} <= {function for _, function in learned}
     for key in learned:
-        learned[key] = 25_000  # far too little for certifyBlob: the first send fails
+        learned[key] = 25_000  # far too little for either: each first send runs out of gas
     data = os.urandom(2_200)
+    before = wal_balance(client)
     methods = chain_methods_during(client, lambda: client.store(data, epochs=1))
     assert methods.count("eth_estimateGas") == 2  # register, then certify after the failure
     result = client.status(client.blob_id(data), ask_nodes=False)
     assert result.state == "certified"
-    assert max(learned.values()) > 25_000
+    assert result.registrations == 1
+    assert before - wal_balance(client) == client.registry.registration_cost(len(data), 1).total
+    assert min(learned.values()) > 25_000
 
 
 def test_storing_the_same_bytes_twice_does_not_pay_twice(client: Client) -> None:
