@@ -5,7 +5,8 @@ wire bodies, produced when they are sent rather than held all at once.
 of ~4x: the blob is read in place (source slivers are views of it), the secondary parity
 ((n - s) / s of the blob) stays in memory, and the primary parity ((n - p) / p of the blob,
 1.5x at n = 20) is written chunk by chunk to an unlinked temporary file as the encoder
-produces it and read back in pieces while each sliver is sent. The file lives as long as
+produces it and mapped back piece by piece while each sliver is sent (`MappedFileRange`:
+no copy into the process, no fresh buffer per piece). The file lives as long as
 a body still refers to it (uploads to slower nodes go on after the quorum) and is freed
 by the kernel when the last reference closes it. A small blob's primary parity (up to
 IN_MEMORY_PARITY_BYTES) stays in memory instead: the file would cost a dozen syscalls per
@@ -17,8 +18,10 @@ The wire bytes are the same either way (docs/protocol.md).
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import BinaryIO, Protocol
 
@@ -32,7 +35,7 @@ from backend.core.params import EncodingParams
 from backend.core.rs import Shards
 from backend.core.sliver_kind import SliverKind
 from backend.sdk.memory import reusing_freed_memory
-from backend.sdk.node_client import FileRange, WireBody, sliver_header
+from backend.sdk.node_client import FILE_PIECE_BYTES, FileRange, WireBody, sliver_header
 
 SliverBody = tuple[SliverKind, WireBody]
 IN_MEMORY_PARITY_BYTES = 4 << 20
@@ -40,6 +43,29 @@ IN_MEMORY_PARITY_BYTES = 4 << 20
 REUSE_MEMORY_FROM_BYTES = 256 << 10
 """Blobs from this size encode with `reusing_freed_memory` (a 1 MiB blob at n = 20: 1,000
 page faults -> 180, half the encode time); below it the temporaries are few and small."""
+
+
+class MappedFileRange(FileRange):
+    """A FileRange sent from read-only maps of the file, one piece at a time: the socket
+    copies straight from the page cache. Reading the 1.5x-blob primary parity back with
+    pread instead copied it once more into fresh 1 MiB buffers, each first-touched (64 MiB
+    at n = 20, load 15: 0.13-0.18 -> 0.09-0.12 CPU s to send every sliver, 24k -> 0.9k
+    page faults). A piece's map lives as long as the piece (at most FILE_PIECE_BYTES
+    resident per body being sent); the temporary file is never truncated."""
+
+    def pieces(self) -> Iterator[bytes | memoryview]:  # type: ignore[override]
+        fd = self.file.fileno()
+        end = os.fstat(fd).st_size
+        if self.offset + self.length > end:  # a map past the end would SIGBUS, not raise
+            raise OSError(f"spilled slivers end early at byte {end}")
+        done = 0
+        while done < self.length:
+            want = min(FILE_PIECE_BYTES, self.length - done)
+            start = self.offset + done
+            lead = start % mmap.ALLOCATIONGRANULARITY
+            mapped = mmap.mmap(fd, lead + want, prot=mmap.PROT_READ, offset=start - lead)
+            yield memoryview(mapped)[lead:]
+            done += want
 
 
 class SliverUpload(Protocol):
@@ -130,7 +156,8 @@ class SpilledUpload:
             primary = WireBody(primary_header, self._parity[pair_index - p].data)
         else:
             assert self._file is not None
-            where = FileRange(self._file, self._parity_offset(pair_index - p, 0), s * size)
+            offset = self._parity_offset(pair_index - p, 0)
+            where = MappedFileRange(self._file, offset, s * size)
             primary = WireBody(primary_header, where)
         index = secondary_index_of_pair(pair_index, n)
         secondary_header = sliver_header(SliverKind.SECONDARY, index)

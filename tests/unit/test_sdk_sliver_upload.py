@@ -34,3 +34,12 @@ def test_spilled_bodies_are_the_encoded_slivers_wire_bytes(
         got, expected = wire_bytes(spilled, pair), wire_bytes(encoded, pair)
         assert [len(body) for _, body in spilled.pair_bodies(pair)] == [len(b) for b in got]
         assert got == expected, f"pair {pair}"
+
+
+def test_a_spill_file_shorter_than_its_slivers_is_an_error_not_a_crash() -> None:
+    spilled = SpilledUpload(np.random.default_rng(5).bytes(3 << 20), 20)
+    (_, primary), _ = spilled.pair_bodies(19)
+    file_range = next(part for part in primary.parts if isinstance(part, FileRange))
+    file_range.file.truncate(file_range.offset + 10)
+    with pytest.raises(OSError, match="end early"):
+        list(primary)
