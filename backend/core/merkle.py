@@ -14,16 +14,19 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 _native_digests: Callable[[int, Sequence[Any], int, Any], None] | None
+_native_roots: Callable[[Any, int, int, bytes, Any], None] | None
 try:  # batch hasher (backend/core/_native: SHA-NI or OpenSSL); hashlib gives the same bytes
+    from backend.core._native.sha256batch import merkle_roots as _native_roots
     from backend.core._native.sha256batch import prefixed_digests_of as _native_digests
 except ImportError:  # pragma: no cover - depends on the build
-    _native_digests = None
+    _native_digests = _native_roots = None
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -55,12 +58,13 @@ def tree_depth(leaf_count: int) -> int:
     return max(leaf_count - 1, 0).bit_length()
 
 
-def _padding_hashes(depth: int) -> list[bytes]:
+@lru_cache(maxsize=64)
+def _padding_hashes(depth: int) -> tuple[bytes, ...]:
     """Hash of an all-padding subtree at each level (level 0 is the padding leaf)."""
     hashes = [EMPTY_LEAF]
     for _ in range(depth):
         hashes.append(node_hash(hashes[-1], hashes[-1]))
-    return hashes
+    return tuple(hashes)
 
 
 def _batches(count: int) -> range:
@@ -224,7 +228,13 @@ def _levels(leaves: Hashes) -> list[Hashes]:
 
 def merkle_roots(leaves: Hashes) -> list[bytes]:
     """Roots of many trees at once; `leaves` has shape (trees, leaves_per_tree, 32)."""
-    padding = _padding_hashes(tree_depth(leaves.shape[1]))
+    trees, width, _ = leaves.shape
+    padding = _padding_hashes(tree_depth(width))
+    if _native_roots is not None and 0 < leaves.nbytes < NATIVE_PARALLEL_MIN_BYTES:
+        # all levels in one native call; bigger forests go level by level on two threads
+        roots = np.empty((trees, HASH_SIZE), dtype=np.uint8)
+        _native_roots(np.ascontiguousarray(leaves), trees, width, b"".join(padding), roots)
+        return [bytes(root) for root in roots]
     level = leaves
     for height in range(len(padding) - 1):
         level = _next_level(level, padding[height])

@@ -114,3 +114,35 @@ def test_leaf_and_node_hashes_use_the_domain_prefixes() -> None:
     assert bytes(merkle._hash_pairs(rows)[0]) == merkle.node_hash(
         rows.tobytes()[:32], rows.tobytes()[32:]
     )
+
+
+def _reference_root(leaves: list[bytes]) -> bytes:
+    """DESIGN 3.5 written out: pad each odd level with the all-padding subtree's hash."""
+    level, padding = list(leaves), merkle.EMPTY_LEAF
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(padding)
+        level = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        padding = merkle.node_hash(padding, padding)
+    return level[0]
+
+
+@pytest.mark.parametrize("trees", [1, 3])
+def test_native_roots_equal_the_level_by_level_roots(
+    monkeypatch: pytest.MonkeyPatch, trees: int
+) -> None:
+    for width in [*range(1, 40), 63, 64, 65, 1000]:
+        leaves = _rows(trees * width, 32, width).reshape(trees, width, 32)
+        native = merkle.merkle_roots(leaves)
+        assert native == [_reference_root([bytes(h) for h in tree]) for tree in leaves]
+        assert native[0] == merkle.MerkleTree(leaves[0]).root
+        with monkeypatch.context() as patched:
+            patched.setattr(merkle, "_native_roots", None)
+            assert merkle.merkle_roots(leaves) == native
+
+
+def test_native_roots_reject_mismatched_buffers() -> None:
+    with pytest.raises(ValueError, match="one hash per level"):
+        sha256batch.merkle_roots(bytes(96), 1, 3, bytes(32), bytearray(32))  # depth 2
+    with pytest.raises(ValueError, match="trees \\* width hashes"):
+        sha256batch.merkle_roots(bytes(64), 1, 3, bytes(64), bytearray(32))

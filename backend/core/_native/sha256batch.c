@@ -334,6 +334,71 @@ done:
     return result;
 }
 
+/*
+ * Roots of `trees` Merkle trees of `width` leaf hashes each (DESIGN 3.5): inner node
+ * H(0x01 || left || right), an odd level padded with `padding[height]` (the hash of an
+ * all-padding subtree of that height, computed by merkle.py). One call instead of one
+ * Python round (and numpy temporaries) per level: a sliver's 20-leaf tree costs ~5 us here
+ * against ~25 us level by level.
+ */
+static PyObject *merkle_roots(PyObject *self, PyObject *args) {
+    Py_buffer leaves, padding, out;
+    Py_ssize_t trees, width;
+    if (!PyArg_ParseTuple(args, "y*nny*w*", &leaves, &trees, &width, &padding, &out)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    unsigned char *scratch = NULL;
+    Py_ssize_t depth = 0;
+    while (width > 0 && ((Py_ssize_t)1 << depth) < width) {
+        depth++;
+    }
+    if (trees < 0 || width <= 0 || width > PY_SSIZE_T_MAX / DIGEST / 4 ||
+        trees > PY_SSIZE_T_MAX / width / DIGEST || leaves.len != trees * width * DIGEST ||
+        out.len != trees * DIGEST || padding.len < depth * DIGEST) {
+        PyErr_SetString(PyExc_ValueError,
+                        "leaves must hold trees * width hashes, out trees hashes, padding one "
+                        "hash per level");
+        goto done;
+    }
+    /* two levels side by side, each with room for `width` hashes plus a padding slot */
+    scratch = PyMem_Malloc((size_t)(width + 1) * 2 * DIGEST);
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < trees; t++) {
+        unsigned char *level = scratch, *next = scratch + (width + 1) * DIGEST;
+        memcpy(level, (const unsigned char *)leaves.buf + t * width * DIGEST,
+               (size_t)width * DIGEST);
+        Py_ssize_t count = width;
+        for (Py_ssize_t height = 0; count > 1; height++) {
+            if (count % 2) {
+                memcpy(level + count * DIGEST, (const unsigned char *)padding.buf + height * DIGEST,
+                       DIGEST);
+                count++;
+            }
+            segment_t pairs = {level, (size_t)(count / 2)};
+            best_engine(0x01, &pairs, 1, 2 * DIGEST, next);
+            unsigned char *swap = level;
+            level = next;
+            next = swap;
+            count /= 2;
+        }
+        memcpy((unsigned char *)out.buf + t * DIGEST, level, DIGEST);
+    }
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(scratch);
+    PyBuffer_Release(&leaves);
+    PyBuffer_Release(&padding);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"prefixed_digests", prefixed_digests, METH_VARARGS,
      "prefixed_digests(prefix, data, item_size, out): out[32i:32i+32] = "
@@ -345,6 +410,10 @@ static PyMethodDef methods[] = {
      "prefixed_digests_of(prefix, parts, item_size, out): prefixed_digests over the rows of "
      "several C-contiguous buffers taken in order as one sequence (SHA-NI pairs rows across "
      "parts, so a sliver's source rows and parity rows hash as one batch)."},
+    {"merkle_roots", merkle_roots, METH_VARARGS,
+     "merkle_roots(leaves, trees, width, padding, out): out[32t:32t+32] = root of tree t, "
+     "whose width leaf hashes are leaves[32 width t:...]; padding[32h:32h+32] pads an odd "
+     "level h; inner nodes are sha256(0x01 || left || right)."},
     {NULL, NULL, 0, NULL},
 };
 
