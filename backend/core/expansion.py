@@ -1,9 +1,9 @@
 """Extending slivers to full rows/columns of the n x n matrix E, and hashing them.
 
 Primary sliver i (s symbols) extends with the row code (k = s) to row i of E; secondary
-sliver j (p symbols) extends with the column code (k = p) to column j of E. Many
-slivers of one kind are extended in one library call: their symbols are transposed
-so that each shard is one symbol position across all of them.
+sliver j (p symbols) extends with the column code (k = p) to column j of E. Many small
+slivers of one kind are extended in one library call: their symbols are transposed so
+that each shard is one symbol position across all of them; wide ones one by one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from backend.core.merkle import HASH_SIZE, hash_leaf_rows, hash_leaves, merkle_r
 from backend.core.params import EncodingParams
 from backend.core.rs import ReedSolomonCode, Shards, rs_code
 from backend.core.sliver_kind import SliverKind
+
+SEPARATE_MIN_BYTES = 256 << 10
+"""Sliver size from which `sliver_hashes` codes each sliver on its own."""
 
 
 def code_for(
@@ -40,7 +43,7 @@ def _parity(code: ReedSolomonCode, slivers: Sequence[Shards]) -> Shards:
     """(n - k, count, S): the parity symbols of every sliver, in one library call."""
     count = len(slivers)
     k, size = slivers[0].shape
-    if count == 1:  # a storage node verifying one sliver: its symbols are the source rows
+    if count == 1:  # its symbols are the source rows already
         return code.encode(slivers[0]).reshape(code.n - k, 1, size)
     source = np.empty((k, count, size), dtype=np.uint8)
     for column, sliver in enumerate(slivers):
@@ -59,16 +62,22 @@ def sliver_hashes(code: ReedSolomonCode, slivers: Sequence[Shards]) -> list[byte
 
     The expanded slivers are never assembled: source symbols are hashed where they lie
     (for a node, in the request body) in one batch with the parity, the only large
-    temporary.
+    temporary. Slivers of at least `SEPARATE_MIN_BYTES` are RS-coded one by one (no stacked
+    copy of all of them: they fill the library's column windows on their own).
     """
     count = len(slivers)
     k, size = slivers[0].shape
-    parity = _parity(code, slivers)
-    hashed = hash_leaf_rows([*slivers, parity.reshape(-1, size)])
-    if count == 1:
-        return merkle_roots(hashed.reshape(1, code.n, HASH_SIZE))
+    parity_rows = code.n - k
+    if count == 1 or k * size >= SEPARATE_MIN_BYTES:
+        parities = [code.encode(sliver) for sliver in slivers]
+        hashed = hash_leaf_rows([*slivers, *parities])
+        by_sliver = hashed[count * k :].reshape(count, parity_rows, HASH_SIZE)
+    else:
+        parity = _parity(code, slivers)
+        hashed = hash_leaf_rows([*slivers, parity.reshape(-1, size)])
+        by_row = hashed[count * k :].reshape(parity_rows, count, HASH_SIZE)
+        by_sliver = by_row.transpose(1, 0, 2)
     leaves = np.empty((count, code.n, HASH_SIZE), dtype=np.uint8)
     leaves[:, :k] = hashed[: count * k].reshape(count, k, HASH_SIZE)
-    parity_leaves = hashed[count * k :].reshape(code.n - k, count, HASH_SIZE)
-    leaves[:, k:] = parity_leaves.transpose(1, 0, 2)
+    leaves[:, k:] = by_sliver
     return merkle_roots(leaves)

@@ -96,8 +96,12 @@ def _tampered(sliver: VerifiedSliver, at: int) -> UnverifiedSliver:
     return UnverifiedSliver(sliver.kind, sliver.index, bytes(data))
 
 
-# odd row counts (lone rows hashed alone), partial SHA blocks, batches over the 1 MiB thread split
-@pytest.mark.parametrize(("size", "n", "code"), [(200_000, 4, 2), (2_000_000, 20, 2), (9000, 7, 1)])
+# odd row counts (lone rows hashed alone), partial SHA blocks, batches over the 1 MiB thread
+# split, slivers batched (stacked) and coded one by one (>= 256 KiB), both codes
+@pytest.mark.parametrize(
+    ("size", "n", "code"),
+    [(200_000, 4, 2), (2_000_000, 20, 2), (2_000_000, 4, 2), (9000, 7, 1), (900_000, 7, 1)],
+)
 def test_one_by_one_batched_and_pure_python_verification_agree(
     monkeypatch: pytest.MonkeyPatch, size: int, n: int, code: int
 ) -> None:
