@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
 
-    from backend.chain.challenges import build_answer, deploy_challenges
+    from backend.chain.challenges import build_answer
     from backend.chain.client import ChainClient
     from backend.chain.compiler import compile_contracts
     from backend.chain.deployment import deploy, devnet_config
@@ -79,16 +79,7 @@ def main() -> None:
                         )
                         user = operators[0]
                         encoded = encode_blob(os.urandom(size), n)
-                        metadata = encoded.metadata
-                        env.approve(user, env.registry.registration_cost(size, 3).total)
-                        registered = env.as_user(user).register_blob(
-                            encoded.blob_id.raw,
-                            metadata.metadata.root_hash(),
-                            size,
-                            metadata.encoding_type,
-                            3,
-                            deletable=False,
-                        )
+                        registered = env.register_encoded(user, encoded, 3)
                         members = len(env.staking.committee().node_ids)
                         bitmap, signature = env.certification(registered, list(range(members)))
                         certify = chain.transact(
@@ -96,14 +87,7 @@ def main() -> None:
                                 registered.token_id, bitmap, signature
                             )
                         )["gasUsed"]
-                        challenges = deploy_challenges(
-                            chain,
-                            artifacts.abi("StorageChallenges"),
-                            artifacts.bytecode("StorageChallenges"),
-                            env.staking.address,
-                            env.registry.address,
-                            600,
-                        )
+                        challenges = env.deploy_challenges(artifacts, 600)
                         epoch = env.epoch()
                         issue = chain.transact(
                             challenges.contract.functions.issueChallenges(epoch)

@@ -12,11 +12,13 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from eth_account import Account
 from web3.contract import Contract
 
+from backend.chain.challenges import StorageChallengesContract, deploy_challenges
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.errors import ContractRevert
@@ -30,6 +32,7 @@ from backend.chain.registry import (
 from backend.chain.staking import StakingContract, StakingParameters, deploy_staking
 from backend.core.blob_id import compute_blob_id
 from backend.core.bls import BlsSecretKey, aggregate_signatures
+from backend.core.encoder import EncodedBlob
 from backend.core.intents import blob_certification_message, invalid_blob_message
 
 EPOCH_SECONDS = 1_000
@@ -37,6 +40,22 @@ STORAGE_PRICE = 1_000
 WRITE_PRICE = 300
 USER_WAL = 10**15
 """FROST given to each test user (1,000,000 WAL)."""
+
+
+def funded_account(
+    chain: ChainClient,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+    private_key: bytes,
+    wal_amount: int = USER_WAL,
+) -> ChainClient:
+    """The account of `private_key`, sent 10 ETH for gas and `wal_amount` FROST by dev
+    account 0."""
+    account = Account.from_key(private_key)
+    chain.send_value(account.address, 10**19)
+    if wal_amount:
+        chain.transact(wal.functions.transfer(account.address, wal_amount))
+    return client_for(bytes(account.key))
 
 
 def fresh_client(
@@ -47,11 +66,8 @@ def fresh_client(
     wal_amount: int = USER_WAL,
 ) -> ChainClient:
     """A new account (key derived from `seed`) funded with ETH for gas and WAL."""
-    account = Account.from_key(hashlib.sha256(b"registry-test" + seed).digest())
-    chain.send_value(account.address, 10**19)
-    if wal_amount:
-        chain.transact(wal.functions.transfer(account.address, wal_amount))
-    return client_for(bytes(account.key))
+    key = hashlib.sha256(b"registry-test" + seed).digest()
+    return funded_account(chain, wal, client_for, key, wal_amount)
 
 
 def restore_chain_after(chain: ChainClient) -> Iterator[None]:
@@ -61,6 +77,61 @@ def restore_chain_after(chain: ChainClient) -> Iterator[None]:
     yield
     chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
     chain.reset_nonces()
+
+
+# ------------------------------------------------------------------ fixture factories
+# A test module assigns what these return to the fixture's name (pytest registers module
+# attributes that are fixtures under the attribute's name), e.g.
+#     restore_chain = restore_chain_fixture()
+#     operators = funded_clients_fixture(b"wal-operator", 3)
+#     env = registry_env_fixture(STAKES, n_shards=10)
+
+
+def restore_chain_fixture() -> Any:
+    """Module-scoped autouse fixture: the chain as it was before the module, at its end."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def restore_chain(chain: ChainClient) -> Iterator[None]:
+        yield from restore_chain_after(chain)
+
+    return restore_chain
+
+
+def funded_clients_fixture(prefix: bytes, count: int) -> Any:
+    """Module-scoped fixture: `count` fresh_client accounts, seeds `prefix` + index byte."""
+
+    @pytest.fixture(scope="module")
+    def clients(
+        chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
+    ) -> list[ChainClient]:
+        return [fresh_client(chain, wal, client_for, prefix + bytes([i])) for i in range(count)]
+
+    return clients
+
+
+def funded_client_fixture(seed: bytes) -> Any:
+    """Module-scoped fixture: one fresh_client account of `seed`."""
+
+    @pytest.fixture(scope="module")
+    def client(
+        chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
+    ) -> ChainClient:
+        return fresh_client(chain, wal, client_for, seed)
+
+    return client
+
+
+def registry_env_fixture(stakes: Sequence[int], **options: Any) -> Any:
+    """Module-scoped fixture: build_env over the module's `operators` fixture (all of them,
+    one node per stake) with `options` (n_shards, max_epochs_ahead, start_epoch)."""
+
+    @pytest.fixture(scope="module")
+    def env(
+        chain: ChainClient, artifacts: Artifacts, wal: Contract, operators: list[ChainClient]
+    ) -> RegistryEnv:
+        return build_env(chain, artifacts, wal, operators, stakes, **options)
+
+    return env
 
 
 def blob_fields(
@@ -125,6 +196,33 @@ class RegistryEnv:
             self.approve(client, self.registry.registration_cost(size, epochs).total)
         return self.as_user(client).register_blob(
             blob_id, root, size, encoding, epochs, deletable=deletable
+        )
+
+    def register_encoded(
+        self, client: ChainClient, encoded: EncodedBlob, epochs: int, *, deletable: bool = False
+    ) -> BlobRegistered:
+        """Register a really encoded blob from `client`, approving exactly its cost first."""
+        metadata = encoded.metadata
+        size = metadata.unencoded_length
+        self.approve(client, self.registry.registration_cost(size, epochs).total)
+        return self.as_user(client).register_blob(
+            encoded.blob_id.raw,
+            metadata.metadata.root_hash(),
+            size,
+            metadata.encoding_type,
+            epochs,
+            deletable=deletable,
+        )
+
+    def deploy_challenges(self, artifacts: Artifacts, window: int) -> StorageChallengesContract:
+        """A StorageChallenges over this Staking and registry (answer window in blocks)."""
+        return deploy_challenges(
+            self.chain,
+            artifacts.abi("StorageChallenges"),
+            artifacts.bytecode("StorageChallenges"),
+            self.staking.address,
+            self.registry.address,
+            window,
         )
 
     # -------------------------------------------------------------- certificates

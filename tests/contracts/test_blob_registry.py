@@ -9,7 +9,7 @@ Certificates and invalidation are in test_blob_registry_certificates.py.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from web3 import Web3
@@ -40,7 +40,10 @@ from tests.contracts.blob_registry_env import (
     blob_fields,
     build_env,
     fresh_client,
-    restore_chain_after,
+    funded_client_fixture,
+    funded_clients_fixture,
+    registry_env_fixture,
+    restore_chain_fixture,
     reverts,
 )
 
@@ -51,37 +54,11 @@ MIB = 2**20
 pytestmark = pytest.mark.usefixtures("snapshot")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def operators(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"operator" + bytes([i])) for i in range(6)]
-
-
-@pytest.fixture(scope="module")
-def env(
-    chain: ChainClient, artifacts: Artifacts, wal: Contract, operators: list[ChainClient]
-) -> RegistryEnv:
-    return build_env(chain, artifacts, wal, operators, STAKES, n_shards=N_SHARDS)
-
-
-@pytest.fixture(scope="module")
-def alice(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> ChainClient:
-    return fresh_client(chain, wal, client_for, b"alice")
-
-
-@pytest.fixture(scope="module")
-def bob(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> ChainClient:
-    return fresh_client(chain, wal, client_for, b"bob")
+restore_chain = restore_chain_fixture()
+operators = funded_clients_fixture(b"operator", 6)
+env = registry_env_fixture(STAKES, n_shards=N_SHARDS)
+alice = funded_client_fixture(b"alice")
+bob = funded_client_fixture(b"bob")
 
 
 def mib_of(size: int) -> int:

@@ -6,7 +6,7 @@ n = 10 shards: f = 3, quorum 7, validity 4); signatures are blspy's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from web3.contract import Contract
@@ -26,7 +26,9 @@ from tests.contracts.blob_registry_env import (
     RegistryEnv,
     build_env,
     fresh_client,
-    restore_chain_after,
+    funded_client_fixture,
+    funded_clients_fixture,
+    restore_chain_fixture,
     reverts,
 )
 
@@ -38,16 +40,9 @@ VALIDITY = 4
 pytestmark = pytest.mark.usefixtures("snapshot")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def operators(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"cert-operator" + bytes([i])) for i in range(5)]
+restore_chain = restore_chain_fixture()
+operators = funded_clients_fixture(b"cert-operator", 5)
+alice = funded_client_fixture(b"cert-alice")
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +52,6 @@ def env(
     built = build_env(chain, artifacts, wal, operators[:4], STAKES, n_shards=N_SHARDS)
     assert built.staking.committee().shard_counts == (4, 3, 2, 1)
     return built
-
-
-@pytest.fixture(scope="module")
-def alice(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> ChainClient:
-    return fresh_client(chain, wal, client_for, b"cert-alice")
 
 
 # ---------------------------------------------------------------- messages

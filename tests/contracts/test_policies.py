@@ -3,8 +3,6 @@ backend.chain.policies.seal_approve exactly as key servers do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 from web3.contract import Contract
 
@@ -17,7 +15,11 @@ from backend.chain.policies import (
     deploy_policy,
     seal_approve,
 )
-from tests.contracts.blob_registry_env import fresh_client, restore_chain_after, reverts
+from tests.contracts.blob_registry_env import (
+    funded_client_fixture,
+    restore_chain_fixture,
+    reverts,
+)
 
 pytestmark = pytest.mark.usefixtures("snapshot")
 ID = bytes.fromhex("11" * 32)
@@ -25,23 +27,9 @@ DAY = 86_400
 PRICE = 5 * 10**9
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def creator(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> ChainClient:
-    return fresh_client(chain, wal, client_for, b"seal-creator")
-
-
-@pytest.fixture(scope="module")
-def reader(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> ChainClient:
-    return fresh_client(chain, wal, client_for, b"seal-reader")
+restore_chain = restore_chain_fixture()
+creator = funded_client_fixture(b"seal-creator")
+reader = funded_client_fixture(b"seal-reader")
 
 
 def _policy(client: ChainClient, artifacts: Artifacts, kind: str, *args: object) -> PolicyContract:

@@ -5,7 +5,7 @@ burned WAL leaves the total supply; bad input is a named error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -27,7 +27,8 @@ from tests.contracts.blob_registry_env import (
     RegistryEnv,
     build_env,
     fresh_client,
-    restore_chain_after,
+    funded_clients_fixture,
+    restore_chain_fixture,
     reverts,
 )
 
@@ -115,9 +116,7 @@ def build_rewards_env(
     return RewardsEnv(env, rewards, subsidies, operators)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
+restore_chain = restore_chain_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +129,7 @@ def renv(
     return build_rewards_env(chain, artifacts, wal, client_for, b"rewards")
 
 
-@pytest.fixture(scope="module")
-def delegators(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"delegator" + bytes([i])) for i in range(3)]
+delegators = funded_clients_fixture(b"delegator", 3)
 
 
 def _distributed(events: list[object]) -> EpochRewardsDistributed:

@@ -3,8 +3,6 @@ nobody can delete and that anyone may fund and extend; BlobOwnerPolicy follows t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 from web3.contract import Contract
 
@@ -14,38 +12,19 @@ from backend.chain.policies import seal_approve
 from backend.chain.shared_blob import SharedBlobContract
 from tests.contracts.blob_registry_env import (
     RegistryEnv,
-    build_env,
-    fresh_client,
-    restore_chain_after,
+    funded_clients_fixture,
+    registry_env_fixture,
+    restore_chain_fixture,
     reverts,
 )
 
 pytestmark = pytest.mark.usefixtures("snapshot")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def env(
-    chain: ChainClient,
-    artifacts: Artifacts,
-    wal: Contract,
-    client_for: Callable[[bytes], ChainClient],
-) -> RegistryEnv:
-    operators = [
-        fresh_client(chain, wal, client_for, b"sb-operator" + bytes([i])) for i in range(4)
-    ]
-    return build_env(chain, artifacts, wal, operators, [10**12] * 4, n_shards=4)
-
-
-@pytest.fixture(scope="module")
-def users(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"sb-user" + bytes([i])) for i in range(3)]
+restore_chain = restore_chain_fixture()
+operators = funded_clients_fixture(b"sb-operator", 4)
+env = registry_env_fixture([10**12] * 4, n_shards=4)
+users = funded_clients_fixture(b"sb-user", 3)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ exactly the WAL of the live positions (nothing created or lost).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from eth_account import Account
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -22,6 +21,7 @@ from backend.chain.compiler import Artifacts
 from backend.chain.errors import ContractRevert
 from backend.chain.staking import StakingContract, StakingParameters, deploy_staking
 from backend.core.bls import BlsSecretKey
+from tests.contracts.blob_registry_env import funded_account, restore_chain_fixture
 
 from .test_staking_math import capped_largest_remainder
 
@@ -39,27 +39,17 @@ class ModelPosition:
     withdraw_epoch: int | None = None
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    """Undo this module's chain changes (WAL moved to fresh accounts, deployments) at its
-    end, so session-level balances other modules check stay as deployed."""
-    snapshot_id = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    yield
-    chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
-    chain.reset_nonces()
+restore_chain = restore_chain_fixture()
 
 
 @pytest.fixture(scope="module")
 def stakers(
     chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
 ) -> list[ChainClient]:
-    clients = []
-    for index in range(STAKERS):
-        account = Account.from_key(bytes([0xD2, index + 1]) * 16)
-        chain.send_value(account.address, 10**19)
-        chain.transact(wal.functions.transfer(account.address, 10**15))
-        clients.append(client_for(bytes(account.key)))
-    return clients
+    return [
+        funded_account(chain, wal, client_for, bytes([0xD2, index + 1]) * 16, 10**15)
+        for index in range(STAKERS)
+    ]
 
 
 def test_stake_accounting_matches_the_model(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from web3.contract import Contract
@@ -20,7 +20,6 @@ from backend.chain.challenges import (
     ChallengePassed,
     StorageChallengesContract,
     build_answer,
-    deploy_challenges,
 )
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
@@ -31,7 +30,10 @@ from tests.contracts.blob_registry_env import (
     RegistryEnv,
     build_env,
     fresh_client,
-    restore_chain_after,
+    funded_client_fixture,
+    funded_clients_fixture,
+    registry_env_fixture,
+    restore_chain_fixture,
     reverts,
 )
 from tests.contracts.test_rewards import build_rewards_env
@@ -42,29 +44,10 @@ WINDOW = 100
 pytestmark = pytest.mark.usefixtures("snapshot")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def env(
-    chain: ChainClient,
-    artifacts: Artifacts,
-    wal: Contract,
-    client_for: Callable[[bytes], ChainClient],
-) -> RegistryEnv:
-    operators = [
-        fresh_client(chain, wal, client_for, b"challenge-operator" + bytes([i])) for i in range(4)
-    ]
-    return build_env(chain, artifacts, wal, operators, [10**9] * 4, n_shards=N_SHARDS)
-
-
-@pytest.fixture(scope="module")
-def user(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> ChainClient:
-    return fresh_client(chain, wal, client_for, b"challenge-user")
+restore_chain = restore_chain_fixture()
+operators = funded_clients_fixture(b"challenge-operator", 4)
+env = registry_env_fixture([10**9] * 4, n_shards=N_SHARDS)
+user = funded_client_fixture(b"challenge-user")
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +57,7 @@ def blobs(env: RegistryEnv, user: ChainClient) -> dict[bytes, EncodedBlob]:
     stored = {}
     for index, size in enumerate((1_000, 5_000, 70_001, 999)):
         encoded = encode_blob(os.urandom(size), N_SHARDS)
-        metadata = encoded.metadata
-        env.approve(user, env.registry.registration_cost(size, 5).total)
-        registered = env.as_user(user).register_blob(
-            encoded.blob_id.raw,
-            metadata.metadata.root_hash(),
-            size,
-            metadata.encoding_type,
-            5,
-            deletable=False,
-        )
+        registered = env.register_encoded(user, encoded, 5)
         if index < 3:
             env.certify(registered)
             stored[encoded.blob_id.raw] = encoded
@@ -92,16 +66,9 @@ def blobs(env: RegistryEnv, user: ChainClient) -> dict[bytes, EncodedBlob]:
 
 @pytest.fixture(scope="module")
 def challenges(
-    chain: ChainClient, artifacts: Artifacts, env: RegistryEnv, blobs: dict[bytes, EncodedBlob]
+    artifacts: Artifacts, env: RegistryEnv, blobs: dict[bytes, EncodedBlob]
 ) -> StorageChallengesContract:
-    return deploy_challenges(
-        chain,
-        artifacts.abi("StorageChallenges"),
-        artifacts.bytecode("StorageChallenges"),
-        env.staking.address,
-        env.registry.address,
-        WINDOW,
-    )
+    return env.deploy_challenges(artifacts, WINDOW)
 
 
 def operator_of(env: RegistryEnv, node_id: int) -> ChainClient:
@@ -232,14 +199,7 @@ def test_an_epoch_without_certified_blobs_challenges_nobody(
 ) -> None:
     """A registry with no certified blob (fresh contracts): every node keeps full weight."""
     fresh = build_env(chain, artifacts, env.wal, env.operators, [10**9] * 4, n_shards=N_SHARDS)
-    empty = deploy_challenges(
-        chain,
-        artifacts.abi("StorageChallenges"),
-        artifacts.bytecode("StorageChallenges"),
-        fresh.staking.address,
-        fresh.registry.address,
-        WINDOW,
-    )
+    empty = fresh.deploy_challenges(artifacts, WINDOW)
     assert empty.issue_challenges(fresh.epoch()) == []
     fresh.advance(WINDOW + 1)
     assert all(empty.reward_weight_bps(fresh.epoch(), n) == MAX_BPS for n in fresh.node_ids)
@@ -266,27 +226,12 @@ def test_a_node_that_fails_its_challenge_earns_nothing_for_the_epoch(
     their full share of the epoch's pool, the one that did not answer gets nothing."""
     rewarded_env = build_rewards_env(chain, artifacts, wal, client_for, b"challenge-rewards")
     env = rewarded_env.env
-    score = deploy_challenges(
-        chain,
-        artifacts.abi("StorageChallenges"),
-        artifacts.bytecode("StorageChallenges"),
-        env.staking.address,
-        env.registry.address,
-        WINDOW,
-    )
+    score = env.deploy_challenges(artifacts, WINDOW)
     rewarded_env.rewards.set_availability_score(score.address)
     writer = fresh_client(chain, wal, client_for, b"challenge-rewards-user")
     n = env.staking.n_shards
     encoded = encode_blob(os.urandom(4_000), n)
-    env.approve(writer, env.registry.registration_cost(4_000, 2).total)
-    registered = env.as_user(writer).register_blob(
-        encoded.blob_id.raw,
-        encoded.metadata.metadata.root_hash(),
-        4_000,
-        encoded.metadata.encoding_type,
-        2,
-        deletable=False,
-    )
+    registered = env.register_encoded(writer, encoded, 2)
     env.certify(registered)
     epoch = env.epoch()
     score.issue_challenges(epoch)

@@ -18,10 +18,9 @@ default (about half a minute); set WAL_CONSERVATION_EXAMPLES for a deeper run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -41,9 +40,9 @@ from backend.core.params import encoded_length
 from tests.contracts.blob_registry_env import (
     STORAGE_PRICE,
     RegistryEnv,
-    build_env,
-    fresh_client,
-    restore_chain_after,
+    funded_clients_fixture,
+    registry_env_fixture,
+    restore_chain_fixture,
     reverts,
 )
 
@@ -63,32 +62,10 @@ class Token:
     """Storage paid per epoch (the model's own record, for refunds)."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def operators(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"wal-operator" + bytes([i])) for i in range(3)]
-
-
-@pytest.fixture(scope="module")
-def users(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"wal-user" + bytes([i])) for i in range(USERS)]
-
-
-@pytest.fixture(scope="module")
-def env(
-    chain: ChainClient, artifacts: Artifacts, wal: Contract, operators: list[ChainClient]
-) -> RegistryEnv:
-    return build_env(
-        chain, artifacts, wal, operators, STAKES, n_shards=N_SHARDS, max_epochs_ahead=6
-    )
+restore_chain = restore_chain_fixture()
+operators = funded_clients_fixture(b"wal-operator", 3)
+users = funded_clients_fixture(b"wal-user", USERS)
+env = registry_env_fixture(STAKES, n_shards=N_SHARDS, max_epochs_ahead=6)
 
 
 def test_wal_is_conserved_under_random_operations(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -33,17 +32,15 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from web3.contract import Contract
 
 from backend.chain.client import ChainClient
-from backend.chain.compiler import Artifacts
 from backend.chain.errors import ContractRevert
 from backend.chain.registry import BlobRegistered
 from tests.contracts.blob_registry_env import (
     RegistryEnv,
-    build_env,
-    fresh_client,
-    restore_chain_after,
+    funded_clients_fixture,
+    registry_env_fixture,
+    restore_chain_fixture,
     reverts,
 )
 from tests.reliability.scenarios import ScenarioLog
@@ -66,38 +63,10 @@ class Token:
     certified: bool = False
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
-
-
-@pytest.fixture(scope="module")
-def operators(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"inv-operator" + bytes([i])) for i in range(3)]
-
-
-@pytest.fixture(scope="module")
-def users(
-    chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
-) -> list[ChainClient]:
-    return [fresh_client(chain, wal, client_for, b"inv-user" + bytes([i])) for i in range(USERS)]
-
-
-@pytest.fixture(scope="module")
-def env(
-    chain: ChainClient, artifacts: Artifacts, wal: Contract, operators: list[ChainClient]
-) -> RegistryEnv:
-    return build_env(
-        chain,
-        artifacts,
-        wal,
-        operators,
-        STAKES,
-        n_shards=N_SHARDS,
-        max_epochs_ahead=MAX_EPOCHS_AHEAD,
-    )
+restore_chain = restore_chain_fixture()
+operators = funded_clients_fixture(b"inv-operator", 3)
+users = funded_clients_fixture(b"inv-user", USERS)
+env = registry_env_fixture(STAKES, n_shards=N_SHARDS, max_epochs_ahead=MAX_EPOCHS_AHEAD)
 
 
 def quorum_weight(n_shards: int) -> int:
