@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
+import select
+import socket
+import ssl
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import numpy as np
-import urllib3
-from urllib3.exceptions import HTTPError
 
 from backend.core import routes
 from backend.core.blob_id import BlobId
@@ -101,15 +104,136 @@ def sliver_header(kind: SliverKind, index: int) -> bytes:
     return UnverifiedSliver(kind, index, b"").to_bytes()
 
 
+class ConnectionPool:
+    """Keep-alive `http.client` connections to one node, idle ones kept for reuse.
+
+    Not `requests` (~0.8 ms of client CPU per request with the GIL held, a third of it
+    re-reading the proxy environment every call) nor urllib3 (~0.25 ms): http.client costs
+    ~0.14 ms, and a small store makes ~60 requests while the client's GIL is the bottleneck
+    of its upload phase. The proxy environment (HTTP(S)_PROXY, NO_PROXY) is honoured,
+    read once per node."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.scheme == "https" else 80)
+        self._lock = threading.Lock()
+        self._idle: list[http.client.HTTPConnection] = []
+        self._context = ssl.create_default_context() if self.scheme == "https" else None
+        self._proxy = _environment_proxy(url)
+        self._proxy_headers: dict[str, str] = {}
+        if self._proxy is not None and self._proxy.username is not None:
+            credentials = f"{unquote(self._proxy.username)}:{unquote(self._proxy.password or '')}"
+            token = base64.b64encode(credentials.encode()).decode("ascii")
+            self._proxy_headers["Proxy-Authorization"] = f"Basic {token}"
+        self.prefix = (  # a plain-HTTP proxy takes the absolute URL as the request target
+            f"http://{parts.netloc.rpartition('@')[2]}"
+            if self._proxy is not None and self.scheme == "http"
+            else ""
+        )
+        self.headers = self._proxy_headers if self.prefix else {}
+
+    def take(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection (an idle one the node has not closed, else a new one) and whether
+        it was used before."""
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not _closed_by_peer(connection):
+                    break
+                connection.close()
+            else:
+                connection = None
+        if connection is None:
+            return self._connect(timeout), False
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection, True
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        """Keep a connection whose last answer was read to the end."""
+        with self._lock:
+            if len(self._idle) < CONNECTIONS_PER_NODE:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        host, port = self.host, self.port
+        if self._proxy is not None:
+            host, port = self._proxy.hostname or "", self._proxy.port or 80
+        connection: http.client.HTTPConnection
+        if self.scheme == "https":
+            connection = _NoDelayHttps(host, port, timeout=timeout, context=self._context)
+            if self._proxy is not None:
+                connection.set_tunnel(self.host, self.port, headers=self._proxy_headers)
+        else:
+            connection = _NoDelayHttp(host, port, timeout=timeout)
+        return connection
+
+
+class _NoDelayHttp(http.client.HTTPConnection):
+    """Headers and body go out in separate writes: without TCP_NODELAY the body of a small
+    request can wait for the node's delayed ACK (Nagle)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _NoDelayHttps(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive socket that is readable was closed (or broken) by the node."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class Answer:
+    """A node's answer below 300 whose body is still on the connection: `read` it, then
+    `release` (the connection is reused only when the body was read to the end)."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        connection: http.client.HTTPConnection,
+        response: http.client.HTTPResponse,
+    ) -> None:
+        self.status = response.status
+        self.length = response.length  # None when the node sent no Content-Length
+        self._pool = pool
+        self._connection: http.client.HTTPConnection | None = connection
+        self._response = response
+
+    def read(self, size: int | None = None) -> bytes:
+        return self._response.read(size)
+
+    def release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._response.isclosed() and not self._response.will_close:
+            self._pool.give_back(connection)
+        else:
+            connection.close()
+
+
 class NodeClient:
     """Requests to one node. Connection errors, timeouts and 5xx answers are retried; other
     answers of 300 and above are final. Every failure raises NodeRequestFailed naming the
-    node.
-
-    Plain urllib3 keep-alive pools, not `requests`: a request through `requests` cost
-    ~0.8 ms of client CPU (with the GIL held; a third of it re-reading proxy settings from
-    the environment on every call), urllib3 ~0.27 ms, and a store makes ~60 of them. The
-    proxy environment (HTTP_PROXY, NO_PROXY...) is honoured, read once per node."""
+    node. Connections are kept alive (`ConnectionPool`)."""
 
     def __init__(
         self,
@@ -123,58 +247,59 @@ class NodeClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
-        proxy = _environment_proxy(self.url)
-        self._http: urllib3.PoolManager = (
-            urllib3.PoolManager(maxsize=CONNECTIONS_PER_NODE)
-            if proxy is None
-            else urllib3.ProxyManager(proxy, maxsize=CONNECTIONS_PER_NODE)
-        )
+        self._pool = ConnectionPool(self.url)
 
     @property
     def name(self) -> str:
         return f"node {self.node_id} ({self.url})"
 
-    def _request(
-        self, method: str, path: str, body: bytes | WireBody | None = None, *, stream: bool = False
-    ) -> urllib3.BaseHTTPResponse:
-        """The answer (below 300); with `stream` its body is left on the socket for the
-        caller, who must `release` the response."""
+    def _request(self, method: str, path: str, body: bytes | WireBody | None = None) -> Answer:
+        """The answer (below 300), its body unread."""
         reason = "no attempt made"
         # the node verifies and fsyncs a body before it answers: allow for its size
         seconds = self.timeout + (0 if body is None else len(body) / SLOW_NODE_BYTES_PER_SECOND)
-        timeout = urllib3.Timeout(connect=seconds, read=seconds)
-        headers = None if body is None else {"Content-Length": str(len(body))}
-        for attempt in range(self.retries + 1):
+        headers = dict(self._pool.headers)
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        attempt = 0
+        while attempt <= self.retries:
             if attempt:
                 time.sleep(RETRY_DELAY * attempt)
+            attempt += 1
+            connection, reused = self._pool.take(seconds)
             try:
-                # a WireBody is an iterable of buffers: urllib3 sends them one by one
-                response = self._http.urlopen(
-                    method,
-                    self.url + path,
-                    body=body,
-                    headers=headers,
-                    timeout=timeout,
-                    retries=False,
-                    redirect=False,
-                    preload_content=not stream,
-                )
-            except (HTTPError, OSError) as error:
+                # a WireBody is an iterable of buffers: each goes to the socket as it is
+                connection.request(method, self._pool.prefix + path, body=body, headers=headers)
+                response = connection.getresponse()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                if reused and isinstance(error, _STALE_CONNECTION_ERRORS):
+                    attempt -= 1  # the node closed an idle connection: not the node's failure
+                    continue
                 reason = f"{type(error).__name__}: {error}"
                 continue
+            answer = Answer(self._pool, connection, response)
             if response.status < 300:
-                return response
+                return answer
             try:
-                reason = f"HTTP {response.status} {_error_message(_body_of(response, stream))}"
-            except (HTTPError, OSError) as error:
+                reason = f"HTTP {response.status} {_error_message(answer.read(ERROR_BODY_BYTES))}"
+            except (OSError, http.client.HTTPException) as error:
                 reason = f"HTTP {response.status} ({type(error).__name__}: {error})"
+            finally:
+                answer.release()
             if response.status < 500:
                 break
         raise NodeRequestFailed(self.name, reason)
 
     def _content(self, method: str, path: str, body: bytes | WireBody | None = None) -> bytes:
         """The answer's whole body."""
-        return self._request(method, path, body).data
+        answer = self._request(method, path, body)
+        try:
+            return answer.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise NodeRequestFailed(self.name, f"{type(error).__name__}: {error}") from None
+        finally:
+            answer.release()
 
     def _json(self, path: str) -> dict[str, Any]:
         raw = self._content("GET", path)
@@ -190,7 +315,7 @@ class NodeClient:
         return self._json(routes.HEALTH)
 
     def put_metadata(self, blob_id: BlobId, metadata: bytes) -> None:
-        self._request("PUT", routes.metadata_path(blob_id), metadata)
+        self._content("PUT", routes.metadata_path(blob_id), metadata)
 
     def get_metadata(self, blob_id: BlobId) -> bytes:
         return self._content("GET", routes.metadata_path(blob_id))
@@ -198,7 +323,7 @@ class NodeClient:
     def put_sliver(
         self, blob_id: BlobId, pair: int, kind: SliverKind, wire: bytes | WireBody
     ) -> None:
-        self._request("PUT", routes.sliver_path(blob_id, pair, kind), wire)
+        self._content("PUT", routes.sliver_path(blob_id, pair, kind), wire)
 
     def get_sliver(self, blob_id: BlobId, pair: int, kind: SliverKind) -> bytes:
         return self._content("GET", routes.sliver_path(blob_id, pair, kind))
@@ -209,24 +334,18 @@ class NodeClient:
         """The sliver, its symbols read from the socket straight into one bytes object
         (joining received chunks and then slicing the symbols out made a 64 MiB read peak
         at ~6x the blob). InvalidSliver (a CoreError) for a malformed header."""
-        response = self._request("GET", routes.sliver_path(blob_id, pair, kind), stream=True)
-        complete = False
+        answer = self._request("GET", routes.sliver_path(blob_id, pair, kind))
         try:
-            length = int(response.headers.get("Content-Length", -1))
+            length = -1 if answer.length is None else answer.length
             if length < SLIVER_HEADER_BYTES:  # no length given (or too short to be a sliver)
-                wire = response.read()
-                complete = True
-                return UnverifiedSliver.from_bytes(wire)
-            header = UnverifiedSliver.from_bytes(response.read(SLIVER_HEADER_BYTES))
-            symbols = response.read(length - SLIVER_HEADER_BYTES)
-            complete = len(symbols) == length - SLIVER_HEADER_BYTES
-        except (HTTPError, OSError) as error:
+                return UnverifiedSliver.from_bytes(answer.read())
+            header = UnverifiedSliver.from_bytes(answer.read(SLIVER_HEADER_BYTES))
+            symbols = answer.read(length - SLIVER_HEADER_BYTES)
+        except (OSError, http.client.HTTPException) as error:
             raise NodeRequestFailed(self.name, f"{type(error).__name__}: {error}") from None
         finally:
-            if not complete:  # never hand a half-read connection back to the pool
-                response.close()
-            response.release_conn()
-        if not complete:
+            answer.release()
+        if len(symbols) != length - SLIVER_HEADER_BYTES:
             raise NodeRequestFailed(
                 self.name,
                 f"sliver body ended after {SLIVER_HEADER_BYTES + len(symbols)} of {length} bytes",
@@ -247,25 +366,22 @@ class NodeClient:
         return self._json(routes.status_path(blob_id))
 
 
-def _environment_proxy(url: str) -> str | None:
+_STALE_CONNECTION_ERRORS = (
+    http.client.RemoteDisconnected,
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+)
+"""How sending on a keep-alive connection the node closed meanwhile fails."""
+
+
+def _environment_proxy(url: str) -> SplitResult | None:
     """The proxy the environment sets for `url` (as `requests` would use), or None."""
     parts = urlsplit(url)
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy is None or urllib.request.proxy_bypass(parts.netloc):
         return None
-    return proxy
-
-
-def _body_of(response: urllib3.BaseHTTPResponse, stream: bool) -> bytes:
-    """An error answer's body (a streamed one: its first ERROR_BODY_BYTES, then the
-    connection is closed rather than reused)."""
-    if not stream:
-        return response.data
-    try:
-        return response.read(ERROR_BODY_BYTES)
-    finally:
-        response.close()
-        response.release_conn()
+    return urlsplit(proxy if "://" in proxy else f"http://{proxy}")
 
 
 def _error_message(body: bytes) -> str:

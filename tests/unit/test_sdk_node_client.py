@@ -36,6 +36,8 @@ class FakeNode:
     answer: Callable[[Seen], tuple[int, bytes, int | None]]
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
+    close_after_answer: bool = False
+    """Close the connection after each answer (as a node's idle timeout would)."""
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def fake_node() -> Iterator[FakeNode]:
             self.send_header("Content-Length", str(len(body) if declared is None else declared))
             self.end_headers()
             self.wfile.write(body)
-            if declared is not None and declared != len(body):
+            if node.close_after_answer or (declared is not None and declared != len(body)):
                 self.close_connection = True
 
         do_GET = do_PUT = _serve
@@ -124,7 +126,7 @@ def test_an_unreachable_node_is_named() -> None:
     with pytest.raises(NodeRequestFailed) as failed:
         NodeClient(3, "http://127.0.0.1:1", timeout=1.0, retries=1).health()
     assert failed.value.node == "node 3 (http://127.0.0.1:1)"
-    assert "NewConnectionError" in failed.value.reason
+    assert failed.value.reason.startswith("ConnectionRefusedError")
 
 
 def test_a_truncated_sliver_fails_and_the_next_request_still_works(
@@ -135,7 +137,7 @@ def test_a_truncated_sliver_fails_and_the_next_request_still_works(
     client = client_of(fake_node, retries=0)
     with pytest.raises(NodeRequestFailed) as failed:
         client.get_unverified_sliver(BLOB, 2, SliverKind.PRIMARY)
-    assert "3000 bytes read" in failed.value.reason  # urllib3's IncompleteRead, named
+    assert f"ended after 3000 of {len(wire)} bytes" in failed.value.reason
     assert failed.value.node == f"node 7 ({fake_node.url})"
     fake_node.answer = lambda seen: (200, wire, None)
     sliver = client.get_unverified_sliver(BLOB, 2, SliverKind.PRIMARY)
@@ -161,3 +163,11 @@ def test_the_proxy_environment_is_honoured(
     fake_node.seen.clear()
     NodeClient(5, fake_node.url).health()
     assert fake_node.seen[0].path == routes.HEALTH
+
+
+def test_a_connection_the_node_closed_is_not_counted_as_a_failure(fake_node: FakeNode) -> None:
+    fake_node.close_after_answer = True
+    client = client_of(fake_node, retries=0)
+    for _ in range(3):
+        assert client.health() == {}
+    assert len(fake_node.seen) == 3
