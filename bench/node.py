@@ -325,6 +325,25 @@ def child_pids(name: str) -> list[int]:
     return [int(pid) for pid in children if Path(f"/proc/{pid}/comm").read_text().strip() == name]
 
 
+def thread_cpu_seconds(base_url: str) -> dict[str, float]:
+    """A node's CPU seconds by thread role (`walrus_node_thread_cpu_seconds_total`)."""
+    seconds = {}
+    for line in requests.get(base_url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith('walrus_node_thread_cpu_seconds_total{thread="'):
+            labels, _, value = line.rpartition(" ")
+            seconds[labels.split('"')[1]] = float(value)
+    return seconds
+
+
+def thread_cpu_of(urls: list[str]) -> dict[str, float]:
+    """CPU seconds by thread role summed over nodes."""
+    total: dict[str, float] = {}
+    for url in urls:
+        for thread_role, seconds in thread_cpu_seconds(url).items():
+            total[thread_role] = total.get(thread_role, 0.0) + seconds
+    return total
+
+
 def quorum(
     n_nodes: int, n_shards: int, repeat: int, emit: Callable[[dict[str, object]], None]
 ) -> None:
@@ -387,6 +406,8 @@ def quorum(
         anvil_pids = child_pids("anvil")
         quorum_times, all_times = [], []
         # CPU of the whole loop, register txs and the followers' reaction to them included
+        urls = [node.url for node in network.nodes]
+        roles_before = thread_cpu_of(urls)
         node_cpu = -sum(process_cpu_seconds(pid) for pid in pids)
         anvil_cpu = -sum(process_cpu_seconds(pid) for pid in anvil_pids)
         for _ in range(repeat):
@@ -407,6 +428,7 @@ def quorum(
                     quorum_times.append(time.perf_counter() - start)
             all_times.append(time.perf_counter() - start)
         node_cpu += sum(process_cpu_seconds(pid) for pid in pids)
+        roles_after = thread_cpu_of(urls)
         anvil_cpu += sum(process_cpu_seconds(pid) for pid in anvil_pids)
         pool.shutdown()
         row: dict[str, object] = {
@@ -420,6 +442,9 @@ def quorum(
             "node_cpu_ms_per_blob": round(node_cpu / repeat * 1000, 1),
             "anvil_cpu_ms_per_blob": round(anvil_cpu / repeat * 1000, 1),
         }
+        for thread_role, seconds in sorted(roles_after.items()):
+            spent = seconds - roles_before.get(thread_role, 0.0)
+            row[f"node_cpu_ms_per_blob_{thread_role}"] = round(spent / repeat * 1000, 1)
         for kind, times in request_times.items():
             row[f"{kind}_p50_ms"] = percentile_ms(times, 0.5)
         for name, times in sorted(phase_times.items()):

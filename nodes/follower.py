@@ -1,7 +1,9 @@
 """Follows BlobRegistry events from the cursor persisted in the node store.
 
 Each batch of blocks updates the blob records and the cursor in one transaction, so a
-restart resumes exactly after the last committed batch. Side effects (recovery, garbage
+restart resumes exactly after the last committed batch. Batches are fsynced at most once a
+second: a machine crash can lose the last ones, whole (records with their cursor), and the
+follower then reads those blocks again. Side effects (recovery, garbage
 collection) are derived from the stored records, not from the events, so they are
 idempotent and never replayed from old events.
 """
@@ -22,6 +24,9 @@ from nodes.store import NodeStore
 BLOCK_RANGE = 2_000
 """Most blocks asked for in one eth_getLogs."""
 POLL_SECONDS = 0.5
+SYNC_EVERY_SECONDS = 1.0
+"""Batches are fsynced at most this often (one per block cost each node an fsync per
+transaction on chain); confirmations and deletions fsync everything committed anyway."""
 IDLE_EVERY_SECONDS = 3.0
 """How often `on_idle` (recovery sweep, expiry GC) runs while caught up."""
 
@@ -43,6 +48,8 @@ class EventFollower:
         self.after_batch = after_batch
         self.on_idle = on_idle
         self.head = 0
+        self._synced_at = 0.0
+        self._unsynced = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="event-follower", daemon=True)
 
@@ -56,6 +63,7 @@ class EventFollower:
         first = self.start_block if cursor is None else cursor
         self.head = self.chain.client.block_number()
         if first > self.head:
+            self._sync_if_due()
             return 0
         last = min(self.head, first + BLOCK_RANGE - 1)
         events = [e for e in self.chain.registry.events.in_blocks(first, last)]
@@ -69,10 +77,20 @@ class EventFollower:
             record.apply(event)
             records[blob_id] = record
             count += 1
-        self.store.commit_events(records, last + 1, count)
+        self.store.commit_events(records, last + 1, count, sync=False)
+        self._unsynced = True
+        self._sync_if_due()
         if records:
             self.after_batch(list(records))
         return last + 1 - first
+
+    def _sync_if_due(self) -> None:
+        """Fsync committed batches once SYNC_EVERY_SECONDS have passed since the last fsync."""
+        now = time.monotonic()
+        if self._unsynced and now - self._synced_at >= SYNC_EVERY_SECONDS:
+            self.store.sync()
+            self._synced_at = now
+            self._unsynced = False
 
     def start(self) -> None:
         self._thread.start()

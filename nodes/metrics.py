@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from nodes.thread_cpu import cpu_seconds_by_role
+
 
 class NodeMetrics:
     def __init__(self) -> None:
@@ -67,6 +69,11 @@ class NodeMetrics:
             lines.append(f"walrus_node_requests_total{{{labels}}} {count}")
             if status >= 400:
                 lines.append(f"walrus_node_errors_total{{{labels}}} {count}")
+        lines.append("# TYPE walrus_node_thread_cpu_seconds_total counter")
+        for thread_role, seconds in sorted(cpu_seconds_by_role().items()):
+            lines.append(
+                f'walrus_node_thread_cpu_seconds_total{{thread="{thread_role}"}} {seconds:.2f}'
+            )
         lines.append("# TYPE walrus_node_request_phase_seconds summary")
         for (endpoint, phase), seconds in phases:
             labels = f'endpoint="{endpoint}",phase="{phase}"'

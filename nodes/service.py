@@ -86,27 +86,29 @@ def run(config_path: Path) -> int:
     monitor = InconsistencyMonitor(store, chain, context.signing_key, recoverer)
     epoch_sync = EpochSync(store, chain, recoverer)
 
-    def sweep() -> None:
+    def sweep(changed: list[BlobId] | None = None) -> None:
         """GC of blobs no longer live; shard hand-over at a new epoch; recovery of certified
         blobs missing data; blobs that stay unrecovered are checked for an inconsistent
-        encoding."""
+        encoding. `changed`: only the blobs of an event batch (a full pass over every
+        record after each batch cost O(blobs) per block); None: every blob (idle sweep)."""
         epoch = chain.current_epoch()
-        for blob_id in collect_garbage(store, epoch):
+        for blob_id in collect_garbage(store, epoch, changed):
             log.info("collected blob %s", blob_id)
         epoch_sync.run_once()
         if epoch_sync.pending():  # gained shards come from their previous holders first
             return
         missing = [
             blob_id
-            for blob_id, record in store.blob_records()
+            for blob_id, record in store.blob_records(changed)
             if record.is_certified(epoch) and recoverer.needs_recovery(blob_id)
         ]
-        monitor.sweep(missing)  # before resubmitting: an idle pool has given up on these
+        if changed is None:  # the monitor tracks how long the whole set has been missing
+            monitor.sweep(missing)  # before resubmitting: an idle pool has given up on these
         for blob_id in missing:
             recoverer.submit(blob_id)
 
     def after_batch(changed: list[BlobId]) -> None:
-        sweep()
+        sweep(changed)
 
     follower = EventFollower(store, chain, config.start_block, after_batch, sweep)
     store.on_corruption = recoverer.submit  # a record dropped as corrupt is rebuilt from peers

@@ -16,7 +16,10 @@ Metadata and sliver puts commit without fsync (the bytes are in the OS page cach
 survive a crash of the process but not of the machine); `sync` fsyncs everything committed
 so far and runs before the node signs a confirmation, so confirmed metadata and slivers are
 always on disk. One fsync then covers the metadata and every sliver of the blob instead of
-one fsync per PUT. Deletions and event records are fsynced at commit.
+one fsync per PUT. Deletions are fsynced at commit; event records at most a second later
+(nodes/follower.py). An unsynced commit lost in a machine crash is lost whole, with the
+cursor of its batch (LMDB commits stay atomic without fsync), so the follower re-reads those
+events.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +192,8 @@ class NodeStore:
             return None if value is None else self._integrity(txn, key, value)
 
     def has_sliver(self, blob_id: BlobId, kind: SliverKind, index: int) -> bool:
-        with self._env.begin(db=self._slivers) as txn:
+        # buffers=True: a view into the map instead of a copy of the whole sliver
+        with self._env.begin(db=self._slivers, buffers=True) as txn:
             return txn.get(_sliver_key(blob_id, kind, index)) is not None
 
     def delete_blob(self, blob_id: BlobId) -> int:
@@ -276,17 +280,33 @@ class NodeStore:
             value = txn.get(blob_id.raw)
         return None if value is None else BlobRecord.from_json(bytes(value))
 
-    def blob_records(self) -> list[tuple[BlobId, BlobRecord]]:
+    def blob_records(
+        self, blob_ids: Iterable[BlobId] | None = None
+    ) -> list[tuple[BlobId, BlobRecord]]:
+        """Every blob record, or those of `blob_ids` that have one."""
         with self._env.begin(db=self._blobs) as txn:
+            if blob_ids is not None:
+                found = ((blob_id, txn.get(blob_id.raw)) for blob_id in blob_ids)
+                return [
+                    (blob_id, BlobRecord.from_json(bytes(value)))
+                    for blob_id, value in found
+                    if value is not None
+                ]
             return [
                 (BlobId(bytes(key)), BlobRecord.from_json(bytes(value)))
                 for key, value in txn.cursor()
             ]
 
     def commit_events(
-        self, records: dict[BlobId, BlobRecord], next_cursor: int, event_count: int
+        self,
+        records: dict[BlobId, BlobRecord],
+        next_cursor: int,
+        event_count: int,
+        *,
+        sync: bool = True,
     ) -> None:
-        """Store changed blob records, the cursor and the event count in one transaction."""
+        """Store changed blob records, the cursor and the event count in one transaction;
+        `sync=False` leaves the fsync to a later `sync` (the follower batches them)."""
         with self._env.begin(write=True) as txn:
             for blob_id, record in records.items():
                 txn.put(blob_id.raw, record.to_json(), db=self._blobs)
@@ -294,4 +314,5 @@ class NodeStore:
             total = (0 if applied is None else int(applied)) + event_count
             txn.put(_EVENTS_APPLIED, str(total).encode(), db=self._state)
             txn.put(_CURSOR, str(next_cursor).encode(), db=self._state)
-        self.sync()
+        if sync:
+            self.sync()

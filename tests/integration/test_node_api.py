@@ -175,6 +175,13 @@ def test_metrics_count_slivers_and_errors(network: Network) -> None:
     text = requests.get(network.nodes[0].url + routes.METRICS).text
     assert "walrus_node_slivers_stored" in text
     assert "walrus_node_requests_total" in text
+    cpu = {
+        line.split('"')[1]: float(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith("walrus_node_thread_cpu_seconds_total{")
+    }
+    assert {"waitress", "io_loop", "event-follower"} <= set(cpu)
+    assert cpu["io_loop"] > 0  # the main thread started the node, then runs waitress's loop
 
 
 def test_deletable_confirmation_is_bound_to_a_matching_token(network: Network) -> None:

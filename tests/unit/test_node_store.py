@@ -43,13 +43,15 @@ def test_events_commit_records_cursor_and_count_together(tmp_path: Path) -> None
     assert store.cursor() is None
     record = BlobRecord({5: Registration(end_epoch=4, deletable=True, certified=True)})
     store.commit_events({BLOB_A: record}, next_cursor=120, event_count=2)
-    store.commit_events({}, next_cursor=130, event_count=0)
+    store.commit_events({}, next_cursor=130, event_count=0, sync=False)  # close() syncs
     store.close()
     reopened = NodeStore(tmp_path)
     assert reopened.cursor() == 130
     assert reopened.events_applied() == 2
     assert reopened.blob_record(BLOB_A) == record
     assert reopened.blob_records() == [(BLOB_A, record)]
+    assert reopened.blob_records([BLOB_B, BLOB_A]) == [(BLOB_A, record)]  # B has no record
+    assert reopened.blob_records([]) == []
 
 
 def test_sliver_indexes_list_one_blob_and_delete_slivers_removes_only_those(
