@@ -151,7 +151,7 @@ class Recorder:
 
         def recorded(node: NodeClient, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
             response = request(node, method, path, *args, **kwargs)
-            timing = response.headers.get("Server-Timing")
+            timing = header_of(response, "Server-Timing")
             kind = request_kind(path)
             if timing and kind:
                 self.sliver_puts += kind == "sliver" and method == "PUT"
@@ -184,6 +184,18 @@ class Recorder:
         self.steps.clear()
         self.phases.clear()
         self.sliver_puts = 0
+
+
+def header_of(answer: Any, name: str) -> str | None:
+    """A header of NodeClient._request's answer, whichever HTTP library made it: a
+    `headers` mapping (requests, urllib3) or node_client.Answer's http.client response."""
+    headers = getattr(answer, "headers", None)
+    if headers is not None:
+        value = headers.get(name)
+    else:
+        response = getattr(answer, "_response", None)
+        value = None if response is None else response.getheader(name)
+    return None if value is None else str(value)
 
 
 def request_kind(path: str) -> str | None:
