@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import struct
 import threading
-import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import lmdb
+from isal import isal_zlib
 
 from backend.core.blob_id import BlobId
 from backend.core.sliver_kind import SliverKind
@@ -51,8 +51,9 @@ def _sliver_key(blob_id: BlobId, kind: SliverKind, index: int) -> bytes:
 
 def checksum(value: bytes | memoryview) -> bytes:
     """CRC-32 of a stored value (catches flipped bits on disk; not a defence against an
-    attacker, the blob id is)."""
-    return _CHECKSUM.pack(zlib.crc32(value))
+    attacker, the blob id is). ISA-L's CRC-32 (carry-less multiply) gives zlib's values at
+    ~0.02 ms per MiB instead of zlib's ~0.25 ms, paid on every sliver PUT and GET."""
+    return _CHECKSUM.pack(isal_zlib.crc32(value))
 
 
 class Integrity:

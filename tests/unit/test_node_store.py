@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import struct
+import zlib
 from pathlib import Path
 
 from backend.core.blob_id import BlobId
 from backend.core.sliver_kind import SliverKind
 from nodes.blob_state import BlobRecord, Registration
-from nodes.store import NodeStore
+from nodes.store import NodeStore, checksum
 
 BLOB_A = BlobId(b"\x01" * 32)
 BLOB_B = BlobId(b"\x01" * 31 + b"\x02")  # shares a 31-byte prefix with A
@@ -73,3 +76,9 @@ def test_synced_epoch_persists(tmp_path: Path) -> None:
     store.set_synced_epoch(4)
     store.close()
     assert NodeStore(tmp_path).synced_epoch() == 4
+
+
+def test_checksums_keep_zlib_crc32_values_so_existing_records_still_verify() -> None:
+    data = os.urandom((1 << 20) + 3)
+    for value in (b"", b"x", data[:5000], data, memoryview(data)[5:]):
+        assert checksum(value) == struct.pack(">I", zlib.crc32(value))
