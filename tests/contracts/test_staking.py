@@ -7,7 +7,7 @@ so tests do not share state; operators are fresh accounts funded once per module
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +43,8 @@ from backend.chain.staking import (
 )
 from backend.core.bls import FIELD_MODULUS, BlsSecretKey, aggregate_public_keys
 from backend.core.intents import proof_of_possession_message
+from tests.contracts.blob_registry_env import funded_account, restore_chain_fixture
+from tests.contracts.permits import permit_signature, signature_parts
 
 from .test_staking_math import capped_largest_remainder, quorum_above, quorum_below
 
@@ -100,14 +102,7 @@ class Env:
         self.staking.initiate_epoch_change()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    """Undo this module's chain changes (WAL moved to fresh accounts, deployments) at its
-    end, so session-level balances other modules check stay as deployed."""
-    snapshot_id = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    yield
-    chain.w3.provider.make_request("evm_revert", [snapshot_id])  # type: ignore[arg-type]
-    chain.reset_nonces()
+restore_chain = restore_chain_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -115,13 +110,10 @@ def operators(
     chain: ChainClient, wal: Contract, client_for: Callable[[bytes], ChainClient]
 ) -> list[ChainClient]:
     """Fresh operator/staker accounts with ETH for gas and WAL to stake."""
-    clients = []
-    for index in range(OPERATORS):
-        account = Account.from_key(bytes([0xD1, index + 1]) * 16)
-        chain.send_value(account.address, 10**19)
-        chain.transact(wal.functions.transfer(account.address, WAL_PER_OPERATOR))
-        clients.append(client_for(bytes(account.key)))
-    return clients
+    return [
+        funded_account(chain, wal, client_for, bytes([0xD1, index + 1]) * 16, WAL_PER_OPERATOR)
+        for index in range(OPERATORS)
+    ]
 
 
 @pytest.fixture
@@ -769,39 +761,14 @@ def test_stake_with_permit_needs_no_prior_approval(env: Env) -> None:
     env.chain.transact(env.wal.functions.transfer(staker.address, 5_000))
     client = env.chain.with_account(bytes(staker.key))
     deadline = 2**40
-    nonce = int(env.wal.functions.nonces(staker.address).call())
-    signed = Account.sign_typed_data(
-        staker.key,
-        domain_data={
-            "name": "Walrus",
-            "version": "1",
-            "chainId": env.chain.chain_id,
-            "verifyingContract": env.wal.address,
-        },
-        message_types={
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        message_data={
-            "owner": staker.address,
-            "spender": env.staking.address,
-            "value": 5_000,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
+    signed = permit_signature(
+        env.wal, env.chain.chain_id, staker, env.staking.address, 5_000, deadline
     )
     position = env.staking.as_account(client).stake_with_permit(
         node_id,
         5_000,
         deadline,
-        signed.v,
-        signed.r.to_bytes(32, "big"),
-        signed.s.to_bytes(32, "big"),
+        *signature_parts(signed),
     )
     assert (position.owner, position.amount) == (staker.address, 5_000)
     assert wal_balance(env, staker.address) == 0
@@ -812,9 +779,7 @@ def test_stake_with_permit_needs_no_prior_approval(env: Env) -> None:
             node_id,
             5_000,
             deadline,
-            signed.v,
-            signed.r.to_bytes(32, "big"),
-            signed.s.to_bytes(32, "big"),
+            *signature_parts(signed),
         )
 
 

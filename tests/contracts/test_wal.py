@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
@@ -15,6 +13,7 @@ from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import DEV_DROP_WAL, FROST_PER_WAL, Deployment
 from backend.chain.errors import ContractRevert, UnknownRevert
+from tests.contracts.permits import permit_call, permit_signature
 
 TOTAL_SUPPLY = 5_000_000_000 * FROST_PER_WAL
 SHARES_BPS = (4300, 1000, 1000, 3000, 700)  # reserve, user drop, subsidies, contributors, investors
@@ -112,37 +111,6 @@ def test_transfer_from_without_allowance_is_a_named_error(
     assert raised.value.arguments == (thief.address, 0, 1)
 
 
-def _permit_signature(
-    wal: Contract, chain_id: int, owner: LocalAccount, spender: str, value: int, deadline: int
-) -> Any:
-    nonce = wal.functions.nonces(owner.address).call()
-    return Account.sign_typed_data(
-        owner.key,
-        domain_data={
-            "name": "Walrus",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": wal.address,
-        },
-        message_types={
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        message_data={
-            "owner": owner.address,
-            "spender": spender,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    )
-
-
 def test_permit_lets_a_spender_pay_with_a_signature(
     snapshot: None,
     chain: ChainClient,
@@ -153,19 +121,9 @@ def test_permit_lets_a_spender_pay_with_a_signature(
     owner, spender = dev_accounts[5], dev_accounts[6]
     value = 12 * FROST_PER_WAL
     deadline = _now(chain) + 3600
-    signed = _permit_signature(wal, chain.chain_id, owner, spender.address, value, deadline)
+    signed = permit_signature(wal, chain.chain_id, owner, spender.address, value, deadline)
     relayer = client_for(spender)
-    relayer.transact(
-        wal.functions.permit(
-            owner.address,
-            spender.address,
-            value,
-            deadline,
-            signed.v,
-            signed.r.to_bytes(32, "big"),
-            signed.s.to_bytes(32, "big"),
-        )
-    )
+    relayer.transact(permit_call(wal, owner.address, spender.address, value, deadline, signed))
     assert wal.functions.allowance(owner.address, spender.address).call() == value
     assert wal.functions.nonces(owner.address).call() == 1
     before = wal.functions.balanceOf(owner.address).call()
@@ -173,17 +131,7 @@ def test_permit_lets_a_spender_pay_with_a_signature(
     assert wal.functions.balanceOf(owner.address).call() == before - value
     # The same signature cannot be replayed: the nonce moved on.
     with pytest.raises(ContractRevert) as raised:
-        relayer.transact(
-            wal.functions.permit(
-                owner.address,
-                spender.address,
-                value,
-                deadline,
-                signed.v,
-                signed.r.to_bytes(32, "big"),
-                signed.s.to_bytes(32, "big"),
-            )
-        )
+        relayer.transact(permit_call(wal, owner.address, spender.address, value, deadline, signed))
     assert raised.value.name == "ERC2612InvalidSigner"
 
 
@@ -192,18 +140,10 @@ def test_expired_permit_is_rejected(
 ) -> None:
     owner, spender = dev_accounts[7], dev_accounts[8]
     deadline = _now(chain) - 1
-    signed = _permit_signature(wal, chain.chain_id, owner, spender.address, 5, deadline)
+    signed = permit_signature(wal, chain.chain_id, owner, spender.address, 5, deadline)
     with pytest.raises(ContractRevert) as raised:
         client_for(spender).transact(
-            wal.functions.permit(
-                owner.address,
-                spender.address,
-                5,
-                deadline,
-                signed.v,
-                signed.r.to_bytes(32, "big"),
-                signed.s.to_bytes(32, "big"),
-            )
+            permit_call(wal, owner.address, spender.address, 5, deadline, signed)
         )
     assert raised.value.name == "ERC2612ExpiredSignature"
 

@@ -32,65 +32,32 @@ from backend.core.blob_id import BlobId
 from backend.sdk.client import Client
 from tests.contracts.blob_registry_env import (
     RegistryEnv,
-    build_env,
     fresh_client,
-    restore_chain_after,
+    funded_clients_fixture,
+    registry_env_fixture,
+    restore_chain_fixture,
 )
-from tests.postgres import PostgresCluster, free_port, start_postgres
+from tests.integration.index_databases import database_url, postgres
+from tests.postgres import free_port
+
+__all__ = ["database_url", "postgres"]  # module fixtures, used here by name
 
 pytestmark = pytest.mark.usefixtures("snapshot")
 
 _users = itertools.count()
-_databases = itertools.count()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def restore_chain(chain: ChainClient) -> Iterator[None]:
-    yield from restore_chain_after(chain)
+restore_chain = restore_chain_fixture()
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresCluster]:
-    """One throwaway cluster for the module; fails (not skips) when PostgreSQL is missing."""
-    try:
-        cluster = start_postgres()
-    except Exception as error:
-        pytest.fail(f"cannot start PostgreSQL for the indexer tests: {error}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def env(
-    chain: ChainClient,
-    artifacts: Artifacts,
-    wal: Contract,
-    client_for: Callable[[bytes], ChainClient],
-) -> RegistryEnv:
-    operators = [fresh_client(chain, wal, client_for, b"idx-op" + bytes([i])) for i in range(4)]
-    return build_env(chain, artifacts, wal, operators, [10**12] * 4, n_shards=8)
+operators = funded_clients_fixture(b"idx-op", 4)
+env = registry_env_fixture([10**12] * 4, n_shards=8)
 
 
 @pytest.fixture(scope="module")
 def start_block(env: RegistryEnv) -> int:
     """First block to index: the module's deployment is before it, its blobs after."""
     return env.chain.block_number()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    """Factory of new empty databases of the parametrized kind."""
-
-    def make() -> str:
-        number = next(_databases)
-        if request.param == "sqlite":
-            return f"sqlite:///{tmp_path}/index-{number}.sqlite"
-        cluster: PostgresCluster = request.getfixturevalue("postgres")
-        return cluster.create_database(f"index_{number}")
-
-    return make
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ throwaway PostgreSQL cluster."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,24 +19,16 @@ from backend.chain.compiler import Artifacts
 from backend.core.quilt import QuiltFile
 from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient, QuiltStoreResult
+from tests.integration.index_databases import database_url, postgres
 from tests.integration.network import Network
-from tests.integration.test_sdk_store_read import publish_node_urls
-from tests.postgres import PostgresCluster, start_postgres
+from tests.integration.quilt_env import user_client
 
-_databases = itertools.count()
+__all__ = ["database_url", "postgres"]  # module fixtures, used here by name
 
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    publish_node_urls(network)
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
+    return user_client(network, artifacts)
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +42,6 @@ def stored(client: Client) -> tuple[QuiltStoreResult, str]:
     quilt = QuiltClient(client).store_quilt(files, epochs=2)
     plain = client.store(b"just bytes, no quilt index" * 10, epochs=2)
     return quilt, plain.blob_id.to_base64()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresCluster]:
-    try:
-        cluster = start_postgres()
-    except Exception as error:
-        pytest.fail(f"cannot start PostgreSQL for the indexer tests: {error}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    def make() -> str:
-        number = next(_databases)
-        if request.param == "sqlite":
-            return f"sqlite:///{tmp_path}/index-{number}.sqlite"
-        cluster: PostgresCluster = request.getfixturevalue("postgres")
-        return cluster.create_database(f"quilt_index_{number}")
-
-    return make
 
 
 @pytest.fixture
