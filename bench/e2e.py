@@ -13,9 +13,11 @@ Memory per operation: `store_extra_rss_x_blob` / `read_extra_rss_x_blob` are (Vm
 the store or read - VmRSS before it) / blob size, with VmHWM reset through
 /proc/self/clear_refs before each (the data in hand is already in "before"). Per-phase
 wall times (median ms; `store_phases_ms`, `read_phases_ms`, `phase_p50_ms`): encode,
-blob_id_status, register_blob, collect_confirmations (metadata + sliver PUTs + signed
-confirmations until the quorum), certify_blob; check_readable, _metadata,
-_gather_slivers, decode (reads: the first three overlap).
+current_epoch, registration_cost, _wallet_state (WAL balance, allowance, block time: these
+three overlap the encoding), blob_id_status, _payment (the EIP-2612 permit),
+register_blob, collect_confirmations (metadata + sliver PUTs + signed confirmations until
+the quorum), certify_blob; check_readable, _metadata, _gather_slivers, decode (reads: the
+first three overlap).
 
 Cost per operation in the latency rows (p50 over `--repeat`): `store_client_cpu_ms` /
 `read_client_cpu_ms` this process's CPU time (user + system, all threads: on 2 shared cores
@@ -128,10 +130,19 @@ class PhaseTimer:
 
         self.seconds: dict[str, list[float]] = {}
         registry = client.registry
-        for name in ("blob_id_status", "register_blob", "certify_blob"):
+        for name in ("blob_id_status", "registration_cost", "register_blob", "certify_blob"):
             setattr(registry, name, self._timed(name, getattr(registry, name)))
-        for name in ("collect_confirmations", "check_readable", "_metadata", "_gather_slivers"):
+        for name in (
+            "_wallet_state",
+            "_payment",
+            "collect_confirmations",
+            "check_readable",
+            "_metadata",
+            "_gather_slivers",
+        ):
             setattr(client, name, self._timed(name, getattr(client, name)))
+        epochs: Any = client.epochs  # an instance attribute shadows the method
+        epochs.current_epoch = self._timed("current_epoch", epochs.current_epoch)
         for name, phase in (("SpilledUpload", "encode"), ("decode_blob", "decode")):
             setattr(sdk_client, name, self._timed(phase, getattr(sdk_client, name)))
 

@@ -320,24 +320,27 @@ class Client:
         encoded = SpilledUpload(raw, self.n_shards)
         del raw
         blob_id = encoded.blob_id
-        chain_status = self.registry.blob_id_status(blob_id.raw)
+        status_read = reads.submit(self.registry.blob_id_status, blob_id.raw)
         epoch = epoch_read.result()
         end_epoch = epoch + epochs
-        until = chain_status.permanent_certified_until
-        if not deletable and until >= end_epoch:
-            return StoreResult("alreadyCertified", blob_id, size, until)
-        reusable = None
-        if chain_status.registrations > 0:
-            reusable = self.reusable_registration(blob_id, deletable, end_epoch, epoch)
-        if reusable is not None:
-            token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
-        else:
-            cost = cost_read.result()
-            metadata = encoded.metadata
-            # a permit signs the wallet's current WAL nonce: concurrent stores of one client
-            # (the publisher) must not sign the same nonce twice, so sign + register in turn
-            with self._payment_lock:
-                permit = self._payment(cost, *wallet_read.result())
+        metadata = encoded.metadata
+        # a permit signs the wallet's current WAL nonce: concurrent stores of one client
+        # (the publisher) must not sign the same nonce twice, so sign + register in turn.
+        # It is signed while the blob id's status is read (saving those round trips), and
+        # left unused when the blob is already certified or a paid registration is reused.
+        with self._payment_lock:
+            payment = self._prepared_payment(cost_read, wallet_read)
+            chain_status = status_read.result()
+            until = chain_status.permanent_certified_until
+            if not deletable and until >= end_epoch:
+                return StoreResult("alreadyCertified", blob_id, size, until)
+            reusable = None
+            if chain_status.registrations > 0:
+                reusable = self.reusable_registration(blob_id, deletable, end_epoch, epoch)
+            if reusable is not None:
+                token_id, cost, end_epoch, reused = reusable.token_id, 0, reusable.end_epoch, True
+            else:
+                cost, permit = payment()
                 registered = self.registry.register_blob(
                     blob_id.raw,
                     metadata.metadata.root_hash(),
@@ -347,7 +350,7 @@ class Client:
                     deletable=deletable,
                     permit=permit,
                 )
-            token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
+                token_id, end_epoch, reused = registered.token_id, registered.end_epoch, False
 
         signers, signature, failed = self.collect_confirmations(
             encoded, deletable, token_id, epoch, progress
@@ -361,6 +364,25 @@ class Client:
         if self._max_epochs is None or now - self._max_epochs[1] > MAX_EPOCHS_AGE:
             self._max_epochs = (self.registry.max_epochs_ahead(), now)
         return self._max_epochs[0]
+
+    def _prepared_payment(
+        self,
+        cost_read: futures.Future[int],
+        wallet_read: futures.Future[tuple[int, int, int]],
+    ) -> Callable[[], tuple[int, Permit | None]]:
+        """Check the balance and sign the permit now; the returned call gives (cost, permit),
+        or raises what stopped it (InsufficientWal, no wallet) only when the store pays."""
+        try:
+            cost = cost_read.result()
+            permit = self._payment(cost, *wallet_read.result())
+        except SdkError as error:
+            problem = error
+
+            def cannot_pay() -> tuple[int, Permit | None]:
+                raise problem
+
+            return cannot_pay
+        return lambda: (cost, permit)
 
     def _wallet_state(self) -> tuple[int, int, int]:
         """(WAL balance, the registry's allowance, latest block time) of this wallet."""
