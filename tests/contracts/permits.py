@@ -26,7 +26,7 @@ def permit_signature(
 ) -> SignedMessage:
     """`owner`'s permit for `spender` to pull `value` FROST until `deadline`, at the owner's
     current nonce, in WAL's EIP-712 domain ("Walrus", version "1")."""
-    return Account.sign_typed_data(
+    signed: SignedMessage = Account.sign_typed_data(
         owner.key,
         domain_data={
             "name": "Walrus",
@@ -43,6 +43,7 @@ def permit_signature(
             "deadline": deadline,
         },
     )
+    return signed
 
 
 def signature_parts(signed: SignedMessage) -> tuple[int, bytes, bytes]:
