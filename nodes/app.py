@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
@@ -104,6 +107,37 @@ def _read_body(limit: int) -> memoryview:
     if length is not None and received != length:
         _fail(400, "IncompleteBody", f"Content-Length {length} but {received} bytes arrived")
     return view[:received]
+
+
+def _borrowed_body(stream: object, length: int | None) -> memoryview | None:
+    """A view of a body the server already holds whole in a BytesIO (waitress does, up to
+    its `inbuf_overflow`), or None. Saves allocating, zeroing and copying the body (~0.15 ms
+    per MiB); the caller must release the view before the request ends, because waitress
+    closes that BytesIO afterwards."""
+    if length is None or not isinstance(stream, io.BytesIO) or stream.tell() != 0:
+        return None
+    view = stream.getbuffer()
+    if len(view) != length:
+        view.release()
+        return None
+    return view
+
+
+@contextmanager
+def _request_body(limit: int) -> Iterator[memoryview]:
+    """The request body (at most `limit` bytes, else 413): lent from the server's buffer when
+    it holds it whole (released on exit), else streamed into a buffer of our own."""
+    length = request.content_length
+    if length is not None and length > limit:
+        _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
+    borrowed = _borrowed_body(request.environ["wsgi.input"], length)
+    if borrowed is None:
+        yield _read_body(limit)
+        return
+    try:
+        yield borrowed
+    finally:
+        borrowed.release()
 
 
 def create_app(context: NodeContext) -> Flask:
@@ -247,7 +281,8 @@ def create_app(context: NodeContext) -> Flask:
         blob = _blob_id(blob_id)
         phases = RequestPhases()
         limit = METADATA_HEADER_BYTES + METADATA_BYTES_PER_SHARD * chain.n_shards
-        body = bytes(_read_body(limit))
+        with _request_body(limit) as view:
+            body = bytes(view)
         phases.mark("read")
         require_registered(blob)
         phases.mark("registered")
@@ -304,14 +339,14 @@ def create_app(context: NodeContext) -> Flask:
             )
         phases = RequestPhases()
         metadata = stored_metadata(blob)
-        body = _read_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind))
-        phases.mark("read")
-        require_registered(blob)
-        try:
-            # from_bytes only unpacks and slices (one copy of the symbols), so a view will do
-            sliver = UnverifiedSliver.from_bytes(cast(bytes, body))
-        except CoreError as error:
-            _fail(400, type(error).__name__, str(error))
+        with _request_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind)) as body:
+            phases.mark("read")
+            require_registered(blob)
+            try:
+                # from_bytes only unpacks and copies the symbols out, so a view will do
+                sliver = UnverifiedSliver.from_bytes(cast(bytes, body))
+            except CoreError as error:
+                _fail(400, type(error).__name__, str(error))
         if sliver.kind is not sliver_kind or sliver.index != index:
             _fail(
                 400,
