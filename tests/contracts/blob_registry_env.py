@@ -241,6 +241,18 @@ class RegistryEnv:
     def bitmap(self, signers: Sequence[int], epoch: int | None = None) -> bytes:
         return signer_bitmap(len(self.staking.committee(epoch).node_ids), signers)
 
+    def certification_message(self, registered: BlobRegistered, epoch: int | None = None) -> bytes:
+        """What the committee signs to certify `registered` in `epoch` (default: current),
+        built by backend.core, independently of the contract's own builder."""
+        return blob_certification_message(
+            self.chain.chain_id,
+            self.registry.address,
+            self.epoch() if epoch is None else epoch,
+            registered.blob_id,
+            registered.deletable,
+            registered.token_id if registered.deletable else 0,
+        )
+
     def certification(
         self,
         registered: BlobRegistered,
@@ -252,14 +264,7 @@ class RegistryEnv:
         """(bitmap, signature) of `signers` over the blob's certification message for `epoch`
         (default: current), signed by the keys of `committee_epoch`'s committee."""
         epoch = self.epoch() if epoch is None else epoch
-        message = blob_certification_message(
-            self.chain.chain_id,
-            self.registry.address,
-            epoch,
-            registered.blob_id,
-            registered.deletable,
-            registered.token_id if registered.deletable else 0,
-        )
+        message = self.certification_message(registered, epoch)
         committee_epoch = epoch if committee_epoch is None else committee_epoch
         return (
             self.bitmap(signers, committee_epoch),

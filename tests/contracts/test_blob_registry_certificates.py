@@ -130,14 +130,7 @@ def test_the_previous_committee_cannot_certify_after_it_changed(
     old_epoch = env.epoch()
     env.next_epoch()
     assert env.staking.committee().shard_counts == (2, 2, 1, 1, 4)
-    message = blob_certification_message(
-        env.chain.chain_id,
-        env.registry.address,
-        env.epoch(),
-        registered.blob_id,
-        True,
-        registered.token_id,
-    )
+    message = env.certification_message(registered)
     old_members = [0, 1, 2, 3]
     signature = env.sign(message, old_members, old_epoch)
     with reverts("BlobRegistryInsufficientWeight"):
@@ -154,14 +147,7 @@ def test_the_previous_committee_cannot_certify_after_it_changed(
 
 def test_non_member_signature_is_rejected(env: RegistryEnv, alice: ChainClient) -> None:
     registered = env.register(alice, 1_000, 3)
-    message = blob_certification_message(
-        env.chain.chain_id,
-        env.registry.address,
-        env.epoch(),
-        registered.blob_id,
-        True,
-        registered.token_id,
-    )
+    message = env.certification_message(registered)
     keys = env.committee_keys()
     outsider = BlsSecretKey.from_seed(b"\x77" * 32)
     # Members 0 and 2 sign, an outsider signs in place of member 1.
