@@ -8,8 +8,15 @@
    baseline as above. Target (issue 6): PUT >= 50% of the baseline at 1 MiB slivers.
    Also the durable write a client waits for: PUT both slivers of a pair + GET the
    confirmation (fsync + BLS signature), against fsyncing both slivers to files.
+3. durable: one node holding several pairs of a blob (4 nodes, --durable-shards 16: 4 pairs
+   each) PUTs all their slivers, then confirms (one fsync for all, then the signature);
+   baseline: the same bytes written to one file with one fsync.
+4. quorum (not in the default parts): the node side of a 1 KiB store on 10 nodes / 20
+   shards as the SDK runs it, with per-request-kind node phases and node CPU per blob.
+5. fresh (not in the default parts): 1 KiB blobs PUT right after their register tx.
 
-Usage: python bench/node.py [--sizes-kib 64,1024,16384] [--repeat N] [--part engines,http]
+Usage: python bench/node.py [--sizes-kib 64,1024,16384] [--repeat N]
+       [--part engines,http,durable,quorum,fresh]
 """
 
 from __future__ import annotations
@@ -312,6 +319,104 @@ def fresh(repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
         emit(row)
 
 
+def put_all(conn: Connection, puts: list[tuple[str, bytes]]) -> None:
+    for path, wire in puts:
+        status, body, _ = conn.request("PUT", path, wire)
+        assert status == 201, body
+
+
+def durable(
+    sizes: list[int],
+    repeat: int,
+    connections: int,
+    n_shards: int,
+    emit: Callable[[dict[str, object]], None],
+) -> None:
+    """What one node's durable write of a blob costs when it holds several pairs (4 nodes,
+    `n_shards` shards): PUT every sliver of the node's pairs, then GET the confirmation (one
+    fsync for all of them, then the BLS signature), against writing the same bytes to one
+    local file with one fsync, same run."""
+    sys.path.insert(0, str(RESULTS.parents[2]))
+    from backend.core import routes
+    from backend.core.encoder import encode_blob
+    from tests.integration.network import standalone_network
+
+    with standalone_network(n_nodes=4, n_shards=n_shards) as standalone:
+        network, directory = standalone.network, standalone.directory
+        probe = encode_blob(os.urandom(1 << 16), n_shards)
+        sliver_per_blob_byte = len(probe.sliver_pair(0)[0].data) / (1 << 16)
+        for size in sizes:
+            encoded, _ = network.register(os.urandom(int(size / sliver_per_blob_byte)))
+            node = max(
+                network.nodes,
+                key=lambda n: sum(network.owner_of_pair(encoded, p) is n for p in range(n_shards)),
+            )
+            pairs = [p for p in range(n_shards) if network.owner_of_pair(encoded, p) is node]
+            metadata = encoded.metadata.to_bytes()
+            conn = Connection(node.url)
+            status, body, _ = conn.request("PUT", routes.metadata_path(encoded.blob_id), metadata)
+            assert status == 201, body
+            puts = [
+                (routes.sliver_path(encoded.blob_id, pair, sliver.kind), sliver.to_bytes())
+                for pair in pairs
+                for sliver in encoded.sliver_pair(pair)
+            ]
+            node_bytes = sum(len(wire) for _, wire in puts)
+            confirm_path = routes.confirmation_path(encoded.blob_id)
+            count = max(3, min(repeat, (256 * MIB) // node_bytes))
+            sequential, parallel, confirms, baseline = [], [], [], []
+            spare = [Connection(node.url) for _ in range(connections)]
+
+            for _ in range(count):
+                start = time.perf_counter()
+                for path, wire in puts:
+                    assert conn.request("PUT", path, wire)[0] == 201
+                confirm_start = time.perf_counter()
+                assert conn.request("GET", confirm_path)[0] == 200
+                sequential.append(time.perf_counter() - start)
+                confirms.append(time.perf_counter() - confirm_start)
+                start = time.perf_counter()
+                threads = [
+                    threading.Thread(target=put_all, args=(spare[share], puts[share::connections]))
+                    for share in range(connections)
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                assert conn.request("GET", confirm_path)[0] == 200
+                parallel.append(time.perf_counter() - start)
+                baseline.extend(
+                    fsync_file_baseline(directory, b"".join(wire for _, wire in puts), 1)
+                )
+            for other in [conn, *spare]:
+                other.close()
+            baseline_rate = mib_s(node_bytes, baseline)
+            emit(
+                {
+                    "bench": "node_durable",
+                    "sliver_kib": round(len(puts[0][1]) / 1024),
+                    "n_shards": n_shards,
+                    "pairs_on_node": len(pairs),
+                    "node_mib_per_blob": round(node_bytes / MIB, 2),
+                    "blobs": count,
+                    "durable_mib_s": mib_s(node_bytes, sequential),
+                    "durable_p50_ms": percentile_ms(sequential, 0.5),
+                    "confirm_p50_ms": percentile_ms(confirms, 0.5),
+                    f"durable_{connections}conn_mib_s": mib_s(node_bytes, parallel),
+                    "baseline_fsync_file_mib_s": baseline_rate,
+                    "baseline_p50_ms": percentile_ms(baseline, 0.5),
+                    "durable_pct_of_baseline": round(
+                        100 * mib_s(node_bytes, sequential) / baseline_rate, 1
+                    ),
+                    f"durable_{connections}conn_pct_of_baseline": round(
+                        100 * mib_s(node_bytes, parallel) / baseline_rate, 1
+                    ),
+                    "load_average_1m": round(os.getloadavg()[0], 1),
+                }
+            )
+
+
 def process_cpu_seconds(pid: int) -> float:
     """utime + stime of a process so far (/proc/<pid>/stat, Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -458,8 +563,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-kib", default="64,1024,16384")
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--part", default="engines,http")
+    parser.add_argument("--part", default="engines,http,durable")
     parser.add_argument("--connections", type=int, default=4, help="concurrent PUT connections")
+    parser.add_argument(
+        "--durable-shards", type=int, default=16, help="shards of --part durable (4 nodes)"
+    )
     parser.add_argument("--nodes", type=int, default=10, help="nodes of --part quorum")
     parser.add_argument("--shards", type=int, default=20, help="shards of --part quorum")
     parser.add_argument("--no-save", action="store_true")
@@ -482,6 +590,8 @@ def main() -> None:
         http(sizes, arguments.repeat, arguments.connections, emit)
     if "fresh" in parts:
         fresh(arguments.repeat, emit)
+    if "durable" in parts:
+        durable(sizes, arguments.repeat, arguments.connections, arguments.durable_shards, emit)
     if "quorum" in parts:
         quorum(arguments.nodes, arguments.shards, arguments.repeat, emit)
 
