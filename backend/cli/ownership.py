@@ -14,6 +14,14 @@ from backend.core.blob_id import BlobId
 TOKEN = click.argument("token_id", type=click.IntRange(min=1))
 
 
+def answer(as_json: bool, record: dict[str, Any], text: str | None = None) -> None:
+    """A command's result: `record` as JSON with --json, else `text` (when there is one)."""
+    if as_json:
+        emit_json(record)
+    elif text is not None:
+        click.echo(text)
+
+
 def rows_from_index(backend_url: str, owner: str) -> list[dict[str, Any]]:
     """Live registrations of `owner` from a backend's index (`GET /v1/index/blobs`, every
     page), in the rows `list-blobs` prints."""
@@ -59,10 +67,7 @@ def rows_from_index(backend_url: str, owner: str) -> list[dict[str, Any]]:
 @connection_options
 @with_user_errors
 def list_blobs(
-    owner: str | None,
-    backend_url: str | None,
-    connection: Connection,
-    as_json: bool,
+    owner: str | None, backend_url: str | None, connection: Connection, as_json: bool
 ) -> None:
     """List the blob registrations the wallet (or --owner) holds."""
     client = connection.client()
@@ -98,18 +103,14 @@ def list_blobs(
 @TOKEN
 @connection_options
 @with_user_errors
-def delete(
-    token_id: int,
-    connection: Connection,
-    as_json: bool,
-) -> None:
+def delete(token_id: int, connection: Connection, as_json: bool) -> None:
     """Delete the deletable blob of TOKEN_ID; unused epochs are refunded."""
-    client = connection.client()
-    refund = client.delete(token_id)
-    if as_json:
-        emit_json({"token_id": token_id, "deleted": True, "refund": refund})
-    else:
-        click.echo(f"Deleted token {token_id}; refunded {refund} FROST.")
+    refund = connection.client().delete(token_id)
+    answer(
+        as_json,
+        {"token_id": token_id, "deleted": True, "refund": refund},
+        f"Deleted token {token_id}; refunded {refund} FROST.",
+    )
 
 
 @click.command("extend")
@@ -117,19 +118,14 @@ def delete(
 @click.option("--epochs", type=int, required=True, help="Epochs to add.")
 @connection_options
 @with_user_errors
-def extend(
-    token_id: int,
-    epochs: int,
-    connection: Connection,
-    as_json: bool,
-) -> None:
+def extend(token_id: int, epochs: int, connection: Connection, as_json: bool) -> None:
     """Pay for --epochs more epochs of TOKEN_ID's blob."""
-    client = connection.client()
-    end_epoch = client.extend(token_id, epochs)
-    if as_json:
-        emit_json({"token_id": token_id, "end_epoch": end_epoch})
-    else:
-        click.echo(f"Token {token_id} is now stored until epoch {end_epoch}.")
+    end_epoch = connection.client().extend(token_id, epochs)
+    answer(
+        as_json,
+        {"token_id": token_id, "end_epoch": end_epoch},
+        f"Token {token_id} is now stored until epoch {end_epoch}.",
+    )
 
 
 @click.command("share")
@@ -137,19 +133,10 @@ def extend(
 @click.argument("to")
 @connection_options
 @with_user_errors
-def share(
-    token_id: int,
-    to: str,
-    connection: Connection,
-    as_json: bool,
-) -> None:
+def share(token_id: int, to: str, connection: Connection, as_json: bool) -> None:
     """Transfer TOKEN_ID (and the right to delete or extend it) to address TO."""
-    client = connection.client()
-    client.share(token_id, to)
-    if as_json:
-        emit_json({"token_id": token_id, "owner": to})
-    else:
-        click.echo(f"Token {token_id} now belongs to {to}.")
+    connection.client().share(token_id, to)
+    answer(as_json, {"token_id": token_id, "owner": to}, f"Token {token_id} now belongs to {to}.")
 
 
 @click.command("get-blob-attribute")
@@ -157,15 +144,9 @@ def share(
 @click.argument("key")
 @connection_options
 @with_user_errors
-def get_blob_attribute(
-    token_id: int,
-    key: str,
-    connection: Connection,
-    as_json: bool,
-) -> None:
+def get_blob_attribute(token_id: int, key: str, connection: Connection, as_json: bool) -> None:
     """Print attribute KEY of TOKEN_ID (exit 1 if it is not set)."""
-    client = connection.client()
-    value = client.attribute(token_id, key)
+    value = connection.client().attribute(token_id, key)
     if as_json:
         emit_json({"token_id": token_id, "key": key, "value": value})
         return
@@ -181,17 +162,11 @@ def get_blob_attribute(
 @connection_options
 @with_user_errors
 def set_blob_attribute(
-    token_id: int,
-    key: str,
-    value: str,
-    connection: Connection,
-    as_json: bool,
+    token_id: int, key: str, value: str, connection: Connection, as_json: bool
 ) -> None:
     """Set attribute KEY of TOKEN_ID to VALUE."""
-    client = connection.client()
-    client.set_attribute(token_id, key, value)
-    if as_json:
-        emit_json({"token_id": token_id, "key": key, "value": value})
+    connection.client().set_attribute(token_id, key, value)
+    answer(as_json, {"token_id": token_id, "key": key, "value": value})
 
 
 @click.command("remove-blob-attribute")
@@ -199,14 +174,7 @@ def set_blob_attribute(
 @click.argument("key")
 @connection_options
 @with_user_errors
-def remove_blob_attribute(
-    token_id: int,
-    key: str,
-    connection: Connection,
-    as_json: bool,
-) -> None:
+def remove_blob_attribute(token_id: int, key: str, connection: Connection, as_json: bool) -> None:
     """Remove attribute KEY of TOKEN_ID."""
-    client = connection.client()
-    client.remove_attribute(token_id, key)
-    if as_json:
-        emit_json({"token_id": token_id, "key": key, "removed": True})
+    connection.client().remove_attribute(token_id, key)
+    answer(as_json, {"token_id": token_id, "key": key, "removed": True})

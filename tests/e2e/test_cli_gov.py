@@ -15,7 +15,7 @@ from backend.chain.client import ChainClient
 from backend.chain.deployment import Deployment
 from backend.chain.devnet import dev_accounts
 from backend.chain.governance import DEVNET_GOVERNANCE, warp
-from tests.e2e.test_cli_store_read import one_line_error, run
+from tests.e2e.cli_harness import one_line_error, run, wallet_env
 from tests.integration.network import Network
 
 NEW_HORIZON = 80
@@ -49,26 +49,16 @@ def governed_deployment(
     return path
 
 
-def cli_env(network: Network, deployment_file: Path, key: bytes) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WALRUS_RPC_URL": network.user.rpc_url,
-        "WALRUS_DEPLOYMENT": str(deployment_file),
-        "WALRUS_PRIVATE_KEY": key.hex(),
-    }
-
-
 @pytest.fixture(scope="module")
 def holder_env(network: Network, governed_deployment: Path) -> dict[str, str]:
     """Dev account 0: the community reserve, 43% of WAL, enough for the 4% quorum."""
-    return cli_env(network, governed_deployment, bytes(dev_accounts(1)[0].key))
+    return wallet_env(network, governed_deployment, bytes(dev_accounts(1)[0].key))
 
 
 @pytest.fixture(scope="module")
 def user_env(network: Network, governed_deployment: Path) -> dict[str, str]:
     """The network's user: holds WAL to pay for storage but never delegated votes."""
-    assert network.user.account is not None
-    return cli_env(network, governed_deployment, bytes(network.user.account.key))
+    return wallet_env(network, governed_deployment)
 
 
 def ok(*args: str, env: dict[str, str]) -> str:

@@ -14,12 +14,11 @@ from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
-from backend.chain.deployment import Deployment
 from backend.chain.devnet import Devnet
 from tests.contracts.blob_registry_env import fresh_client
-from tests.e2e.test_cli_store_read import one_line_error, run
+from tests.e2e.cli_harness import one_line_error, run, wallet_env, write_deployment
 from tests.integration.network import Network
-from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
 from tests.integration.test_sdk_store_read import publish_node_urls
 
 MARKER = b"CLI-SEAL-PLAINTEXT-MARKER-52be"
@@ -30,12 +29,8 @@ ID = "c0" * 32
 def key_servers(
     anvil: Devnet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[KeyServerProcess]]:
-    servers = start_key_servers(anvil.url, tmp_path_factory.mktemp("cli-keyservers"))
-    try:
+    with key_servers_running(anvil.url, tmp_path_factory.mktemp("cli-keyservers")) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -54,31 +49,14 @@ def envs(
     shared, _ = chain.deploy(
         artifacts.abi("SharedBlob"), artifacts.bytecode("SharedBlob"), registry, wal.address
     )
-    deployment = Deployment(
-        chain_id=chain.chain_id,
-        deploy_block=0,
-        abi_hash=artifacts.abi_hash,
-        contracts={
-            "WAL": network.env.wal.address,
-            "Staking": network.env.staking.address,
-            "BlobRegistry": registry,
-            "SharedBlob": shared.address,
-        },
-    )
-    deployment_file = tmp_path_factory.mktemp("cli-seal") / "deployment.json"
-    deployment_file.write_text(json.dumps(deployment.to_json()))
+    directory = tmp_path_factory.mktemp("cli-seal")
+    deployment_file = write_deployment(network, artifacts, directory, SharedBlob=shared.address)
     reader = fresh_client(chain, wal, client_for, b"cli-seal-reader")
-    base = {
-        **os.environ,
-        "WALRUS_RPC_URL": chain.rpc_url,
-        "WALRUS_DEPLOYMENT": str(deployment_file),
-        "WALRUS_KEY_SERVERS": ",".join(server.url for server in key_servers),
-    }
-    keys = []
-    for client in (network.user, reader):
-        assert client.account is not None
-        keys.append(bytes(client.account.key).hex())
-    return {**base, "WALRUS_PRIVATE_KEY": keys[0]}, {**base, "WALRUS_PRIVATE_KEY": keys[1]}
+    assert reader.account is not None
+    servers = {"WALRUS_KEY_SERVERS": ",".join(server.url for server in key_servers)}
+    writer_env = wallet_env(network, deployment_file)
+    reader_env = wallet_env(network, deployment_file, bytes(reader.account.key))
+    return {**writer_env, **servers}, {**reader_env, **servers}
 
 
 def ok(result: object) -> str:

@@ -8,21 +8,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web3.contract import Contract
 
-from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
-from backend.chain.deployment import Deployment
-from backend.chain.rewards import RewardsParameters, StakingRewardsContract, deploy_rewards
+from backend.chain.rewards import StakingRewardsContract
 from backend.core.params import encoded_length
-from tests.contracts.blob_registry_env import fresh_client
-from tests.e2e.test_cli_store_read import one_line_error, run
+from tests.e2e.cli_harness import network_cli_env, one_line_error, run
 from tests.integration.network import Network
+from tests.integration.network_contracts import attach_rewards
 from tests.integration.test_sdk_store_read import publish_node_urls
 
 SUBSIDY = 10**12
@@ -31,29 +27,11 @@ MIB = 2**20
 
 
 @pytest.fixture(scope="module")
-def rewards(
-    network: Network,
-    chain: ChainClient,
-    artifacts: Artifacts,
-    wal: Contract,
-    client_for: Callable[[bytes], ChainClient],
-) -> StakingRewardsContract:
+def rewards(network: Network, artifacts: Artifacts) -> StakingRewardsContract:
     """StakingRewards attached to the network's Staking (it rewards from 2 epochs on)."""
-    subsidies = fresh_client(chain, wal, client_for, b"cli-staking-subsidies", 10**15)
-    deployed = deploy_rewards(
-        chain,
-        artifacts.abi("StakingRewards"),
-        artifacts.bytecode("StakingRewards"),
-        wal=wal.address,
-        staking=network.env.staking.address,
-        registry=network.env.registry.address,
-        subsidy_source=subsidies.address,
-        owner=chain.address,
-        parameters=RewardsParameters(subsidy_rate=SUBSIDY, burn_share_bps=1_000),
+    return attach_rewards(
+        network, artifacts, subsidy_seed=b"cli-staking-subsidies", subsidy_rate=SUBSIDY
     )
-    subsidies.transact(wal.functions.approve(deployed.address, 10**15))
-    network.env.staking.set_rewards(deployed.address)
-    return deployed
 
 
 @pytest.fixture(scope="module")
@@ -64,27 +42,8 @@ def cli_env(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
     publish_node_urls(network)
-    deployment = Deployment(
-        chain_id=network.user.chain_id,
-        deploy_block=0,
-        abi_hash=artifacts.abi_hash,
-        contracts={
-            "WAL": network.env.wal.address,
-            "Staking": network.env.staking.address,
-            "BlobRegistry": network.env.registry.address,
-            "StakingRewards": rewards.address,
-        },
-    )
-    deployment_file = tmp_path_factory.mktemp("cli-staking") / "deployment.json"
-    deployment_file.write_text(json.dumps(deployment.to_json()))
-    account = network.user.account
-    assert account is not None
-    return {
-        **os.environ,
-        "WALRUS_RPC_URL": network.user.rpc_url,
-        "WALRUS_DEPLOYMENT": str(deployment_file),
-        "WALRUS_PRIVATE_KEY": bytes(account.key).hex(),
-    }
+    directory = tmp_path_factory.mktemp("cli-staking")
+    return network_cli_env(network, artifacts, directory, StakingRewards=rewards.address)
 
 
 def as_operator(cli_env: dict[str, str], network: Network, index: int) -> dict[str, str]:

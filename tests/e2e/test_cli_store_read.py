@@ -4,73 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from backend.chain.compiler import Artifacts
-from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
 from backend.core.encoder import encode_blob
-from tests.integration.network import REPO_ROOT, Network
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.e2e.cli_harness import cli_env, one_line_error, run
+from tests.integration.network import Network
+from tests.reliability.backend_process import BackendProcess
 
-
-def run(
-    *args: str, env: dict[str, str], stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli.main", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        timeout=120,
-    )
-
-
-@pytest.fixture(scope="module")
-def cli_env(
-    network: Network, artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    """Environment pointing the CLI at the test network with the test user's wallet."""
-    publish_node_urls(network)
-    directory = tmp_path_factory.mktemp("cli")
-    deployment = Deployment(
-        chain_id=network.user.chain_id,
-        deploy_block=0,
-        abi_hash=artifacts.abi_hash,
-        contracts={
-            "WAL": network.env.wal.address,
-            "Staking": network.env.staking.address,
-            "BlobRegistry": network.env.registry.address,
-        },
-    )
-    deployment_file = directory / "deployment.json"
-    deployment_file.write_text(json.dumps(deployment.to_json()))
-    account = network.user.account
-    assert account is not None
-    return {
-        **os.environ,
-        "WALRUS_RPC_URL": network.user.rpc_url,
-        "WALRUS_DEPLOYMENT": str(deployment_file),
-        "WALRUS_PRIVATE_KEY": bytes(account.key).hex(),
-    }
-
-
-def one_line_error(result: subprocess.CompletedProcess[bytes]) -> str:
-    """The CLI failed the way a user expects: exit 1, one line on stderr, no traceback."""
-    stderr = result.stderr.decode()
-    assert result.returncode == 1, stderr
-    assert "Traceback" not in stderr
-    assert len(stderr.strip().splitlines()) == 1, stderr
-    return stderr
+__all__ = ["cli_env"]  # the module fixture, used here by name
 
 
 @pytest.mark.parametrize("size", [0, 7, 1 << 20], ids=["empty", "tiny", "1MiB"])
@@ -173,38 +119,13 @@ def test_owner_verbs_through_the_cli(
 @pytest.fixture(scope="module")
 def backend_url(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`walrus serve` as a subprocess on a free port, stopped by its pid."""
-    port = free_port()
-    serve_dir = tmp_path_factory.mktemp("serve")
-    log = (serve_dir / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)),
-            *("--data-dir", str(serve_dir)),  # its index lives and dies with the test
-        ],
-        cwd=REPO_ROOT,
-        env=cli_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    serve_dir = tmp_path_factory.mktemp("serve")  # its index lives and dies with the test
+    backend = BackendProcess(cli_env, serve_dir / "serve.log", serve_dir)
+    backend.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "walrus serve exited"
-            try:
-                requests.get(url + "/v1/api", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        yield url
+        yield backend.url
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-        log.close()
+        backend.stop()
 
 
 @pytest.mark.parametrize("size", [0, 1 << 20], ids=["empty", "1MiB"])

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend.chain.compiler import Artifacts
-from backend.chain.deployment import Deployment
-from tests.e2e.test_cli_store_read import one_line_error, run
+from tests.e2e.cli_harness import network_cli_env, one_line_error, run
 from tests.integration.network import Network
 
 
@@ -20,26 +19,7 @@ def verify_env(
 ) -> dict[str, str]:
     """The CLI pointed at the test network (node URLs are already published by
     start_network; the operators' nonces belong to the node processes now)."""
-    deployment = Deployment(
-        chain_id=network.user.chain_id,
-        deploy_block=0,
-        abi_hash=artifacts.abi_hash,
-        contracts={
-            "WAL": network.env.wal.address,
-            "Staking": network.env.staking.address,
-            "BlobRegistry": network.env.registry.address,
-        },
-    )
-    deployment_file = tmp_path_factory.mktemp("verify-cli") / "deployment.json"
-    deployment_file.write_text(json.dumps(deployment.to_json()))
-    account = network.user.account
-    assert account is not None
-    return {
-        **os.environ,
-        "WALRUS_RPC_URL": network.user.rpc_url,
-        "WALRUS_DEPLOYMENT": str(deployment_file),
-        "WALRUS_PRIVATE_KEY": bytes(account.key).hex(),
-    }
+    return network_cli_env(network, artifacts, tmp_path_factory.mktemp("verify-cli"))
 
 
 def test_verify_a_stored_blob_then_its_deletion(verify_env: dict[str, str], tmp_path: Path) -> None:

@@ -6,18 +6,14 @@ than the wallet has, a rejected signature) that pays nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 import requests
 from playwright.sync_api import Page, expect
-from web3.contract import Contract
 
-from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
-from backend.chain.rewards import RewardsParameters, StakingRewardsContract, deploy_rewards
+from backend.chain.rewards import StakingRewardsContract
 from backend.sdk.staking import APY_EPOCHS, SECONDS_PER_YEAR
-from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e import frontend_harness
 from tests.e2e.frontend_harness import (
     UI_TIMEOUT_MS,
@@ -28,6 +24,7 @@ from tests.e2e.frontend_harness import (
     screenshot,
 )
 from tests.integration.network import Network
+from tests.integration.network_contracts import attach_rewards
 
 browser = frontend_harness.browser
 web = frontend_harness.web
@@ -39,29 +36,11 @@ SUBSIDY = 1_000 * FROST_PER_WAL
 
 
 @pytest.fixture(scope="module")
-def rewards(
-    network: Network,
-    chain: ChainClient,
-    artifacts: Artifacts,
-    wal: Contract,
-    client_for: Callable[[bytes], ChainClient],
-) -> StakingRewardsContract:
+def rewards(network: Network, artifacts: Artifacts) -> StakingRewardsContract:
     """StakingRewards attached to the module network's Staking (rewards from 2 epochs on)."""
-    subsidies = fresh_client(chain, wal, client_for, b"web-staking-subsidies", 10**15)
-    deployed = deploy_rewards(
-        chain,
-        artifacts.abi("StakingRewards"),
-        artifacts.bytecode("StakingRewards"),
-        wal=wal.address,
-        staking=network.env.staking.address,
-        registry=network.env.registry.address,
-        subsidy_source=subsidies.address,
-        owner=chain.address,
-        parameters=RewardsParameters(subsidy_rate=SUBSIDY, burn_share_bps=1_000),
+    return attach_rewards(
+        network, artifacts, subsidy_seed=b"web-staking-subsidies", subsidy_rate=SUBSIDY
     )
-    subsidies.transact(wal.functions.approve(deployed.address, 10**15))
-    network.env.staking.set_rewards(deployed.address)
-    return deployed
 
 
 def expect_error(page: Page, text: str) -> None:

@@ -3,21 +3,18 @@ each stopped by its own pid."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import requests
 
 from backend.chain.devnet import free_port
 from backend.core.routes import KEYSERVER_INFO
 from backend.core.seal.envelope import X25519KeyPair
+from tests.processes import spawn_logged, stop_by_pid, wait_answering
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 
 
@@ -39,40 +36,23 @@ class KeyServerProcess:
         self.wait_ready(timeout)
 
     def spawn(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn_logged(
             [
                 *(sys.executable, "-m", "backend.cli.main", "keyserver", "run"),
                 *("--key-file", str(self.key_file), "--rpc-url", self.rpc_url),
                 *("--port", str(self.port)),
             ],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            self.log_path,
         )
-        log.close()
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"key server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if requests.get(self.url + KEYSERVER_INFO, timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"key server on {self.port} not serving after {timeout}s")
+        if self.process is None:
+            raise RuntimeError(f"key server on {self.port} was never started")
+        name = f"key server on {self.port}"
+        wait_answering(self.process, self.url + KEYSERVER_INFO, self.log_path, timeout, name=name)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_by_pid(self.process)
 
     @property
     def running(self) -> bool:
@@ -98,3 +78,16 @@ def start_key_servers(rpc_url: str, directory: Path, count: int = 3) -> list[Key
             server.stop()
         raise
     return servers
+
+
+@contextmanager
+def key_servers_running(
+    rpc_url: str, directory: Path, count: int = 3
+) -> Iterator[list[KeyServerProcess]]:
+    """start_key_servers for the block; every one stopped by its pid at its end."""
+    servers = start_key_servers(rpc_url, directory, count)
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

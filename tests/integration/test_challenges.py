@@ -4,22 +4,20 @@ the dashboard shows it. 4 nodes, 8 shards."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 
 import pytest
 
-from backend.chain.challenges import MAX_BPS, StorageChallengesContract, deploy_challenges
-from backend.chain.client import ChainClient
+from backend.chain.challenges import MAX_BPS, StorageChallengesContract
 from backend.chain.compiler import Artifacts
 from backend.chain.rewards import deploy_rewards
 from backend.sdk.availability_dashboard import node_availability
 from backend.sdk.client import Client
-from nodes.config import NodeConfig
-from tests.e2e.test_cli_store_read import run
+from tests.e2e.cli_harness import run
 from tests.e2e.test_cli_verify import verify_env
 from tests.integration.network import Network, wait_until
+from tests.integration.network_contracts import attach_challenges
 
 __all__ = ["verify_env"]
 
@@ -27,26 +25,9 @@ WINDOW = 60
 
 
 @pytest.fixture(scope="module")
-def challenges(
-    network: Network, chain: ChainClient, artifacts: Artifacts
-) -> StorageChallengesContract:
+def challenges(network: Network, artifacts: Artifacts) -> StorageChallengesContract:
     """StorageChallenges for the network; every node restarted with its address configured."""
-    contract = deploy_challenges(
-        chain,
-        artifacts.abi("StorageChallenges"),
-        artifacts.bytecode("StorageChallenges"),
-        network.env.staking.address,
-        network.env.registry.address,
-        WINDOW,
-    )
-    for node in network.nodes:
-        node.stop()
-        config = NodeConfig.load(node.config_path)
-        dataclasses.replace(config, challenges=contract.address).save(node.config_path)
-        node.start()
-    for node in network.nodes:
-        node.wait_ready()
-    return contract
+    return attach_challenges(network, artifacts, WINDOW)
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
-
 from backend.chain.devnet import free_port
-from tests.integration.network import REPO_ROOT
+from tests.processes import spawn_logged, stop_by_pid, wait_answering
 
 
 class BackendProcess:
@@ -31,20 +28,16 @@ class BackendProcess:
     def start(self, timeout: float = 90.0) -> None:
         command = [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir)]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"walrus serve exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                requests.get(self.url + "/v1/api", timeout=2)
-                return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError(f"walrus serve not answering after {timeout}s")
+        self.process = spawn_logged(command, self.log_path, self.env)
+        wait_answering(
+            self.process,
+            self.url + "/v1/api",
+            self.log_path,
+            timeout,
+            name="walrus serve",
+            need_ok=False,
+            poll_seconds=0.2,
+        )
 
     def ensure_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -57,11 +50,4 @@ class BackendProcess:
             self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        stop_by_pid(self.process)

@@ -18,11 +18,12 @@ import pytest
 
 from backend.chain.compiler import Artifacts
 from backend.sdk.client import Client
-from tests.e2e.test_cli_store_read import cli_env  # noqa: F401  (fixture)
+from tests.e2e.cli_harness import cli_env  # noqa: F401  (fixture)
 from tests.integration.network import Network
 from tests.integration.test_sdk_store_read import publish_node_urls
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.scenarios import ScenarioLog
+from tests.reliability.user_client import reliability_client
 
 ENABLED = os.environ.get("WALRUS_RELIABILITY") == "1"
 collect_ignore_glob = [] if ENABLED else ["test_*.py"]
@@ -40,14 +41,7 @@ def scenarios() -> Iterator[ScenarioLog]:
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
     publish_node_urls(network)
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=3.0,
-        node_retries=1,
-    )
+    return reliability_client(network, artifacts)
 
 
 @pytest.fixture(scope="module")

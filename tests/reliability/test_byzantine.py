@@ -8,7 +8,6 @@ confirmations without storing fails its storage challenge and its reward weight 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,19 +15,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from backend.chain.challenges import MAX_BPS, StorageChallengesContract, deploy_challenges
-from backend.chain.client import ChainClient
+from backend.chain.challenges import MAX_BPS, StorageChallengesContract
 from backend.chain.compiler import Artifacts
 from backend.core.blob_id import BlobId
 from backend.core.bls import BlsSecretKey
 from backend.core.intents import blob_certification_message
 from backend.sdk.client import Client
 from nodes.config import NodeConfig
-from tests.e2e.test_cli_store_read import cli_env  # noqa: F401  (fixture)
+from tests.e2e.cli_harness import cli_env  # noqa: F401  (fixture)
 from tests.integration.network import Network, NodeProcess, wait_until
+from tests.integration.network_contracts import attach_challenges
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.byzantine import ByzantineProxy, Mode
 from tests.reliability.scenarios import ScenarioLog
+from tests.reliability.user_client import reliability_client
 
 CATEGORY = "Byzantine nodes"
 WINDOW = 60
@@ -46,26 +46,9 @@ SCENARIOS = {
 
 
 @pytest.fixture(scope="module")
-def challenges(
-    network: Network, chain: ChainClient, artifacts: Artifacts
-) -> StorageChallengesContract:
+def challenges(network: Network, artifacts: Artifacts) -> StorageChallengesContract:
     """StorageChallenges for the network; every node restarted with its address."""
-    contract = deploy_challenges(
-        chain,
-        artifacts.abi("StorageChallenges"),
-        artifacts.bytecode("StorageChallenges"),
-        network.env.staking.address,
-        network.env.registry.address,
-        WINDOW,
-    )
-    for node in network.nodes:
-        node.stop()
-        config = NodeConfig.load(node.config_path)
-        dataclasses.replace(config, challenges=contract.address).save(node.config_path)
-        node.start()
-    for node in network.nodes:
-        node.wait_ready()
-    return contract
+    return attach_challenges(network, artifacts, WINDOW)
 
 
 def publish_url(network: Network, node: NodeProcess, url: str) -> None:
@@ -98,14 +81,7 @@ def liar(
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts, liar: ByzantineProxy) -> Client:
     """A client connected after the liar's URL was published (it caches node URLs)."""
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=3.0,
-        node_retries=1,
-    )
+    return reliability_client(network, artifacts)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ port from the dump, and:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -31,6 +30,7 @@ from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment, deploy, devnet_config
 from backend.chain.devnet import Devnet, start_anvil
 from backend.sdk.client import Client
+from tests.e2e.cli_harness import network_cli_env
 from tests.integration.network import Network, start_network, wait_until
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.scenarios import ScenarioLog
@@ -108,25 +108,7 @@ def serve(
     """`walrus serve` with its indexer (SQLite in its data dir) against the network."""
     network, _ = own_network
     directory = tmp_path_factory.mktemp("restart-serve")
-    deployment = Deployment(
-        chain_id=network.user.chain_id,
-        deploy_block=0,
-        abi_hash=artifacts.abi_hash,
-        contracts={
-            "WAL": network.env.wal.address,
-            "Staking": network.env.staking.address,
-            "BlobRegistry": network.env.registry.address,
-        },
-    )
-    (directory / "deployment.json").write_text(json.dumps(deployment.to_json()))
-    account = network.user.account
-    assert account is not None
-    env = {
-        **os.environ,
-        "WALRUS_RPC_URL": network.user.rpc_url,
-        "WALRUS_DEPLOYMENT": str(directory / "deployment.json"),
-        "WALRUS_PRIVATE_KEY": bytes(account.key).hex(),
-    }
+    env = network_cli_env(network, artifacts, directory)
     process = BackendProcess(env, directory / "serve.log", directory / "data")
     process.start()
     try:

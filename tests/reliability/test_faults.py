@@ -21,7 +21,7 @@ from backend.core.encoder import encode_blob
 from backend.core.pairs import shard_of_pair
 from backend.core.sliver_kind import SliverKind
 from backend.sdk.client import Client
-from tests.e2e.test_cli_store_read import cli_env  # noqa: F401  (fixture)
+from tests.e2e.cli_harness import cli_env  # noqa: F401  (fixture)
 from tests.integration.network import Network, NodeProcess, wait_until
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.scenarios import ScenarioLog

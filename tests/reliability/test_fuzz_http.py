@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from backend.core import routes
 from backend.core.blob_id import BlobId
 from backend.core.sliver_kind import SliverKind
 from backend.sdk.client import Client
-from tests.integration.network import Network
+from tests.integration.network import Network, NodeProcess
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.node_openapi import NODE_OPERATIONS, node_openapi, node_route_templates
 from tests.reliability.scenarios import ScenarioLog
@@ -117,51 +118,53 @@ def test_node_schema_covers_every_node_route() -> None:
     assert node_route_templates() == set(NODE_OPERATIONS)
 
 
-def test_fuzz_storage_node_routes(
+FuzzWithoutHarm = Callable[[dict[str, object], str, NodeProcess | BackendProcess, str], None]
+
+
+@pytest.fixture
+def fuzz_without_harm(
     network: Network,
     client: Client,
     stored_before: dict[BlobId, bytes],
     scenarios: ScenarioLog,
-) -> None:
-    blob_ids = list(stored_before)
-    before = stored_content_digest(network, blob_ids)
-    outcome = FuzzOutcome()
+) -> FuzzWithoutHarm:
+    """``check(document, base_url, target, scenario_name)``: fuzz every operation of
+    `document` at `base_url`, counted as scenario `scenario_name`; no 5xx, the `target`
+    process still alive, every node serving the blobs stored before unchanged."""
+
+    def check(
+        document: dict[str, object],
+        base_url: str,
+        target: NodeProcess | BackendProcess,
+        scenario_name: str,
+    ) -> None:
+        blob_ids = list(stored_before)
+        before = stored_content_digest(network, blob_ids)
+        outcome = FuzzOutcome()
+        fuzz(document, base_url, outcome)
+        scenario = scenarios.scenario(CATEGORY, scenario_name)
+        scenario.runs += outcome.requests_sent
+        scenario.failures += len(outcome.server_errors)
+        assert target.process is not None and target.process.poll() is None, f"{base_url} died"
+        after = stored_content_digest(network, blob_ids)
+        changed = [url for url in before if before[url] != after[url]]
+        scenario.data_lost += len(changed)
+        scenario.note = "; ".join(outcome.server_errors[:3])
+        assert not outcome.server_errors, outcome.server_errors[:10]
+        assert not changed
+        assert all(client.read(blob_id) == data for blob_id, data in stored_before.items())
+
+    return check
+
+
+def test_fuzz_storage_node_routes(network: Network, fuzz_without_harm: FuzzWithoutHarm) -> None:
     target = network.nodes[0]
-    fuzz(node_openapi(), target.url, outcome)
-    scenario = scenarios.scenario(CATEGORY, "schemathesis: every storage node route")
-    scenario.runs += outcome.requests_sent
-    scenario.failures += len(outcome.server_errors)
-    assert target.process is not None and target.process.poll() is None, "node died"
-    after = stored_content_digest(network, blob_ids)
-    changed = [url for url in before if before[url] != after[url]]
-    scenario.data_lost += len(changed)
-    scenario.note = "; ".join(outcome.server_errors[:3])
-    assert not outcome.server_errors, outcome.server_errors[:10]
-    assert not changed
-    assert all(client.read(blob_id) == data for blob_id, data in stored_before.items())
+    fuzz_without_harm(node_openapi(), target.url, target, "schemathesis: every storage node route")
 
 
-def test_fuzz_backend_openapi(
-    network: Network,
-    client: Client,
-    backend: BackendProcess,
-    stored_before: dict[BlobId, bytes],
-    scenarios: ScenarioLog,
-) -> None:
+def test_fuzz_backend_openapi(backend: BackendProcess, fuzz_without_harm: FuzzWithoutHarm) -> None:
     backend.ensure_running()
     document = requests.get(backend.url + "/v1/api", timeout=30).json()
-    blob_ids = list(stored_before)
-    before = stored_content_digest(network, blob_ids)
-    outcome = FuzzOutcome()
-    fuzz(document, backend.url, outcome)
-    scenario = scenarios.scenario(CATEGORY, "schemathesis: every backend operation (/v1/api)")
-    scenario.runs += outcome.requests_sent
-    scenario.failures += len(outcome.server_errors)
-    assert backend.process is not None and backend.process.poll() is None, "backend died"
-    after = stored_content_digest(network, blob_ids)
-    changed = [url for url in before if before[url] != after[url]]
-    scenario.data_lost += len(changed)
-    scenario.note = "; ".join(outcome.server_errors[:3])
-    assert not outcome.server_errors, outcome.server_errors[:10]
-    assert not changed
-    assert all(client.read(blob_id) == data for blob_id, data in stored_before.items())
+    fuzz_without_harm(
+        document, backend.url, backend, "schemathesis: every backend operation (/v1/api)"
+    )
