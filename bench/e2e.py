@@ -40,9 +40,7 @@ Usage: python bench/e2e.py [--sizes-mib 1,16,64,256] [--nodes 10] [--shards 20]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -58,8 +56,7 @@ if TYPE_CHECKING:
 MIB = 1 << 20
 BENCH_ACCOUNT = 7
 """Dev account paying with --rpc-url (make up's publisher pays from 8, the CLI from 0)."""
-RESULTS = Path(__file__).resolve().parent / "results" / "e2e.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))  # the network fixture lives in tests/integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, bench/report.py
 
 
 def peak_rss_mib() -> float:
@@ -327,19 +324,10 @@ def main() -> None:
     parser.add_argument("--deployment", type=Path, help="its deployment file (with --rpc-url)")
     parser.add_argument("--epochs", type=int, default=1)
     arguments = parser.parse_args()
-    context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
-    lines: list[str] = []
+    from bench.report import bench_report
 
-    def emit(row: dict[str, object]) -> None:
-        line = json.dumps({**row, **context})
-        print(line, flush=True)
-        lines.append(line)
-
-    run(arguments, emit)
-    if not arguments.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as handle:
-            handle.write("\n".join(lines) + "\n")
+    with bench_report("e2e", save=not arguments.no_save) as report:
+        run(arguments, report.emit)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
 import os
 import platform
 import resource
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -42,7 +42,6 @@ from backend.core.rs import rs_code
 from backend.core.slivers import UnverifiedSliver, VerifiedSliver, verify_sliver, verify_slivers
 
 MIB = 1 << 20
-RESULTS = Path(__file__).resolve().parent / "results" / "encoding.jsonl"
 VERIFY_RUN_BYTES = 16 * MIB
 
 
@@ -216,6 +215,9 @@ def run_verify(
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/report.py
+    from bench.report import bench_report
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,16,64", help="blob sizes in MiB")
     parser.add_argument("--shards", default="10,100,1000", help="shard counts n")
@@ -229,14 +231,11 @@ def main() -> None:
         "--verify-only", action="store_true", help="only the verify rows (leopard, as nodes run)"
     )
     args = parser.parse_args()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     codes = [EncodingType(int(c)) for c in args.codes.split(",")]
-    with RESULTS.open("a") as out:
+    with bench_report("encoding", incremental=True) as report:
         for n in (int(x) for x in args.verify_shards.split(",")):
             for kib in (int(x) for x in args.verify_slivers_kib.split(",")):
-                row = run_verify(kib, n, EncodingType.RS_GF65536_LEOPARD, args.repeat)
-                print(json.dumps(row), flush=True)
-                out.write(json.dumps(row) + "\n")
+                report.emit(run_verify(kib, n, EncodingType.RS_GF65536_LEOPARD, args.repeat))
         if args.verify_only:
             return
         for n in (int(x) for x in args.shards.split(",")):
@@ -244,9 +243,7 @@ def main() -> None:
                 for encoding_type in codes:
                     if n > MAX_SHARDS[encoding_type]:
                         continue
-                    line = json.dumps(run_one(size_mib, n, encoding_type, args.repeat))
-                    print(line, flush=True)
-                    out.write(line + "\n")
+                    report.emit(run_one(size_mib, n, encoding_type, args.repeat))
 
 
 if __name__ == "__main__":

@@ -36,9 +36,7 @@ Usage: python bench/store_cpu.py [--size-mib 64] [--nodes 10] [--shards 20] [--r
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import resource
 import sys
 import time
@@ -50,8 +48,7 @@ if TYPE_CHECKING:
     from backend.sdk.client import Client
 
 MIB = 1 << 20
-RESULTS = Path(__file__).resolve().parent / "results" / "store_cpu.jsonl"
-sys.path.insert(0, str(RESULTS.parents[2]))  # the network fixture lives in tests/integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, bench/report.py
 TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_SECONDS = 0.6
 IDLE_SAMPLE_SECONDS = 1.0
@@ -298,19 +295,10 @@ def main() -> None:
     parser.add_argument("--target-mib-s", type=float, default=50.0)
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
-    context = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
-    lines: list[str] = []
+    from bench.report import bench_report
 
-    def emit(row: dict[str, object]) -> None:
-        line = json.dumps({**row, **context})
-        print(line, flush=True)
-        lines.append(line)
-
-    measure(arguments, emit)
-    if not arguments.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as handle:
-            handle.write("\n".join(lines) + "\n")
+    with bench_report("store_cpu", save=not arguments.no_save) as report:
+        measure(arguments, report.emit)
 
 
 if __name__ == "__main__":
