@@ -19,6 +19,7 @@ from backend.chain.devnet import Devnet, dev_accounts
 from backend.chain.policies import PolicyContract, deploy_policy
 from backend.core.seal.header import parse_header
 from backend.sdk.client import Client
+from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from backend.sdk.seal import SealClient
 from tests.e2e import frontend_harness
 from tests.e2e.frontend_harness import (
@@ -33,6 +34,7 @@ from tests.e2e.frontend_harness import (
 )
 from tests.integration.network import Network
 from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+from tests.integration.user_client import network_client
 
 browser = frontend_harness.browser
 web = frontend_harness.web
@@ -55,8 +57,8 @@ def key_servers(
 
 
 def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Client:
-    return Client.connect(
-        chain, artifacts, network.env.staking.address, network.env.registry.address
+    return network_client(
+        network, artifacts, chain=chain, node_timeout=DEFAULT_TIMEOUT, node_retries=DEFAULT_RETRIES
     )
 
 

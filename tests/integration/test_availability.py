@@ -23,18 +23,12 @@ from backend.sdk.availability import (
 from backend.sdk.client import Client
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network
+from tests.integration.user_client import network_client
 
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
+    return network_client(network, artifacts)
 
 
 def _check(client: Client, record, committee_epoch: int):  # type: ignore[no-untyped-def]

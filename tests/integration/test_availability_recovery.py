@@ -18,20 +18,14 @@ from backend.core import routes
 from backend.sdk.client import Client, StoreResult
 from tests.integration.counting_proxy import CountingProxy
 from tests.integration.network import Network, wait_until
+from tests.integration.user_client import network_client
 
 BLOB_SIZES = (150_000, 400_000, 1_000_000)
 
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
+    return network_client(network, artifacts)
 
 
 @pytest.fixture

@@ -14,10 +14,12 @@ from backend.chain.compiler import Artifacts
 from backend.chain.rewards import deploy_rewards
 from backend.sdk.availability_dashboard import node_availability
 from backend.sdk.client import Client
+from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from tests.e2e.cli_harness import run
 from tests.e2e.test_cli_verify import verify_env
 from tests.integration.network import Network, wait_until
 from tests.integration.network_contracts import attach_challenges
+from tests.integration.user_client import network_client
 
 __all__ = ["verify_env"]
 
@@ -32,8 +34,8 @@ def challenges(network: Network, artifacts: Artifacts) -> StorageChallengesContr
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    return Client.connect(
-        network.user, artifacts, network.env.staking.address, network.env.registry.address
+    return network_client(
+        network, artifacts, node_timeout=DEFAULT_TIMEOUT, node_retries=DEFAULT_RETRIES
     )
 
 

@@ -21,7 +21,7 @@ from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient, QuiltStoreResult
 from tests.integration.index_databases import database_url, postgres
 from tests.integration.network import Network
-from tests.integration.quilt_env import user_client
+from tests.integration.user_client import user_client
 
 __all__ = ["database_url", "postgres"]  # module fixtures, used here by name
 

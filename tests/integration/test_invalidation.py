@@ -29,18 +29,12 @@ from backend.sdk.availability import verify_availability
 from backend.sdk.client import Client
 from backend.sdk.errors import BlobInvalid
 from tests.integration.network import Network, NodeProcess, wait_until
+from tests.integration.user_client import network_client
 
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
+    return network_client(network, artifacts)
 
 
 def badly_encoded(data: bytes, n: int, bad_primary: int) -> EncodedBlob:

@@ -15,7 +15,7 @@ from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient
 from scripts.nft_metadata import store_collection
 from tests.integration.network import Network
-from tests.integration.quilt_env import user_client
+from tests.integration.user_client import user_client
 
 
 @pytest.fixture(scope="module")

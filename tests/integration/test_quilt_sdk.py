@@ -22,8 +22,8 @@ from backend.sdk.errors import BlobNotFound
 from backend.sdk.quilt import FileTooLarge, QuiltClient
 from backend.sdk.quilt_batch import BatchIncomplete, Manifest, ingest, scan_directory
 from tests.integration.network import Network, NodeProcess
-from tests.integration.quilt_env import user_client
 from tests.integration.test_sdk_store_read import wal_balance
+from tests.integration.user_client import user_client
 
 
 @pytest.fixture(scope="module")

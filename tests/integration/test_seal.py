@@ -39,7 +39,7 @@ from backend.sdk.seal import (
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network
 from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.integration.user_client import network_client, publish_node_urls
 
 MARKER = b"PLAINTEXT-MARKER-seal-9d41c7"
 ID = bytes.fromhex("ab" * 32)
@@ -65,21 +65,10 @@ def all_key_servers(key_servers: list[KeyServerProcess]) -> Iterator[list[KeySer
             server.start()
 
 
-def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Client:
-    return Client.connect(
-        chain,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
-
-
 @pytest.fixture(scope="module")
 def writer(network: Network, artifacts: Artifacts) -> Client:
     publish_node_urls(network)
-    return _client(network, artifacts, network.user)
+    return network_client(network, artifacts)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +102,7 @@ def test_allowed_reader_decrypts_then_removal_refuses(
     stored = SealClient(writer, _urls(key_servers)).store(
         content, policy=allowlist.address, identity=ID
     )
-    reader = SealClient(_client(network, artifacts, reader_chain), _urls(key_servers))
+    reader = SealClient(network_client(network, artifacts, chain=reader_chain), _urls(key_servers))
     with pytest.raises(NotEnoughKeyShares, match="AccessDenied"):
         reader.read(stored.blob_id)
     allowlist.add_reader(reader_chain.address)

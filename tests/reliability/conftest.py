@@ -20,10 +20,9 @@ from backend.chain.compiler import Artifacts
 from backend.sdk.client import Client
 from tests.e2e.cli_harness import cli_env  # noqa: F401  (fixture)
 from tests.integration.network import Network
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.integration.user_client import FAULT_NODE_TIMEOUT, network_client, publish_node_urls
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.scenarios import ScenarioLog
-from tests.reliability.user_client import reliability_client
 
 ENABLED = os.environ.get("WALRUS_RELIABILITY") == "1"
 collect_ignore_glob = [] if ENABLED else ["test_*.py"]
@@ -41,7 +40,7 @@ def scenarios() -> Iterator[ScenarioLog]:
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
     publish_node_urls(network)
-    return reliability_client(network, artifacts)
+    return network_client(network, artifacts, node_timeout=FAULT_NODE_TIMEOUT)
 
 
 @pytest.fixture(scope="module")

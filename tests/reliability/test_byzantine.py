@@ -25,10 +25,10 @@ from nodes.config import NodeConfig
 from tests.e2e.cli_harness import cli_env  # noqa: F401  (fixture)
 from tests.integration.network import Network, NodeProcess, wait_until
 from tests.integration.network_contracts import attach_challenges
+from tests.integration.user_client import FAULT_NODE_TIMEOUT, network_client
 from tests.reliability.backend_process import BackendProcess
 from tests.reliability.byzantine import ByzantineProxy, Mode
 from tests.reliability.scenarios import ScenarioLog
-from tests.reliability.user_client import reliability_client
 
 CATEGORY = "Byzantine nodes"
 WINDOW = 60
@@ -81,7 +81,7 @@ def liar(
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts, liar: ByzantineProxy) -> Client:
     """A client connected after the liar's URL was published (it caches node URLs)."""
-    return reliability_client(network, artifacts)
+    return network_client(network, artifacts, node_timeout=FAULT_NODE_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
