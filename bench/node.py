@@ -22,9 +22,7 @@ Usage: python bench/node.py [--sizes-kib 64,1024,16384] [--repeat N]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sqlite3
 import sys
 import tempfile
@@ -40,7 +38,7 @@ import lmdb
 import requests
 
 MIB = 1 << 20
-RESULTS = Path(__file__).resolve().parent / "results" / "node.jsonl"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def fsync_file_baseline(directory: Path, data: bytes, repeat: int) -> list[float]:
@@ -187,7 +185,7 @@ def concurrent_puts(
 def http(
     sizes: list[int], repeat: int, connections: int, emit: Callable[[dict[str, object]], None]
 ) -> None:
-    sys.path.insert(0, str(RESULTS.parents[2]))  # the fixture lives in tests/integration
+    sys.path.insert(0, str(REPO))  # the fixture lives in tests/integration
     from backend.core import routes
     from backend.core.sliver_kind import SliverKind
     from tests.integration.network import standalone_network
@@ -280,7 +278,7 @@ def http(
 def fresh(repeat: int, emit: Callable[[dict[str, object]], None]) -> None:
     """A 1 KiB blob stored right after its register tx, before the nodes' event followers
     have seen it: per-phase wall time of the node requests (sequential, keep-alive)."""
-    sys.path.insert(0, str(RESULTS.parents[2]))
+    sys.path.insert(0, str(REPO))
     from backend.core import routes
     from tests.integration.network import standalone_network
 
@@ -336,7 +334,7 @@ def durable(
     `n_shards` shards): PUT every sliver of the node's pairs, then GET the confirmation (one
     fsync for all of them, then the BLS signature), against writing the same bytes to one
     local file with one fsync, same run."""
-    sys.path.insert(0, str(RESULTS.parents[2]))
+    sys.path.insert(0, str(REPO))
     from backend.core import routes
     from backend.core.encoder import encode_blob
     from tests.integration.network import standalone_network
@@ -458,7 +456,7 @@ def quorum(
     nodes' followers saw it). Wall time until the confirming nodes hold the quorum weight and
     until every node confirmed, each request kind's wall time and node-side phases
     (Server-Timing), and the node processes' CPU seconds per blob."""
-    sys.path.insert(0, str(RESULTS.parents[2]))
+    sys.path.insert(0, str(REPO))
     from backend.core import routes
     from backend.core.encoder import EncodedBlob
     from tests.integration.network import standalone_network
@@ -573,27 +571,22 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true")
     arguments = parser.parse_args()
     sizes = [int(kib) * 1024 for kib in arguments.sizes_kib.split(",")]
-    run = {"host": platform.node(), "cpus": os.cpu_count(), "time": int(time.time())}
+    sys.path.insert(0, str(REPO))  # bench/report.py
+    from bench.report import bench_report
 
-    def emit(row: dict[str, object]) -> None:
-        line = json.dumps({**row, **run})
-        print(line, flush=True)
-        if not arguments.no_save:
-            RESULTS.parent.mkdir(exist_ok=True)
-            with RESULTS.open("a") as handle:
-                handle.write(line + "\n")
-
-    parts = arguments.part.split(",")
-    if "engines" in parts:
-        engines(sizes, arguments.repeat, emit)
-    if "http" in parts:
-        http(sizes, arguments.repeat, arguments.connections, emit)
-    if "fresh" in parts:
-        fresh(arguments.repeat, emit)
-    if "durable" in parts:
-        durable(sizes, arguments.repeat, arguments.connections, arguments.durable_shards, emit)
-    if "quorum" in parts:
-        quorum(arguments.nodes, arguments.shards, arguments.repeat, emit)
+    with bench_report("node", save=not arguments.no_save, incremental=True) as report:
+        emit = report.emit
+        parts = arguments.part.split(",")
+        if "engines" in parts:
+            engines(sizes, arguments.repeat, emit)
+        if "http" in parts:
+            http(sizes, arguments.repeat, arguments.connections, emit)
+        if "fresh" in parts:
+            fresh(arguments.repeat, emit)
+        if "durable" in parts:
+            durable(sizes, arguments.repeat, arguments.connections, arguments.durable_shards, emit)
+        if "quorum" in parts:
+            quorum(arguments.nodes, arguments.shards, arguments.repeat, emit)
 
 
 if __name__ == "__main__":
