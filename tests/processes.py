@@ -1,6 +1,7 @@
-"""Child processes the tests start (key servers, `walrus serve`): output appended to a log
-file, waited for until they answer over HTTP, stopped by their own pid: SIGTERM, SIGKILL
-after 10 s. Never by name: other engineers run the same programs on this machine."""
+"""Child processes the tests start (storage nodes, key servers, `walrus serve`): output
+appended to a log file, waited for until they answer over HTTP, stopped by their own pid:
+SIGTERM, SIGKILL after 10 s. Never by name: other engineers run the same programs on this
+machine."""
 
 from __future__ import annotations
 
@@ -34,29 +35,44 @@ def wait_answering(
     name: str,
     need_ok: bool = True,
     poll_seconds: float = 0.1,
+    error: type[Exception] = RuntimeError,
 ) -> None:
-    """Until GET `url` answers (with a 2xx/3xx when `need_ok`); RuntimeError naming `name`
-    (with the log's tail) if the process exits first or `timeout` seconds pass."""
+    """Until GET `url` answers (with a 2xx/3xx when `need_ok`); `error` naming `name` (with
+    the log's tail) if the process exits first or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited: {log_path.read_text()[-2000:]}")
+            raise error(f"{name} exited: {log_tail(log_path)}")
         try:
             if requests.get(url, timeout=2).ok or not need_ok:
                 return
         except requests.RequestException:
             pass
         time.sleep(poll_seconds)
-    raise RuntimeError(f"{name} not serving after {timeout}s")
+    raise error(f"{name} not serving after {timeout}s")
 
 
-def stop_by_pid(process: subprocess.Popen[bytes] | None) -> None:
-    """SIGTERM to the process's own pid, SIGKILL if it has not exited 10 s later."""
+def log_tail(log_path: Path, characters: int = 2000) -> str:
+    try:
+        return log_path.read_text(errors="replace")[-characters:]
+    except OSError:
+        return "(no log)"
+
+
+def stop_by_pid(process: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """SIGTERM to the process's own pid, SIGKILL if it has not exited `timeout` s later."""
     if process is None or process.poll() is not None:
         return
     os.kill(process.pid, signal.SIGTERM)
     try:
-        process.wait(10)
+        process.wait(timeout)
     except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
+        kill_by_pid(process)
+
+
+def kill_by_pid(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL to the process's own pid (no chance to clean up), then reap it."""
+    if process is None or process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)

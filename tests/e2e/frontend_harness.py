@@ -32,18 +32,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-import requests
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from web3.contract import Contract
@@ -54,7 +51,8 @@ from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import REPO_ROOT, Network
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.integration.user_client import publish_node_urls
+from tests.processes import spawn_logged, stop_by_pid, wait_answering
 
 CHROMIUM: Final = Path(os.environ.get("WALRUS_CHROMIUM", "/usr/bin/chromium"))
 DIST: Final = REPO_ROOT / "frontend" / "dist"
@@ -197,31 +195,6 @@ def _unlock(chain: ChainClient, address: str) -> None:
     chain.w3.provider.make_request("anvil_impersonateAccount", [address])  # type: ignore[arg-type]
 
 
-def wait_for_backend(url: str, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("walrus serve exited before answering")
-        try:
-            requests.get(url + "/v1/api", timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"walrus serve not answering after {timeout} s")
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM by pid, SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
-
-
 @dataclass
 class _StackParts:
     deployment_file: Path
@@ -296,14 +269,11 @@ def start_web_stack(
     }
     command = [sys.executable, "-m", "backend.cli.main", "serve", "--port", str(port)]
     command += ["--data-dir", str(directory), "--max-blob-bytes", str(max_blob_bytes)]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    process = spawn_logged(command, log_path, env)
     try:
-        wait_for_backend(url, process)
+        wait_answering(process, url + "/v1/api", log_path, 90.0, name="walrus serve", need_ok=False)
     except BaseException:
-        stop_process(process)
+        stop_by_pid(process)
         raise
     return WebStack(
         url=url,
@@ -320,7 +290,7 @@ def start_web_stack(
 
 
 def stop_web_stack(stack: WebStack) -> None:
-    stop_process(stack.process)
+    stop_by_pid(stack.process)
 
 
 class TestWallet:

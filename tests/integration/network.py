@@ -10,8 +10,6 @@ Use `start_network(...)` from a fixture and `network.stop()` at its end.
 from __future__ import annotations
 
 import base64
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +33,7 @@ from backend.core.encoder import EncodedBlob, encode_blob
 from backend.core.pairs import shard_of_pair
 from nodes.config import NodeConfig, write_secret
 from tests.contracts.blob_registry_env import RegistryEnv, build_env, fresh_client
+from tests.processes import kill_by_pid, spawn_logged, stop_by_pid, wait_answering
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_STAKE = 10**12
@@ -67,57 +66,38 @@ class NodeProcess:
         """Start the process (not waiting for it to serve; see `wait_ready`)."""
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError(f"node {self.index} is already running (pid {self.pid})")
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn_logged(
             [sys.executable, "-m", "nodes", "run", "--config", str(self.config_path)],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            self.log_path,
         )
-        log.close()
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise NodeFailedToStart(f"node {self.index} exited: {self.log_tail()}")
-            try:
-                if requests.get(self.url + routes.HEALTH, timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise NodeFailedToStart(f"node {self.index} not serving after {timeout}s")
+        if self.process is None:
+            raise NodeFailedToStart(f"node {self.index} was never started")
+        wait_answering(
+            self.process,
+            self.url + routes.HEALTH,
+            self.log_path,
+            timeout,
+            name=f"node {self.index}",
+            error=NodeFailedToStart,
+        )
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM this node's pid, SIGKILL after `timeout`; returns its exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout)
+        stop_by_pid(self.process, timeout)
         return self.process.returncode
 
     def kill(self) -> None:
         """SIGKILL this node's pid (no chance to clean up)."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        kill_by_pid(self.process)
 
     def restart(self) -> None:
         self.stop()
         self.start()
         self.wait_ready()
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
 
 @dataclass
