@@ -1,7 +1,9 @@
 """End-to-end store/read benchmark through the SDK on a local network (JSON lines).
 
 anvil + deployment + N real node processes (tests/integration/network.py), then for each
-size: store and read throughput (MiB/s of blob bytes), chain transactions per store (the
+size: store and read throughput (MiB/s of blob bytes; the median of `--throughput-repeat`
+runs, each a new blob, the first on nodes that have stored nothing large yet, every run in
+`store_mib_s_runs` / `read_mib_s_runs`), chain transactions per store (the
 wallet's nonce delta), and the client's peak RSS (ru_maxrss of this process, which also
 holds the harness; nodes are separate processes), read before the baseline runs, and the
 client's extra memory over the blob it was given, in blob sizes:
@@ -11,7 +13,8 @@ bytes in memory (no chain, no HTTP).
 
 Memory per operation: `store_extra_rss_x_blob` / `read_extra_rss_x_blob` are (VmHWM during
 the store or read - VmRSS before it) / blob size, with VmHWM reset through
-/proc/self/clear_refs before each (the data in hand is already in "before"). Per-phase
+/proc/self/clear_refs before each (the data in hand is already in "before"); the largest
+over the runs. Per-phase
 wall times (median ms; `store_phases_ms`, `read_phases_ms`, `phase_p50_ms`): encode,
 current_epoch, registration_cost, _wallet_state (WAL balance, allowance, block time: these
 three overlap the encoding), blob_id_status, _payment (the EIP-2612 permit),
@@ -33,7 +36,7 @@ Targets (issue 7): 64 MiB store >= 50 MiB/s, read >= 100 MiB/s; 1 KiB store p50 
 read p50 <= 20 ms; client peak RSS <= 3x blob size.
 
 Usage: python bench/e2e.py [--sizes-mib 1,16,64,256] [--nodes 10] [--shards 20]
-       [--latency-kib 1,1024] [--repeat 10] [--no-save]
+       [--latency-kib 1,1024] [--repeat 10] [--throughput-repeat 3] [--no-save]
        [--rpc-url URL --deployment FILE]   # the network `make up` runs, paying as dev account 7
 """
 
@@ -118,6 +121,10 @@ class RequestCounter:
         return self.rpcs, self.node_requests
 
 
+def medians_ms(seconds: dict[str, list[float]]) -> dict[str, float]:
+    return {name: round(statistics.median(times) * 1000, 1) for name, times in seconds.items()}
+
+
 class PhaseTimer:
     """Wall time per phase of the client's store and read (wrapping its collaborators on
     this one client object: the SDK has no timing hooks of its own)."""
@@ -154,9 +161,13 @@ class PhaseTimer:
         return timed
 
     def medians_ms(self) -> dict[str, float]:
-        return {
-            name: round(statistics.median(times) * 1000, 1) for name, times in self.seconds.items()
-        }
+        return medians_ms(self.seconds)
+
+    def move_to(self, phases: dict[str, list[float]]) -> None:
+        """Add the times so far to `phases` and start again."""
+        for name, times in self.seconds.items():
+            phases.setdefault(name, []).extend(times)
+        self.seconds.clear()
 
     def clear(self) -> None:
         self.seconds.clear()
@@ -207,51 +218,67 @@ def measure(
     counter = RequestCounter(client)
 
     for size_mib in arguments.sizes_mib:
-        data = os.urandom(int(size_mib * MIB))
-        rss_before = current_rss_mib()
-        nonce = w3.eth.get_transaction_count(user)
-        timer.clear()
-        reset_peak_rss()
-        start = time.perf_counter()
-        result = client.store(data, epochs=arguments.epochs)
-        stored = time.perf_counter() - start
-        store_peak = status_mib("VmHWM")
-        store_phases = timer.medians_ms()
-        transactions = w3.eth.get_transaction_count(user) - nonce
-        timer.clear()
-        rss_before_read = status_mib("VmRSS")
-        reset_peak_rss()
-        start = time.perf_counter()
-        back = client.read(result.blob_id)
-        read = time.perf_counter() - start
-        read_peak = status_mib("VmHWM")
-        read_phases = timer.medians_ms()
-        assert back == data
-        del back
+        runs: dict[str, list[float]] = {}
+        store_phases: dict[str, list[float]] = {}
+        read_phases: dict[str, list[float]] = {}
+        for _ in range(arguments.throughput_repeat):
+            data = os.urandom(int(size_mib * MIB))  # new bytes: a new blob each run
+            rss_before = current_rss_mib()
+            nonce = w3.eth.get_transaction_count(user)
+            reset_peak_rss()
+            timer.clear()
+            start = time.perf_counter()
+            result = client.store(data, epochs=arguments.epochs)
+            stored = time.perf_counter() - start
+            store_peak = status_mib("VmHWM")
+            transactions = w3.eth.get_transaction_count(user) - nonce
+            timer.move_to(store_phases)
+            rss_before_read = status_mib("VmRSS")
+            reset_peak_rss()
+            start = time.perf_counter()
+            back = client.read(result.blob_id)
+            read = time.perf_counter() - start
+            read_peak = status_mib("VmHWM")
+            timer.move_to(read_phases)
+            assert back == data
+            del back
+            for name, value in (
+                ("store_s", stored),
+                ("read_s", read),
+                ("transactions", transactions),
+                ("store_extra", (store_peak - rss_before) / size_mib),
+                ("read_extra", (read_peak - rss_before_read) / size_mib),
+                ("client_extra", (peak_rss_mib() - rss_before) / size_mib),
+            ):
+                runs.setdefault(name, []).append(value)
         peak = peak_rss_mib()  # ru_maxrss: measured before the baseline allocates its copy
         start = time.perf_counter()
         encoded = encode_blob(data, n)
         decode_blob(encoded.metadata, encoded.primary_slivers[:p])
         baseline = time.perf_counter() - start
         del encoded
+        store_s, read_s = statistics.median(runs["store_s"]), statistics.median(runs["read_s"])
         emit(
             {
                 "bench": "e2e_throughput",
                 "size_mib": size_mib,
                 "nodes": nodes,
                 "n_shards": n,
-                "store_mib_s": round(size_mib / stored, 1),
-                "read_mib_s": round(size_mib / read, 1),
-                "store_s": round(stored, 3),
-                "read_s": round(read, 3),
-                "chain_transactions_per_store": transactions,
+                "runs": arguments.throughput_repeat,
+                "store_mib_s": round(size_mib / store_s, 1),
+                "read_mib_s": round(size_mib / read_s, 1),
+                "store_mib_s_runs": [round(size_mib / t, 1) for t in runs["store_s"]],
+                "read_mib_s_runs": [round(size_mib / t, 1) for t in runs["read_s"]],
+                "store_s": round(store_s, 3),
+                "read_s": round(read_s, 3),
+                "chain_transactions_per_store": max(runs["transactions"]),
                 "client_rss_before_mib": rss_before,
                 "client_peak_rss_mib": peak,
-                "client_extra_rss_x_blob": round((peak - rss_before) / size_mib, 1),
-                "store_extra_rss_x_blob": round((store_peak - rss_before) / size_mib, 2),
-                "read_extra_rss_x_blob": round((read_peak - rss_before_read) / size_mib, 2),
-                "store_phases_ms": store_phases,
-                "read_phases_ms": read_phases,
+                "client_extra_rss_x_blob": round(max(runs["client_extra"]), 1),
+                "store_extra_rss_x_blob": round(max(runs["store_extra"]), 2),
+                "read_extra_rss_x_blob": round(max(runs["read_extra"]), 2),
+                "store_phases_ms": medians_ms(store_phases),
+                "read_phases_ms": medians_ms(read_phases),
                 "baseline_encode_decode_mib_s": round(size_mib / baseline, 1),
             }
         )
@@ -318,7 +345,13 @@ def main() -> None:
     parser.add_argument(
         "--latency-kib", type=lambda t: [int(x) for x in t.split(",")], default=[1, 1024]
     )
-    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=10, help="stores and reads per latency row")
+    parser.add_argument(
+        "--throughput-repeat",
+        type=int,
+        default=3,
+        help="stores and reads per throughput row (median; the first one is on cold nodes)",
+    )
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--rpc-url", help="measure the running network there (e.g. make up's)")
     parser.add_argument("--deployment", type=Path, help="its deployment file (with --rpc-url)")
