@@ -1,0 +1,202 @@
+"""ChainClient's direct JSON-RPC path (cached ABI coding, keep-alive http.client) answers
+exactly as web3's own ``ContractFunction.call`` does: same values, same named reverts,
+same error for a dead endpoint; receipts are formatted as web3 formats them."""
+
+from __future__ import annotations
+
+import inspect
+import socket
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
+from backend.chain.devnet import free_port
+from backend.chain.errors import ChainUnreachable, ContractError, ContractRevert
+from backend.chain.rpc import direct_connection
+
+
+@pytest.fixture(scope="module")
+def web3_only(chain: ChainClient, artifacts: Artifacts) -> ChainClient:
+    """The same account and chain, every request through web3's provider (the reference)."""
+    assert chain.account is not None
+    w3 = Web3(Web3.HTTPProvider(chain.rpc_url))
+    w3.middleware_onion.remove("validation")
+    client = ChainClient(chain.rpc_url, chain.account.key, w3=w3, error_abis=artifacts.all_abis())
+    assert client.direct is None
+    return client
+
+
+def _views(
+    deployment: Deployment, artifacts: Artifacts, chain: ChainClient, holder: str
+) -> list[ContractFunction]:
+    wal = deployment.contract(chain, artifacts, "WAL").functions
+    registry = deployment.contract(chain, artifacts, "BlobRegistry").functions
+    staking = deployment.contract(chain, artifacts, "Staking").functions
+    return [
+        wal.balanceOf(holder),  # uint256 from an address argument
+        wal.decimals(),  # uint8
+        wal.name(),  # string
+        wal.delegates(holder),  # address, checksummed
+        wal.eip712Domain(),  # bytes1, strings, address, bytes32, uint256[] as a list
+        registry.blobIdStatus(b"\x07" * 32),  # a struct (tuple) from a bytes32 argument
+        registry.registrationCost(1 << 20, 3),  # two outputs
+        registry.attribute(0, "content-type"),  # bool and string from uint + string
+        staking.candidateNodeIds(),  # uint256[]
+        staking.committeeOf(0),  # two arrays
+    ]
+
+
+def test_views_return_what_web3_returns(
+    chain: ChainClient,
+    web3_only: ChainClient,
+    deployment: Deployment,
+    artifacts: Artifacts,
+    dev_accounts: list[LocalAccount],
+) -> None:
+    assert chain.direct is not None, "the test chain URL is plain http: the direct path is on"
+    for function in _views(deployment, artifacts, chain, dev_accounts[1].address):
+        expected = _outcome(web3_only, function)
+        answer, sent = _requests_during(chain, partial(_outcome, chain, function))
+        assert sent == [("eth_call", False)], function.fn_name
+        assert answer == expected, function.fn_name
+        assert type(answer) is type(expected), function.fn_name
+    domain = chain.call(deployment.contract(chain, artifacts, "WAL").functions.eip712Domain())
+    assert isinstance(domain[6], list) and Web3.is_checksum_address(domain[4])
+
+
+def test_reverts_raise_the_same_named_errors(
+    chain: ChainClient,
+    web3_only: ChainClient,
+    deployment: Deployment,
+    artifacts: Artifacts,
+    dev_accounts: list[LocalAccount],
+) -> None:
+    wal = deployment.contract(chain, artifacts, "WAL").functions
+    poor = dev_accounts[9].address
+    reverting = [
+        wal.transfer(poor, 10**40),  # custom error with arguments
+        wal.checkpoints(poor, 10**6),  # Panic (array index out of bounds)
+    ]
+    for function in reverting:
+        with pytest.raises(ContractRevert) as direct:
+            chain.call(function, sender=poor)
+        sent = _requests_during(chain, partial(_outcome, chain, function, poor))[1]
+        assert sent == [("eth_call", False)], "decoded from the one answer, web3 not asked"
+        with pytest.raises(ContractRevert) as reference:
+            web3_only.call(function, sender=poor)
+        assert (direct.value.name, str(direct.value)) == (
+            reference.value.name,
+            str(reference.value),
+        )
+        assert direct.value.data == reference.value.data
+    with pytest.raises(ContractRevert, match=r"^ERC20InsufficientBalance\(0x"):
+        chain.call(wal.transfer(poor, 10**40), sender=poor)
+
+
+def test_a_dead_endpoint_gives_the_same_error(artifacts: Artifacts) -> None:
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    messages = []
+    for client in (
+        ChainClient(dead_url),
+        ChainClient(dead_url, w3=Web3(Web3.HTTPProvider(dead_url))),
+    ):
+        wal = client.contract("0x" + "11" * 20, artifacts.abi("WAL"))
+        with pytest.raises(ChainUnreachable) as error:
+            client.call(wal.functions.balanceOf("0x" + "22" * 20))
+        messages.append(str(error.value))
+    assert (
+        messages[0]
+        == messages[1]
+        == (f"no EVM JSON-RPC endpoint answers at {dead_url} (ConnectionError)")
+    )
+
+
+def test_receipts_are_formatted_as_web3_formats_them(
+    chain: ChainClient, web3_only: ChainClient, wal: Any, dev_accounts: list[LocalAccount]
+) -> None:
+    receipt = chain.transact(wal.functions.transfer(dev_accounts[8].address, 5))
+    reference = web3_only.w3.eth.get_transaction_receipt(receipt["transactionHash"])
+    assert receipt == reference
+    assert receipt["status"] == 1 and isinstance(receipt["logs"][0]["topics"][0], bytes)
+    assert wal.events.Transfer().process_receipt(receipt)[0]["args"]["value"] == 5
+
+
+def test_threads_share_the_client_and_a_closed_connection_is_reopened(
+    chain: ChainClient, wal: Any, dev_accounts: list[LocalAccount]
+) -> None:
+    expected = {a.address: wal.functions.balanceOf(a.address).call() for a in dev_accounts}
+    seen: dict[str, set[int]] = {address: set() for address in expected}
+    errors: list[BaseException] = []
+
+    def read(address: str) -> None:
+        try:
+            for _ in range(20):
+                seen[address].add(int(chain.call(wal.functions.balanceOf(address))))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=read, args=(address,)) for address in expected]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert seen == {address: {balance} for address, balance in expected.items()}
+
+    assert chain.direct is not None and chain.direct.connection is not None
+    decimals = wal.functions.decimals().call()
+    chain.call(wal.functions.decimals())  # this thread now holds a keep-alive connection
+    kept_alive = chain.direct.connection._local.connection
+    kept_alive.sock.shutdown(socket.SHUT_RDWR)  # as if the server had dropped it
+    assert chain.call(wal.functions.decimals()) == decimals
+    assert chain.direct.connection._local.connection is not kept_alive
+
+
+def test_proxy_settings_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "http://127.0.0.1:8545"
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert direct_connection(url, 5.0) is None, "a proxied URL goes through requests"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert direct_connection(url, 5.0) is not None
+    assert direct_connection("https://rpc.example", 5.0) is None
+
+
+def _requests_during(
+    client: ChainClient, action: Callable[[], Any]
+) -> tuple[Any, list[tuple[str, bool]]]:
+    """``action()``'s result and the requests its provider posted, each as (method, whether
+    web3's request formatting ran: its ``make_request`` is on the stack)."""
+    provider = client.w3.provider
+    sent: list[tuple[str, bool]] = []
+    original = provider._make_request  # type: ignore[attr-defined]
+
+    def counted(method: str, data: bytes) -> bytes:
+        through_web3 = any(
+            frame.function == "make_request" for frame in inspect.stack(context=0)[1:4]
+        )
+        sent.append((method, through_web3))
+        return original(method, data)  # type: ignore[no-any-return]
+
+    provider._make_request = counted  # type: ignore[attr-defined]
+    try:
+        return action(), sent
+    finally:
+        del provider._make_request  # type: ignore[attr-defined]
+
+
+def _outcome(client: ChainClient, function: ContractFunction, sender: str | None = None) -> Any:
+    try:
+        return client.call(function, sender=sender)
+    except ContractError as error:
+        return (type(error).__name__, str(error))
