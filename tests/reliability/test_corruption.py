@@ -20,6 +20,7 @@ from backend.core.metadata import UnverifiedMetadata, verify_metadata
 from backend.core.slivers import UnverifiedSliver, verify_sliver
 from backend.sdk.client import Client
 from tests.integration.network import Network
+from tests.integration.store_corruption import flip_every_copy
 from tests.reliability.scenarios import ScenarioLog
 
 CATEGORY = "Faults"
@@ -40,22 +41,8 @@ def test_corrupted_last_write_is_survived_and_repaired(
     assert requests.get(node.url + path, timeout=10).content == sliver.to_bytes()
 
     node.kill()
-    store_file = node.data_dir / "store.lmdb" / "data.mdb"
-    content = bytearray(store_file.read_bytes())
-    # LMDB is copy-on-write: stale copies of the value may sit in freed pages, so corrupt
-    # every copy (else the live one may survive and the test proves nothing)
-    copies = 0
-    at = content.find(bytes(sliver.data))
-    while at >= 0:
-        middle = at + len(sliver.data) // 2
-        content[middle : middle + 16] = bytes(b ^ 0xFF for b in content[middle : middle + 16])
-        copies += 1
-        at = content.find(bytes(sliver.data), at + 1)
+    copies = flip_every_copy(node.data_dir / "store.lmdb" / "data.mdb", bytes(sliver.data))
     assert copies, "the sliver's bytes are not in the node's store file"
-    with store_file.open("r+b") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
     node.start()
     node.wait_ready()
 
