@@ -222,10 +222,12 @@ class ChainClient:
             "value": Web3.to_wei(value, "wei"),
             "chainId": self.chain_id,  # else build_transaction asks eth_chainId every time
         }
-        transaction = self._with_reverts(
-            lambda: function.build_transaction(_unestimated(params, gas, self._fee_params())),
-            function.fn_name,
-        )
+        unestimated = _unestimated(params, gas, self._fee_params())
+        transaction = self._direct_transaction(function, unestimated)
+        if transaction is None:
+            transaction = self._with_reverts(
+                lambda: function.build_transaction(unestimated), function.fn_name
+            )
         if gas is not None or function.fn_name not in self.reuse_gas_estimates:
             return self.send(_with_gas(transaction, gas), context=function.fn_name)
         key = (str(function.address), function.fn_name)
@@ -240,6 +242,20 @@ class ChainClient:
                 pass  # out of gas or a real revert: the estimate below tells which
         receipt = self.send(_with_gas(transaction, None), context=function.fn_name)
         return self._remember_gas(key, receipt)
+
+    def _direct_transaction(self, function: ContractFunction, params: TxParams) -> TxParams | None:
+        """What ``function.build_transaction(params)`` returns when every field is given
+        (``to`` and the calldata from the cached plan), or None for web3 to build it (also
+        when it would refuse: value sent to a function that is not payable)."""
+        if self.direct is None:
+            return None
+        plan = self._plans.plan(function)
+        data = plan.calldata(function) if plan is not None else None
+        if plan is None or data is None:
+            return None
+        if params.get("value") and plan.abi.get("stateMutability") != "payable":
+            return None
+        return cast(TxParams, {**params, "to": function.address, "data": data})
 
     def _remember_gas(self, key: tuple[str, str], receipt: TxReceipt) -> TxReceipt:
         self._gas_used[key] = max(self._gas_used.get(key, 0), int(receipt["gasUsed"]))
@@ -321,7 +337,16 @@ class ChainClient:
                     raise
 
     def _send_raw(self, raw: bytes) -> HexBytes:
-        return self._rpc(lambda: self.w3.eth.send_raw_transaction(raw))
+        direct = self.direct
+        if direct is None:
+            return self._rpc(lambda: self.w3.eth.send_raw_transaction(raw))
+        params = ["0x" + bytes(raw).hex()]
+        try:
+            tx_hash = self._rpc(lambda: post_json(direct, "eth_sendRawTransaction", params))
+        except JsonRpcError as error:
+            response = {"code": error.code, "message": error.message, "data": error.data}
+            raise Web3RPCError(error.message, rpc_response=cast(Any, {"error": response})) from None
+        return HexBytes(tx_hash)
 
     def wait_for_receipt(
         self, tx_hash: HexBytes | bytes, timeout: float = RECEIPT_TIMEOUT

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 
-from backend.chain.client import ChainClient
+from backend.chain.client import ChainClient, TransactionRejected
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
@@ -200,3 +200,36 @@ def _outcome(client: ChainClient, function: ContractFunction, sender: str | None
         return client.call(function, sender=sender)
     except ContractError as error:
         return (type(error).__name__, str(error))
+
+
+def test_transactions_are_built_and_rejected_as_web3_does(
+    chain: ChainClient, web3_only: ChainClient, wal: Any, dev_accounts: list[LocalAccount]
+) -> None:
+    function = wal.functions.transfer(dev_accounts[7].address, 3)
+    params: Any = {"from": chain.address, "value": 0, "chainId": chain.chain_id, "nonce": 0}
+    params.update({"gas": 90_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+    assert chain._direct_transaction(function, params) == function.build_transaction(params)
+    paying: Any = {**params, "value": 1}  # transfer is not payable: web3 builds it and refuses
+    assert chain._direct_transaction(function, paying) is None
+
+    penniless = "0x" + "5a" * 32
+    messages = []
+    for client in (chain.with_account(penniless), web3_only.with_account(penniless)):
+        with pytest.raises(TransactionRejected) as rejected:
+            client.send_value(dev_accounts[0].address, 10**18)
+        messages.append(str(rejected.value))
+    assert messages[0] == messages[1]
+    assert "insufficient funds" in messages[0].lower()
+
+
+def test_a_nonce_used_by_another_process_is_resent_with_the_next(
+    chain: ChainClient, artifacts: Artifacts, dev_accounts: list[LocalAccount]
+) -> None:
+    key = dev_accounts[6].key
+    mine, other = (ChainClient(chain.rpc_url, key, error_abis=artifacts.all_abis()) for _ in "ab")
+    recipient = dev_accounts[5].address
+    mine.send_value(recipient, 1)  # mine counts the next nonce locally from now on
+    other.send_value(recipient, 1)  # ...which this one (another process, same key) uses
+    before = chain.w3.eth.get_transaction_count(mine.address)
+    assert mine.send_value(recipient, 1)["status"] == 1  # "nonce too low": sent again
+    assert chain.w3.eth.get_transaction_count(mine.address) == before + 1
