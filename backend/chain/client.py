@@ -36,7 +36,7 @@ from backend.chain.errors import (
     TransactionTimeout,
     UnknownRevert,
 )
-from backend.chain.fast_calls import CallPlans, formatted_receipt
+from backend.chain.fast_calls import OFFCHAIN_LOOKUP, CallPlans, formatted_receipt
 from backend.chain.rpc import DirectHTTPProvider, JsonRpcError, post_json
 
 POLL_LATENCY: Final = 0.005
@@ -304,15 +304,30 @@ class ChainClient:
         if "gas" in tx:
             tx["gas"] = int(tx["gas"])
         else:
-            estimate = self._with_reverts(
-                lambda: self.w3.eth.estimate_gas(_without_nonce(tx)), context
-            )
-            tx["gas"] = int(estimate * GAS_MARGIN)
+            tx["gas"] = int(self._estimate_gas(tx, context) * GAS_MARGIN)
         tx_hash = self._sign_and_send(account, tx, context)
         receipt = self.wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._replay_revert(tx, receipt, context)
         return receipt
+
+    def _estimate_gas(self, tx: dict[str, Any], context: str) -> int:
+        """eth_estimateGas as plain JSON when the transaction's fields allow; a revert with
+        data raises its named error; anything else is asked again through web3."""
+        direct, request = self.direct, _json_transaction(tx)
+        block = self.w3.eth.default_block
+        if direct is not None and request is not None and isinstance(block, str):
+            try:
+                answer = self._rpc(lambda: post_json(direct, "eth_estimateGas", [request, block]))
+                return int(answer, 16)
+            except JsonRpcError as error:
+                revert = _error_revert_data(error)
+                if revert is not None and revert[:4] != OFFCHAIN_LOOKUP:
+                    raise self.decoder.exception_for(revert, context) from None
+            except (TypeError, ValueError):
+                pass  # an answer that is not a hex quantity: web3 words the error
+        estimate = self._with_reverts(lambda: self.w3.eth.estimate_gas(_without_nonce(tx)), context)
+        return int(estimate)
 
     def _sign_and_send(self, account: LocalAccount, tx: dict[str, Any], context: str) -> HexBytes:
         """Take the next nonce, sign, send; resend when another process with the same key
@@ -455,6 +470,26 @@ def _rpc_message(error: Web3RPCError) -> str:
     response = error.rpc_response or {}
     message = response.get("error", {}).get("message") if isinstance(response, dict) else None
     return str(message or error.message or error).splitlines()[0]
+
+
+def _json_transaction(tx: dict[str, Any]) -> dict[str, str] | None:
+    """The transaction's fields as JSON-RPC quantities and data (without the nonce), or
+    None when a field is not a plain int, str or bytes (web3 formats those)."""
+    request: dict[str, str] = {}
+    for key, value in tx.items():
+        if key == "nonce":
+            continue
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            request[key] = hex(value)
+        elif isinstance(value, str):
+            request[key] = value
+        elif isinstance(value, bytes):
+            request[key] = "0x" + value.hex()
+        else:
+            return None
+    return request
 
 
 def _error_revert_data(error: JsonRpcError) -> bytes | None:

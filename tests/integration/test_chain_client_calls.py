@@ -233,3 +233,23 @@ def test_a_nonce_used_by_another_process_is_resent_with_the_next(
     before = chain.w3.eth.get_transaction_count(mine.address)
     assert mine.send_value(recipient, 1)["status"] == 1  # "nonce too low": sent again
     assert chain.w3.eth.get_transaction_count(mine.address) == before + 1
+
+
+def test_gas_estimates_and_their_reverts_match_web3(
+    chain: ChainClient, web3_only: ChainClient, wal: Any, dev_accounts: list[LocalAccount]
+) -> None:
+    data = wal.functions.transfer(dev_accounts[4].address, 7)._encode_transaction_data()
+    tx: dict[str, Any] = {"from": chain.address, "to": wal.address, "data": data, "value": 0}
+    tx.update({"chainId": chain.chain_id, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1})
+    estimate, sent = _requests_during(chain, lambda: chain._estimate_gas(tx, "transfer"))
+    assert sent == [("eth_estimateGas", False)]
+    assert estimate == web3_only._estimate_gas(tx, "transfer") > 21_000
+
+    too_much = wal.functions.transfer(dev_accounts[4].address, 10**40)
+    messages = []
+    for client in (chain, web3_only):
+        with pytest.raises(ContractRevert) as reverted:
+            client.transact(too_much)  # the estimate reverts, nothing is sent
+        messages.append(str(reverted.value))
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("ERC20InsufficientBalance(")
