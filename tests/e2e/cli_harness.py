@@ -20,7 +20,7 @@ from web3 import Web3
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from tests.integration.network import REPO_ROOT, Network
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.integration.user_client import publish_node_urls
 
 
 def run(

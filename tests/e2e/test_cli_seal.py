@@ -19,7 +19,7 @@ from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e.cli_harness import one_line_error, run, wallet_env, write_deployment
 from tests.integration.network import Network
 from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.integration.user_client import publish_node_urls
 
 MARKER = b"CLI-SEAL-PLAINTEXT-MARKER-52be"
 ID = "c0" * 32

@@ -19,7 +19,7 @@ from backend.core.params import encoded_length
 from tests.e2e.cli_harness import network_cli_env, one_line_error, run
 from tests.integration.network import Network
 from tests.integration.network_contracts import attach_rewards
-from tests.integration.test_sdk_store_read import publish_node_urls
+from tests.integration.user_client import publish_node_urls
 
 SUBSIDY = 10**12
 """1,000 WAL of subsidy per epoch, so rewards flow without storage payments too."""

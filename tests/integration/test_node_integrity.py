@@ -17,26 +17,9 @@ from backend.core.sliver_kind import SliverKind
 from nodes.scrub import Scrubber
 from nodes.store import NodeStore
 from tests.integration.network import Network, NodeProcess, wait_until
+from tests.integration.store_corruption import flip_every_copy
 
 N_SHARDS = 4
-
-
-def _flip_every_copy(store_file: Path, needle: bytes) -> int:
-    """XOR 16 bytes in the middle of every copy of `needle` in the file (LMDB is copy on
-    write, stale copies may sit in freed pages); returns the number of copies."""
-    content = bytearray(store_file.read_bytes())
-    copies = 0
-    at = content.find(needle)
-    while at >= 0:
-        middle = at + len(needle) // 2
-        content[middle : middle + 16] = bytes(b ^ 0xFF for b in content[middle : middle + 16])
-        copies += 1
-        at = content.find(needle, at + 1)
-    with store_file.open("r+b") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return copies
 
 
 def _stored_blob(directory: Path) -> tuple[EncodedBlob, NodeStore]:
@@ -54,7 +37,7 @@ def test_a_flipped_sliver_is_never_returned_and_is_reported(tmp_path: Path) -> N
     encoded, store = _stored_blob(tmp_path)
     store.close()
     primary = encoded.sliver_pair(1)[0]
-    assert _flip_every_copy(tmp_path / "store.lmdb" / "data.mdb", primary.data) >= 1
+    assert flip_every_copy(tmp_path / "store.lmdb" / "data.mdb", primary.data) >= 1
     store = NodeStore(tmp_path)
     reported: list[BlobId] = []
     store.on_corruption = reported.append
@@ -85,7 +68,7 @@ def test_scrub_drops_corrupted_records_and_migrates_legacy_ones(tmp_path: Path) 
         txn.put(bad_key, bytes(len(bad_legacy.data)), db=slivers)  # zeros: fails the hash
     env.close()
     corrupted = encoded.sliver_pair(2)[0]
-    assert _flip_every_copy(tmp_path / "store.lmdb" / "data.mdb", corrupted.data) >= 1
+    assert flip_every_copy(tmp_path / "store.lmdb" / "data.mdb", corrupted.data) >= 1
 
     store = NodeStore(tmp_path)
     reported: list[BlobId] = []
@@ -121,7 +104,7 @@ def test_node_never_serves_a_flipped_sliver_and_rebuilds_it(network: Network) ->
     assert requests.get(node.url + path, timeout=10).content == sliver.to_bytes()
 
     node.kill()
-    assert _flip_every_copy(node.data_dir / "store.lmdb" / "data.mdb", sliver.data) >= 1
+    assert flip_every_copy(node.data_dir / "store.lmdb" / "data.mdb", sliver.data) >= 1
     node.start()
     node.wait_ready()
 

@@ -39,32 +39,12 @@ from backend.sdk.errors import (
 from nodes.store import NodeStore
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network, NodeProcess
-
-
-def publish_node_urls(network: Network) -> None:
-    """Point each node's on-chain URL at the port its process really listens on, where it
-    does not already (start_network registers the real URLs). Sending nothing when nothing
-    changes matters: the node processes send transactions from their operator accounts."""
-    for index, node in enumerate(network.nodes):
-        if network.env.staking.node(node.node_id).http_url == node.url:
-            continue
-        operator = network.env.operators[index]
-        operator.reset_nonces()
-        staking = network.env.staking.as_account(operator)
-        staking.set_node_metadata(node.node_id, f"node-{index}", node.url)
+from tests.integration.user_client import user_client
 
 
 @pytest.fixture(scope="module")
 def client(network: Network, artifacts: Artifacts) -> Client:
-    publish_node_urls(network)
-    return Client.connect(
-        network.user,
-        artifacts,
-        network.env.staking.address,
-        network.env.registry.address,
-        node_timeout=5.0,
-        node_retries=1,
-    )
+    return user_client(network, artifacts)
 
 
 @pytest.fixture
