@@ -33,7 +33,7 @@ from tests.e2e.frontend_harness import (
     wallet_script,
 )
 from tests.integration.network import Network
-from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
 from tests.integration.user_client import network_client
 
 browser = frontend_harness.browser
@@ -48,12 +48,8 @@ ID = bytes.fromhex("5e" * 32)
 def key_servers(
     anvil: Devnet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[KeyServerProcess]]:
-    servers = start_key_servers(anvil.url, tmp_path_factory.mktemp("web-keyservers"))
-    try:
+    with key_servers_running(anvil.url, tmp_path_factory.mktemp("web-keyservers")) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Client:

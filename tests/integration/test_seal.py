@@ -38,7 +38,7 @@ from backend.sdk.seal import (
 )
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network
-from tests.integration.seal_keyservers import KeyServerProcess, start_key_servers
+from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
 from tests.integration.user_client import network_client, publish_node_urls
 
 MARKER = b"PLAINTEXT-MARKER-seal-9d41c7"
@@ -49,12 +49,8 @@ ID = bytes.fromhex("ab" * 32)
 def key_servers(
     anvil: Devnet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[KeyServerProcess]]:
-    servers = start_key_servers(anvil.url, tmp_path_factory.mktemp("keyservers"))
-    try:
+    with key_servers_running(anvil.url, tmp_path_factory.mktemp("keyservers")) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 @pytest.fixture
