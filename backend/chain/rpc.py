@@ -68,7 +68,7 @@ class KeepAliveConnection:
     def post(self, body: bytes, *, idempotent: bool = True) -> bytes:
         """The response body; requests' exceptions when the endpoint does not answer."""
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is not None and _closed_by_peer(connection):
+        if connection is not None and closed_by_peer(connection):
             connection.close()
             connection = None
         reused = connection is not None
@@ -110,8 +110,9 @@ class KeepAliveConnection:
         self._local.connection = None
 
 
-def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
-    """An idle keep-alive socket that is readable was closed (or reset) by the server."""
+def closed_by_peer(connection: http.client.HTTPConnection) -> bool:
+    """An idle keep-alive socket that is readable was closed (or reset) by the server; one
+    without a socket is not worth reusing either (the SDK's node connections use this too)."""
     sock = connection.sock
     if sock is None:
         return True

@@ -6,7 +6,6 @@ import base64
 import http.client
 import json
 import os
-import select
 import socket
 import ssl
 import threading
@@ -19,6 +18,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 import numpy as np
 
+from backend.chain.rpc import closed_by_peer
 from backend.core import routes
 from backend.core.blob_id import BlobId
 from backend.core.sliver_kind import SliverKind
@@ -142,7 +142,7 @@ class ConnectionPool:
         with self._lock:
             while self._idle:
                 connection = self._idle.pop()
-                if not _closed_by_peer(connection):
+                if not closed_by_peer(connection):
                     break
                 connection.close()
             else:
@@ -189,16 +189,6 @@ class _NoDelayHttps(http.client.HTTPSConnection):
     def connect(self) -> None:
         super().connect()
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
-    """An idle keep-alive socket that is readable was closed (or broken) by the node."""
-    sock = connection.sock
-    if sock is None:
-        return False
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 class Answer:
