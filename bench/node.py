@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 import lmdb
 import requests
 
+from nodes.phases import parse_server_timing
+
 MIB = 1 << 20
 REPO = Path(__file__).resolve().parents[1]
 
@@ -150,16 +152,6 @@ class Connection:
         self._conn.close()
 
 
-def server_timing(header: str) -> dict[str, float]:
-    """Milliseconds per phase from a `Server-Timing: name;dur=ms, ...` header."""
-    phases = {}
-    for part in header.split(","):
-        name, _, duration = part.strip().partition(";dur=")
-        if duration:
-            phases[name] = float(duration)
-    return phases
-
-
 def concurrent_puts(
     base_url: str, path: str, wire: bytes, connections: int, per_connection: int
 ) -> float:
@@ -209,7 +201,7 @@ def http(
                 status, body, timing = conn.request("PUT", path, wire)
                 put_times.append(time.perf_counter() - start)
                 assert status == 201, body
-                for name, ms in server_timing(timing).items():
+                for name, ms in parse_server_timing(timing).items():
                     phases.setdefault(name, []).append(ms / 1000)
                 start = time.perf_counter()
                 status, got, _ = conn.request("GET", path)
@@ -483,7 +475,9 @@ def quorum(
             assert response.ok, response.text
             with times_lock:
                 request_times[kind].append(elapsed)
-                for name, ms in server_timing(response.headers.get("Server-Timing", "")).items():
+                for name, ms in parse_server_timing(
+                    response.headers.get("Server-Timing", "")
+                ).items():
                     phase_times.setdefault(f"{kind}_{name}", []).append(ms / 1000)
 
         def upload(node_id: int, url: str, encoded: EncodedBlob, pairs: list[int]) -> None:

@@ -40,9 +40,11 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from nodes.phases import parse_server_timing
 
 if TYPE_CHECKING:
     from backend.sdk.client import Client
@@ -152,9 +154,9 @@ class Recorder:
             kind = request_kind(path)
             if timing and kind:
                 self.sliver_puts += kind == "sliver" and method == "PUT"
-                for name, seconds in parse_server_timing(timing):
+                for name, ms in parse_server_timing(timing).items():
                     key = f"{kind}.{name}"
-                    self.phases[key] = self.phases.get(key, 0.0) + seconds
+                    self.phases[key] = self.phases.get(key, 0.0) + ms / 1000
             return response
 
         setattr(NodeClient, "_request", recorded)  # noqa: B010
@@ -204,14 +206,6 @@ def request_kind(path: str) -> str | None:
     if "/confirmation" in path:
         return "confirmation"
     return None
-
-
-def parse_server_timing(value: str) -> Iterator[tuple[str, float]]:
-    """`name;dur=ms, ...` -> (name, seconds) pairs."""
-    for item in value.split(","):
-        name, _, rest = item.strip().partition(";dur=")
-        if rest:
-            yield name, float(rest) / 1000
 
 
 def measure(arguments: argparse.Namespace, emit: Callable[[dict[str, object]], None]) -> None:
