@@ -76,14 +76,12 @@ def _blob_id(text: str) -> BlobId:
 BODY_CHUNK_BYTES = 1 << 20
 
 
-def _read_body(limit: int) -> memoryview:
+def _read_body(limit: int, length: int | None) -> memoryview:
     """Stream the request body in chunks into one buffer, never holding more than `limit`.
 
-    A declared Content-Length above `limit` is refused (413) before reading; a body without
-    one (chunked) is read until it ends or passes `limit` (413)."""
-    length = request.content_length
-    if length is not None and length > limit:
-        _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
+    `length` is the declared Content-Length (already checked against `limit` by
+    `_request_body`); a body without one (chunked) is read until it ends or passes `limit`
+    (413)."""
     stream = request.environ["wsgi.input"]
     expected = limit + 1 if length is None else length
     buffer = bytearray(expected)
@@ -132,7 +130,7 @@ def _request_body(limit: int) -> Iterator[memoryview]:
         _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
     borrowed = _borrowed_body(request.environ["wsgi.input"], length)
     if borrowed is None:
-        yield _read_body(limit)
+        yield _read_body(limit, length)
         return
     try:
         yield borrowed
