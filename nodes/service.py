@@ -107,10 +107,8 @@ def run(config_path: Path) -> int:
         for blob_id in missing:
             recoverer.submit(blob_id)
 
-    def after_batch(changed: list[BlobId]) -> None:
-        sweep(changed)
-
-    follower = EventFollower(store, chain, config.start_block, after_batch, sweep)
+    # after an event batch: that batch's blobs; when idle: all of them
+    follower = EventFollower(store, chain, config.start_block, sweep, sweep)
     store.on_corruption = recoverer.submit  # a record dropped as corrupt is rebuilt from peers
     scrubber = Scrubber(store)
     context.scrubber = scrubber
