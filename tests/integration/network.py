@@ -196,13 +196,15 @@ class Network:
             node.stop()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    """Poll `condition` every 0.2 s; fail the test after `timeout` seconds."""
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 30.0, what: str = "", every: float = 0.2
+) -> None:
+    """Poll `condition` every `every` seconds; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.2)
+        time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
 
 

@@ -132,7 +132,9 @@ def test_backend_killed_mid_upload_retry_pays_once(
     network: Network, client: Client, backend: BackendProcess, scenarios: ScenarioLog
 ) -> None:
     scenario = scenarios.scenario(CATEGORY, "kill -9 of `walrus serve` mid-upload, then retry")
-    data = os.urandom(3 << 20)  # encoding + uploads take long enough to land the kill
+    # the kill must land between registration and certification: uploading this much to
+    # the nodes takes a few hundred ms (3 MiB took under the 0.2 s a default poll waits)
+    data = os.urandom(24 << 20)
     blob_id = encode_blob(data, network.n_shards).blob_id
     epochs = 2
     cost = network.env.registry.registration_cost(len(data), epochs).total
@@ -149,6 +151,7 @@ def test_backend_killed_mid_upload_retry_pays_once(
         lambda: network.env.registry.blob_id_status(blob_id.raw).registrations > 0,
         timeout=120,
         what="the publisher registering the blob",
+        every=0.005,
     )
     backend.kill()
     uploader.join()
