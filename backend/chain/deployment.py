@@ -229,6 +229,11 @@ def _deploy_time_lock_policy(context: DeployContext) -> ChecksumAddress:
     return context.deploy("TimeLockPolicy")
 
 
+def _deploy_key_server_registry(context: DeployContext) -> ChecksumAddress:
+    """KeyServerRegistry: the Seal key servers clients encrypt to (docs/seal.md); no owner."""
+    return context.deploy("KeyServerRegistry")
+
+
 STEPS: list[tuple[str, DeployStep]] = [
     ("WAL", _deploy_wal),
     ("Staking", _deploy_staking),
@@ -240,6 +245,7 @@ STEPS: list[tuple[str, DeployStep]] = [
     ("SharedBlob", _deploy_shared_blob),
     ("BlobOwnerPolicy", _deploy_blob_owner_policy),
     ("TimeLockPolicy", _deploy_time_lock_policy),
+    ("KeyServerRegistry", _deploy_key_server_registry),
 ]
 """Contracts deployed by :func:`deploy`, in order. Append (name, step) to add one."""
 
