@@ -8,6 +8,7 @@ import time
 from backend.chain.client import ChainClient
 from backend.chain.compiler import compile_contracts
 from backend.chain.errors import ContractRevert
+from backend.chain.fast_logs import latest_block
 from backend.chain.registry import BlobIdStatus, BlobInfo, BlobRegistryContract
 from backend.chain.staking import StakingContract
 from backend.core.blob_id import BlobId
@@ -39,6 +40,13 @@ class ChainView:
         self._epoch = -1
         self._epoch_read_at = 0.0
         self._shards: dict[int, frozenset[int]] = {}
+
+    def head_block(self) -> int:
+        """The chain head's number; a plain ``eth_blockNumber`` on the client's keep-alive
+        provider (the follower asks twice a second), web3's otherwise."""
+        if self.client.direct is not None:
+            return latest_block(self.client.direct)
+        return self.client.block_number()
 
     def is_registered_node(self) -> bool:
         return 0 < self.node_id <= self.staking.node_count()

@@ -61,12 +61,12 @@ class EventFollower:
         """Apply one bounded batch of blocks; returns the number of blocks read."""
         cursor = self.store.cursor()
         first = self.start_block if cursor is None else cursor
-        self.head = self.chain.client.block_number()
+        self.head = self.chain.head_block()
         if first > self.head:
             self._sync_if_due()
             return 0
         last = min(self.head, first + BLOCK_RANGE - 1)
-        events = [e for e in self.chain.registry.events.in_blocks(first, last)]
+        events = self.chain.registry.events.in_blocks(first, last)
         records: dict[BlobId, BlobRecord] = {}
         count = 0
         for event in events:

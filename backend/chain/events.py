@@ -1,7 +1,8 @@
 """Decoding one contract's logs into typed event dataclasses.
 
 Each binding (staking.py, registry.py) declares a table: event name -> (dataclass,
-ABI argument names in the dataclass's field order); `ContractEvents` does the rest.
+ABI argument names in the dataclass's field order); `ContractEvents` does the rest, with
+the decoding plans of backend/chain/fast_logs.py (web3's per-log machinery is not used).
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from web3 import Web3
+from web3 import HTTPProvider
 from web3.contract import Contract
 from web3.types import LogReceipt, TxReceipt
 
-EventTable = Mapping[str, tuple[type[Any], tuple[str, ...]]]
+from backend.chain.fast_logs import EventTable, LogDecoder, fetch_logs
+
+__all__ = ["ContractEvents", "EventTable", "plain"]
+
 _Event = TypeVar("_Event")
 
 
@@ -27,36 +31,33 @@ def plain(value: Any) -> Any:
 
 
 class ContractEvents(Generic[_Event]):
-    """Decodes one contract's logs by `table`, ignoring other contracts' logs and events."""
+    """Decodes one contract's logs by `table`, ignoring other contracts' logs and events.
+
+    A log of a known event that does not decode raises fast_logs.MalformedLog."""
 
     def __init__(self, contract: Contract, table: EventTable) -> None:
         self._contract = contract
-        self._table = table
-        self._by_topic = {
-            bytes(Web3.keccak(text=contract.events[name].signature)): name for name in table
-        }
+        self.table = table
+        self._decoder = LogDecoder(contract.w3.codec, contract.abi, contract.address, table)
 
-    def decode_log(self, log: LogReceipt) -> _Event | None:
-        """The event of one log, or None if it is not one of this contract's known events."""
-        if log["address"] != self._contract.address or not log["topics"]:
-            return None
-        name = self._by_topic.get(bytes(log["topics"][0]))
-        if name is None:
-            return None
-        event_type, fields = self._table[name]
-        args = self._contract.events[name]().process_log(log)["args"]
-        decoded: _Event = event_type(*(plain(args[field]) for field in fields))
+    def decode_log(self, log: LogReceipt | Mapping[str, Any]) -> _Event | None:
+        """The event of one log (web3-formatted or raw JSON), or None if it is not one of
+        this contract's known events."""
+        decoded: _Event | None = self._decoder.decode(log)
         return decoded
 
-    def decode_logs(self, logs: Iterable[LogReceipt]) -> list[_Event]:
+    def decode_logs(self, logs: Iterable[LogReceipt | Mapping[str, Any]]) -> list[_Event]:
         return [event for log in logs if (event := self.decode_log(log)) is not None]
 
     def from_receipt(self, receipt: TxReceipt) -> list[_Event]:
         return self.decode_logs(receipt["logs"])
 
     def in_blocks(self, from_block: int, to_block: int) -> list[_Event]:
-        """All of this contract's events in the block range (inclusive), in chain order."""
-        logs = self._contract.w3.eth.get_logs(
-            {"address": self._contract.address, "fromBlock": from_block, "toBlock": to_block}
-        )
+        """All of this contract's events in the block range (inclusive), in chain order:
+        one plain ``eth_getLogs`` on an HTTP provider, web3's ``get_logs`` on any other."""
+        w3 = self._contract.w3
+        address = self._contract.address
+        if isinstance(w3.provider, HTTPProvider):
+            return self.decode_logs(fetch_logs(w3.provider, address, from_block, to_block))
+        logs = w3.eth.get_logs({"address": address, "fromBlock": from_block, "toBlock": to_block})
         return self.decode_logs(logs)
