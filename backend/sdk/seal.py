@@ -1,8 +1,12 @@
 """Seal for SDK users: encrypt-then-store and read-then-decrypt with t of m key servers.
 
-Storing: the key servers' X25519 keys come from their ``/v1/seal/info`` (checked to serve
-this chain); the content is encrypted by ``backend.core.seal`` and the header + ciphertext
-is stored as an ordinary blob. Reading: the blob is read; if it is sealed, a fresh session
+Key servers come from the chain's ``KeyServerRegistry`` (:meth:`SealClient.from_registry`:
+URL and X25519 public key of every active entry) or from URLs the user gives. Storing: each
+server's ``/v1/seal/info`` is fetched (checked to serve this chain, and for a registered
+server to answer its registered key, else :class:`KeyServerKeyMismatch`), so the content is
+always encrypted to the registered keys; with plain URLs the key the URL answers is trusted.
+The content is encrypted by ``backend.core.seal`` and the header + ciphertext is stored as an
+ordinary blob. Reading: the blob is read; if it is sealed, a fresh session
 X25519 key is authorised by the wallet (EIP-712, 10 minutes) and the configured key servers
 named in the header are asked in parallel until t shares are back. Every failure is a named
 error; no plaintext is returned unless the whole ciphertext authenticates.
@@ -20,6 +24,10 @@ import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
+from backend.chain.keyserver_registry import CONTRACT_NAME as REGISTRY_NAME
+from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.seal_session import sign_session
 from backend.core.routes import KEYSERVER_INFO, KEYSERVER_SHARE
 from backend.core.seal.envelope import X25519KeyPair, decrypt_blob, encrypt_blob, open_response
@@ -38,6 +46,16 @@ class KeyServerUnavailable(SdkError):
     """A key server did not answer /v1/seal/info, or serves another chain."""
 
 
+class KeyServerKeyMismatch(KeyServerUnavailable):
+    """A registered key server's URL answers another public key than the one registered on
+    chain: it is not used (misconfigured, or someone else answers at its URL)."""
+
+
+class NoKeyServers(SdkError):
+    """No key server to use: none configured, none active in the registry, or the deployment
+    has no KeyServerRegistry."""
+
+
 class WrongKeyServerSet(SdkError):
     """Fewer than t of the configured key servers hold a share of this blob."""
 
@@ -52,13 +70,23 @@ class NotSealed(SdkError):
 
 @dataclass(frozen=True)
 class KeyServer:
+    """A key server's URL and X25519 public key; as a configured server (an element of
+    ``SealClient``'s servers), the key it must answer, as registered on chain."""
+
     url: str
     public_key: bytes
+    name: str = ""
 
 
-def key_server_info(url: str, chain_id: int, timeout: float = KEYSERVER_TIMEOUT) -> KeyServer:
+def key_server_info(
+    url: str,
+    chain_id: int,
+    timeout: float = KEYSERVER_TIMEOUT,
+    *,
+    registered: KeyServer | None = None,
+) -> KeyServer:
     """The key server at ``url`` and its public key; KeyServerUnavailable if it is down or
-    serves another chain."""
+    serves another chain, KeyServerKeyMismatch if ``registered`` has another key."""
     try:
         answer = requests.get(url.rstrip("/") + KEYSERVER_INFO, timeout=timeout)
         answer.raise_for_status()
@@ -69,7 +97,32 @@ def key_server_info(url: str, chain_id: int, timeout: float = KEYSERVER_TIMEOUT)
         raise KeyServerUnavailable(f"key server {url} did not answer: {error}") from None
     if served != chain_id or len(public_key) != 32:
         raise KeyServerUnavailable(f"key server {url} serves chain {served}, not {chain_id}")
-    return KeyServer(url.rstrip("/"), public_key)
+    if registered is not None and public_key != registered.public_key:
+        raise KeyServerKeyMismatch(
+            f"KeyServerKeyMismatch: key server {registered.name or url} at {url} answers "
+            f"public key {public_key.hex()}, but {registered.public_key.hex()} is registered "
+            "on chain: refused (its operator must fix the server or its registered URL)"
+        )
+    return KeyServer(url.rstrip("/"), public_key, registered.name if registered else "")
+
+
+def registered_key_servers(registry: KeyServerRegistryContract) -> list[KeyServer]:
+    """The registry's active key servers (URL, registered key, name), in id order."""
+    return [
+        KeyServer(server.url.rstrip("/"), server.public_key, server.name)
+        for server in registry.active()
+    ]
+
+
+def key_server_registry(
+    client: Client, deployment: Deployment, artifacts: Artifacts
+) -> KeyServerRegistryContract | None:
+    """The deployment's KeyServerRegistry as seen by ``client``'s account (None when the
+    deployment predates it)."""
+    address = deployment.contracts.get(REGISTRY_NAME)
+    if address is None:
+        return None
+    return KeyServerRegistryContract.at(client.chain, address, artifacts)
 
 
 def seal(
@@ -135,13 +188,14 @@ def unseal(
     *,
     account: LocalAccount,
     chain_id: int,
-    key_server_urls: Sequence[str],
+    key_server_urls: Sequence[str | KeyServer],
     timeout: float = KEYSERVER_TIMEOUT,
     infos: Sequence[KeyServer | str] | None = None,
     http: requests.Session | None = None,
 ) -> bytes:
     """The plaintext of Seal blob ``data`` (version 1 or 2) for ``account``; MalformedSealHeader,
     WrongKeyServerSet, NotEnoughKeyShares (each server's reason) or SealTampered otherwise.
+    ``key_server_urls``: URLs, or registered servers (whose answered key must match).
     ``infos``: the servers' /v1/seal/info answers (or why not) when already fetched;
     ``http``: a session whose kept-alive connections to the key servers are reused."""
     if not is_sealed(data):
@@ -204,42 +258,92 @@ def unseal(
 
 
 def fetch_key_servers(
-    urls: Sequence[str], chain_id: int, timeout: float, pool: futures.Executor
+    servers: Sequence[str | KeyServer], chain_id: int, timeout: float, pool: futures.Executor
 ) -> list[KeyServer | str]:
-    """Each URL's key server, or the reason it is unusable, asked in parallel."""
-    return list(pool.map(lambda url: _info_or_error(url, chain_id, timeout), urls))
+    """Each server's /v1/seal/info, or the reason it is unusable, asked in parallel."""
+    return [
+        str(info) if isinstance(info, KeyServerUnavailable) else info
+        for info in _fetch(servers, chain_id, timeout, pool)
+    ]
 
 
-def _info_or_error(url: str, chain_id: int, timeout: float) -> KeyServer | str:
+def _fetch(
+    servers: Sequence[str | KeyServer], chain_id: int, timeout: float, pool: futures.Executor
+) -> list[KeyServer | KeyServerUnavailable]:
+    return list(pool.map(lambda server: _info_or_error(server, chain_id, timeout), servers))
+
+
+def _info_or_error(
+    server: str | KeyServer, chain_id: int, timeout: float
+) -> KeyServer | KeyServerUnavailable:
     try:
-        return key_server_info(url, chain_id, timeout)
+        if isinstance(server, KeyServer):
+            return key_server_info(server.url, chain_id, timeout, registered=server)
+        return key_server_info(server, chain_id, timeout)
     except KeyServerUnavailable as error:
-        return str(error)
+        return error
+
+
+def _url(server: str | KeyServer) -> str:
+    return server.url if isinstance(server, KeyServer) else server.rstrip("/")
 
 
 class SealClient:
-    """A :class:`Client` that stores Seal-encrypted blobs and decrypts them on read."""
+    """A :class:`Client` that stores Seal-encrypted blobs and decrypts them on read.
+
+    ``key_servers``: URLs (the key each answers is trusted) or registered servers
+    (:class:`KeyServer`, e.g. from :meth:`from_registry`: a server answering another key
+    than its registered one is refused with KeyServerKeyMismatch)."""
 
     def __init__(
-        self, client: Client, key_server_urls: Sequence[str], *, timeout: float = KEYSERVER_TIMEOUT
+        self,
+        client: Client,
+        key_servers: Sequence[str | KeyServer],
+        *,
+        timeout: float = KEYSERVER_TIMEOUT,
     ) -> None:
-        if not key_server_urls:
-            raise SdkError("no key servers configured (--key-server URL or WALRUS_KEY_SERVERS)")
+        if not key_servers:
+            raise NoKeyServers("no key servers configured (--key-server URL or WALRUS_KEY_SERVERS)")
         self.client = client
-        self.key_server_urls = list(key_server_urls)
+        self.configured = list(key_servers)
+        self.key_server_urls = [_url(server) for server in self.configured]
         self.timeout = timeout
         self._known: dict[str, KeyServer] = {}
-        self._pool = futures.ThreadPoolExecutor(len(self.key_server_urls) + 1, "walrus-seal")
+        self._pool = futures.ThreadPoolExecutor(len(self.configured) + 1, "walrus-seal")
         self._http = requests.Session()  # kept-alive connections to the key servers
+
+    @classmethod
+    def from_registry(
+        cls,
+        client: Client,
+        registry: KeyServerRegistryContract,
+        *,
+        timeout: float = KEYSERVER_TIMEOUT,
+    ) -> SealClient:
+        """A client using every active key server of the on-chain registry, with its
+        registered key; NoKeyServers when none is active."""
+        servers = registered_key_servers(registry)
+        if not servers:
+            raise NoKeyServers(
+                f"no active key server in the KeyServerRegistry at {registry.address} "
+                "(register one: walrus keyserver register; or pass --key-server URL)"
+            )
+        return cls(client, servers, timeout=timeout)
 
     def key_servers(self) -> list[KeyServer | str]:
         """The configured key servers (public keys cached once seen), or why each is not
         usable."""
-        missing = [url for url in self.key_server_urls if url not in self._known]
+        return [
+            str(info) if isinstance(info, KeyServerUnavailable) else info
+            for info in self._resolve()
+        ]
+
+    def _resolve(self) -> list[KeyServer | KeyServerUnavailable]:
+        missing = [server for server in self.configured if _url(server) not in self._known]
         fetched = dict(
             zip(
-                missing,
-                fetch_key_servers(missing, self.chain_id, self.timeout, self._pool),
+                [_url(server) for server in missing],
+                _fetch(missing, self.chain_id, self.timeout, self._pool),
                 strict=True,
             )
         )
@@ -258,9 +362,9 @@ class SealClient:
         """``data`` encrypted to every configured key server; any ``threshold`` of them
         together can release the data key."""
         servers = []
-        for info in self.key_servers():
-            if isinstance(info, str):
-                raise KeyServerUnavailable(info)
+        for info in self._resolve():
+            if isinstance(info, KeyServerUnavailable):
+                raise info
             servers.append(info)
         return seal(
             data,
@@ -295,7 +399,7 @@ class SealClient:
             data,
             account=account,
             chain_id=self.chain_id,
-            key_server_urls=self.key_server_urls,
+            key_server_urls=self.configured,
             timeout=self.timeout,
             infos=self.key_servers() if infos is None else infos,
             http=self._http,
@@ -312,13 +416,17 @@ class SealClient:
 
 __all__ = [
     "KeyServer",
+    "KeyServerKeyMismatch",
     "KeyServerUnavailable",
+    "NoKeyServers",
     "NotEnoughKeyShares",
     "NotSealed",
     "SealClient",
     "SealError",
     "WrongKeyServerSet",
     "key_server_info",
+    "key_server_registry",
+    "registered_key_servers",
     "seal",
     "unseal",
 ]

@@ -1,6 +1,7 @@
 """Seal end to end: 3 key server processes (2-of-3) in front of the session anvil, the
 4-node network storing the ciphertext. Key servers decide by eth_call at the latest block,
-so policy changes (allowlist removal, time passing) take effect on the next request."""
+so policy changes (allowlist removal, time passing) take effect on the next request. Key
+servers found through a KeyServerRegistry are held to their registered keys."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import Devnet
+from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.policies import PolicyContract, deploy_policy
 from backend.chain.seal_session import sign_session
 from backend.core.routes import KEYSERVER_SHARE
@@ -29,6 +31,7 @@ from backend.core.seal.shamir import combine_shares
 from backend.sdk.client import Client
 from backend.sdk.seal import (
     KeyServer,
+    KeyServerKeyMismatch,
     NotEnoughKeyShares,
     SealClient,
     WrongKeyServerSet,
@@ -299,3 +302,75 @@ def test_read_does_not_wait_for_a_key_server_that_never_answers(
         )
         assert opened == MARKER
         assert time.monotonic() - started < 30  # not the silent server's 60 s timeout
+
+
+def _fresh_registry(
+    chain: ChainClient, artifacts: Artifacts, entries: list[tuple[str, bytes]]
+) -> KeyServerRegistryContract:
+    """A KeyServerRegistry of this test's own with (url, public key) entries, in order."""
+    contract, _ = chain.deploy(
+        artifacts.abi("KeyServerRegistry"), artifacts.bytecode("KeyServerRegistry")
+    )
+    registry = KeyServerRegistryContract(chain, contract)
+    for index, (url, public_key) in enumerate(entries):
+        assert registry.register(f"test-{index}", url, public_key) == index + 1
+    return registry
+
+
+def test_key_servers_discovered_from_the_registry_encrypt_and_decrypt(
+    writer: Client,
+    artifacts: Artifacts,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+) -> None:
+    keys = [server.key.public_key for server in key_servers]
+    registry = _fresh_registry(
+        writer.chain, artifacts, [(server.url, server.key.public_key) for server in key_servers]
+    )
+    sealer = SealClient.from_registry(writer, registry)
+    content = MARKER + os.urandom(3000)
+    stored = sealer.store(content, policy=allowlist.address, identity=ID)
+    header = parse_header(writer.read(stored.blob_id))
+    # encrypted to the on-chain keys, in registry order
+    assert [entry.server_public_key for entry in header.entries] == keys
+    assert header.threshold == 2
+    assert SealClient.from_registry(writer, registry).read(stored.blob_id) == content
+
+    # a deregistered server is no longer encrypted to nor asked; 2 of 3 still decrypt
+    registry.deregister(3)
+    remaining = SealClient.from_registry(writer, registry)
+    assert remaining.key_server_urls == _urls(key_servers[:2])
+    assert remaining.read(stored.blob_id) == content
+    resealed = parse_header(remaining.seal(MARKER, policy=allowlist.address, identity=ID))
+    assert [entry.server_public_key for entry in resealed.entries] == keys[:2]
+
+
+def test_key_server_answering_another_key_than_registered_is_refused(
+    writer: Client,
+    artifacts: Artifacts,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+) -> None:
+    """Servers 0 and 1 registered with each other's key (a swapped or hijacked URL): the
+    client neither encrypts to them nor asks them for shares."""
+    zero, one, two = key_servers
+    registry = _fresh_registry(
+        writer.chain,
+        artifacts,
+        [
+            (zero.url, one.key.public_key),
+            (one.url, zero.key.public_key),
+            (two.url, two.key.public_key),
+        ],
+    )
+    sealer = SealClient.from_registry(writer, registry)
+    with pytest.raises(KeyServerKeyMismatch) as refused:
+        sealer.seal(MARKER, policy=allowlist.address, identity=ID)
+    message = str(refused.value)
+    assert message.startswith("KeyServerKeyMismatch: key server test-0 at " + zero.url)
+    assert zero.key.public_key.hex() in message and one.key.public_key.hex() in message
+
+    sealed = _sealed(allowlist.address, key_servers, writer.chain.chain_id)  # to the true keys
+    with pytest.raises(NotEnoughKeyShares, match="KeyServerKeyMismatch") as too_few:
+        sealer.decrypt(sealed)
+    assert "1 of the 3 configured ones are reachable" in str(too_few.value)
