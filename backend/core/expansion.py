@@ -13,7 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from backend.core.encoding_types import EncodingType
-from backend.core.merkle import HASH_SIZE, hash_leaf_rows, hash_leaves, merkle_roots
+from backend.core.merkle import (
+    HASH_SIZE,
+    NATIVE_PARALLEL_MIN_BYTES,
+    LeafHashesInProgress,
+    hash_leaf_rows,
+    hash_leaves,
+    merkle_roots,
+)
 from backend.core.params import EncodingParams
 from backend.core.rs import ReedSolomonCode, Shards, rs_code
 from backend.core.sliver_kind import SliverKind
@@ -68,16 +75,22 @@ def sliver_hashes(code: ReedSolomonCode, slivers: Sequence[Shards]) -> list[byte
     count = len(slivers)
     k, size = slivers[0].shape
     parity_rows = code.n - k
+    leaves = np.empty((count, code.n, HASH_SIZE), dtype=np.uint8)
     if count == 1 or k * size >= SEPARATE_MIN_BYTES:
+        # A helper thread hashes the source symbols while this one computes the parity, then
+        # this one hashes the parity (RS coding runs on one core; with the hashing after it,
+        # the other core waited for it). An even number of rows each: SHA-NI hashes pairs.
+        early = k - k % 2 if count * code.n * size >= NATIVE_PARALLEL_MIN_BYTES else 0
+        source = LeafHashesInProgress([sliver[:early] for sliver in slivers])
         parities = [code.encode(sliver) for sliver in slivers]
-        hashed = hash_leaf_rows([*slivers, *parities])
-        by_sliver = hashed[count * k :].reshape(count, parity_rows, HASH_SIZE)
+        late = hash_leaf_rows([*(sliver[early:] for sliver in slivers), *parities])
+        leaves[:, :early] = source.result().reshape(count, early, HASH_SIZE)
+        leaves[:, early:k] = late[: count * (k - early)].reshape(count, k - early, HASH_SIZE)
+        leaves[:, k:] = late[count * (k - early) :].reshape(count, parity_rows, HASH_SIZE)
     else:
         parity = _parity(code, slivers)
         hashed = hash_leaf_rows([*slivers, parity.reshape(-1, size)])
+        leaves[:, :k] = hashed[: count * k].reshape(count, k, HASH_SIZE)
         by_row = hashed[count * k :].reshape(parity_rows, count, HASH_SIZE)
-        by_sliver = by_row.transpose(1, 0, 2)
-    leaves = np.empty((count, code.n, HASH_SIZE), dtype=np.uint8)
-    leaves[:, :k] = hashed[: count * k].reshape(count, k, HASH_SIZE)
-    leaves[:, k:] = by_sliver
+        leaves[:, k:] = by_row.transpose(1, 0, 2)
     return merkle_roots(leaves)

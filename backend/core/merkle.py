@@ -9,24 +9,31 @@ all n primary and n secondary trees of a blob with a single Python loop per leve
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+
+class _NativeJob(Protocol):
+    def wait(self) -> None: ...
+
+
 _native_digests: Callable[[int, Sequence[Any], int, Any], None] | None
+_native_start: Callable[[int, Sequence[Any], int, Any], _NativeJob] | None
 _native_roots: Callable[[Any, int, int, bytes, Any], None] | None
 try:  # batch hasher (backend/core/_native: SHA-NI or OpenSSL); hashlib gives the same bytes
-    from backend.core._native.sha256batch import merkle_roots as _native_roots
-    from backend.core._native.sha256batch import prefixed_digests_of as _native_digests
+    from backend.core._native import sha256batch as _sha256batch
+
+    _native_digests = _sha256batch.prefixed_digests_of
+    _native_start = getattr(_sha256batch, "start_prefixed_digests_of", None)  # older builds
+    _native_roots = _sha256batch.merkle_roots
 except ImportError:  # pragma: no cover - depends on the build
-    _native_digests = _native_roots = None
+    _native_digests = _native_start = _native_roots = None
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -71,29 +78,6 @@ def _batches(count: int) -> range:
     return range(0, count, _BATCH)
 
 
-_helpers: ThreadPoolExecutor | None = None
-_helpers_lock = threading.Lock()
-
-
-def _helper_pool() -> ThreadPoolExecutor:
-    """Threads kept for the life of the process: starting two per call cost more CPU than
-    hashing a 1 MiB sliver with SHA-NI (~0.35 ms)."""
-    global _helpers
-    with _helpers_lock:
-        if _helpers is None:
-            _helpers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="merkle-hash")
-        return _helpers
-
-
-def _forget_helpers_after_fork() -> None:
-    global _helpers, _helpers_lock
-    _helpers = None  # the parent's threads do not exist in the child
-    _helpers_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_helpers_after_fork)
-
-
 def _split_rows(
     parts: Sequence[npt.NDArray[np.uint8]], first: int
 ) -> tuple[list[npt.NDArray[np.uint8]], list[npt.NDArray[np.uint8]]]:
@@ -111,13 +95,35 @@ def _split_rows(
     return head, tail
 
 
+def _start_native_digests(
+    prefix: int, parts: Sequence[npt.NDArray[np.uint8]], size: int, out: Hashes
+) -> _NativeJob:
+    """`_native_digests` on the native worker thread; hashed at `wait()` by a build without it."""
+    assert _native_digests is not None
+    if _native_start is not None:
+        return _native_start(prefix, parts, size, out)
+    return _DeferredDigests(prefix, parts, size, out)
+
+
+@dataclass
+class _DeferredDigests:
+    prefix: int
+    parts: Sequence[npt.NDArray[np.uint8]]
+    size: int
+    out: Hashes
+
+    def wait(self) -> None:
+        assert _native_digests is not None
+        _native_digests(self.prefix, self.parts, self.size, self.out)
+
+
 def _native_hash_rows(prefix: bytes, parts: Sequence[npt.NDArray[np.uint8]]) -> Hashes:
     """``H(prefix || row)`` for the rows of (count_i, size) arrays, in order, natively.
 
     The native engine hashes two rows at a time (SHA-NI), so all rows go in one call. Above
-    `NATIVE_PARALLEL_MIN_BYTES` the calling thread hashes one half and a helper thread the
-    other, unless all helpers are busy (other requests hashing): then the caller takes that
-    half back rather than wait.
+    `NATIVE_PARALLEL_MIN_BYTES` the calling thread hashes one half and the native worker
+    thread the other, unless the worker is busy (other requests hashing): then the caller
+    takes that half back rather than wait.
     """
     assert _native_digests is not None
     size = parts[0].shape[1]
@@ -127,17 +133,36 @@ def _native_hash_rows(prefix: bytes, parts: Sequence[npt.NDArray[np.uint8]]) -> 
     first = 2 * ((total + 1) // 2 // 2)  # half the row pairs, so no thread hashes a lone row
     if first and total * size >= NATIVE_PARALLEL_MIN_BYTES:
         head, tail = _split_rows(flat, first)
-        helped: Future[None] = _helper_pool().submit(
-            _native_digests, prefix[0], head, size, out[:first]
-        )
+        helped = _start_native_digests(prefix[0], head, size, out[:first])
         _native_digests(prefix[0], tail, size, out[first:])
-        if helped.cancel():
-            _native_digests(prefix[0], head, size, out[:first])
-        else:
-            helped.result()
+        helped.wait()
     elif total:
         _native_digests(prefix[0], flat, size, out)
     return out
+
+
+class LeafHashesInProgress:
+    """`hash_leaf_rows(parts)` running on the native worker thread while the caller does
+    other work (the verifier computes a sliver's parity meanwhile). The worker never takes
+    the GIL, so it hashes on while the caller holds it (the RS library does); `result`
+    waits for it, or hashes the rows itself when the worker has not started on them."""
+
+    def __init__(self, parts: Sequence[npt.NDArray[np.uint8]]) -> None:
+        self._parts = [np.ascontiguousarray(part) for part in parts if part.shape[0]]
+        self._job: _NativeJob | None = None
+        if _native_digests is not None and self._parts and self._parts[0].shape[1] > 0:
+            total = sum(part.shape[0] for part in self._parts)
+            self._out = np.empty((total, HASH_SIZE), dtype=np.uint8)
+            size = self._parts[0].shape[1]
+            self._job = _start_native_digests(LEAF_PREFIX[0], self._parts, size, self._out)
+
+    def result(self) -> Hashes:
+        if self._job is not None:
+            self._job.wait()
+            return self._out
+        if not self._parts:
+            return np.empty((0, HASH_SIZE), dtype=np.uint8)
+        return hash_leaf_rows(self._parts)
 
 
 def _hash_pairs(pairs: npt.NDArray[np.uint8]) -> Hashes:
@@ -204,7 +229,8 @@ def hash_leaf_rows(parts: Sequence[npt.NDArray[np.uint8]]) -> Hashes:
         raise ValueError("hash_leaf_rows needs (count, symbol_size) arrays of one symbol size")
     if _native_digests is not None and parts[0].shape[1] > 0:
         return _native_hash_rows(LEAF_PREFIX, parts)
-    return np.concatenate([hash_leaves(part) for part in parts])
+    hashed = [hash_leaves(part) for part in parts if part.shape[0]]
+    return np.concatenate(hashed) if hashed else np.empty((0, HASH_SIZE), dtype=np.uint8)
 
 
 def _next_level(level: Hashes, padding: bytes) -> Hashes:

@@ -1,9 +1,9 @@
 """The native batch hasher gives exactly hashlib's digests: both engines (SHA-NI two
 messages at a time, OpenSSL one at a time), on one thread or two, over one buffer or
-several."""
+several, in the caller or on the module's worker thread."""
 
 import hashlib
-import threading
+import os
 from pathlib import Path
 
 import numpy as np
@@ -81,17 +81,59 @@ def test_hash_leaf_rows_equals_the_hashlib_fallback(monkeypatch: pytest.MonkeyPa
         merkle.hash_leaf_rows([_rows(1, 4), _rows(1, 6)])
 
 
-def test_a_busy_helper_pool_does_not_hold_the_caller_up() -> None:
-    release = threading.Event()
-    pool = merkle._helper_pool()
-    blockers = [pool.submit(release.wait) for _ in range(4)]  # every helper thread is taken
-    try:
-        rows = _rows(8, 200_000)
-        assert np.array_equal(merkle.hash_leaves(rows), _hashlib_rows(merkle.LEAF_PREFIX, rows))
-    finally:
-        release.set()
-        for blocker in blockers:
-            blocker.result()
+def test_background_jobs_hash_like_hashlib_whether_or_not_they_are_waited_for() -> None:
+    rows = _rows(9, 5000)
+    outs = [np.empty((9, 32), dtype=np.uint8) for _ in range(40)]
+    # more jobs than the worker keeps up with: the waiter takes queued ones back
+    jobs = [sha256batch.start_prefixed_digests_of(0, [rows[:4], rows[4:]], 5000, o) for o in outs]
+    for job in jobs[::2]:
+        job.wait()
+        job.wait()  # a second wait returns at once
+    del jobs  # the others are finished when their job goes away (the worker reads the rows)
+    expected = _hashlib_rows(merkle.LEAF_PREFIX, rows)
+    assert all(np.array_equal(out, expected) for out in outs)
+
+
+def test_a_busy_worker_does_not_change_the_callers_digests() -> None:
+    big = _rows(16, 1 << 20)  # keeps the worker busy while the caller's halves queue behind
+    big_out = np.empty((16, 32), dtype=np.uint8)
+    job = sha256batch.start_prefixed_digests_of(1, [big], 1 << 20, big_out)
+    rows = _rows(8, 200_000)
+    assert np.array_equal(merkle.hash_leaves(rows), _hashlib_rows(merkle.LEAF_PREFIX, rows))
+    in_progress = merkle.LeafHashesInProgress([rows[:3], rows[3:]])
+    assert np.array_equal(in_progress.result(), _hashlib_rows(merkle.LEAF_PREFIX, rows))
+    job.wait()
+    assert np.array_equal(big_out, _hashlib_rows(merkle.NODE_PREFIX, big))
+
+
+def test_leaf_hashes_in_progress_without_the_native_hasher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = _rows(5, 3000)
+    monkeypatch.setattr(merkle, "_native_digests", None)
+    assert np.array_equal(
+        merkle.LeafHashesInProgress([rows]).result(), _hashlib_rows(merkle.LEAF_PREFIX, rows)
+    )
+    assert merkle.LeafHashesInProgress([rows[:0]]).result().shape == (0, 32)
+
+
+def test_a_forked_child_hashes_without_the_parents_worker() -> None:
+    rows = _rows(6, 4096)
+    sha256batch.start_prefixed_digests_of(0, [rows], 4096, np.empty((6, 32), np.uint8)).wait()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker thread was not copied: jobs must still finish
+        out = np.empty((6, 32), dtype=np.uint8)
+        sha256batch.start_prefixed_digests_of(0, [rows], 4096, out).wait()
+        os.write(writer, out.tobytes())
+        os._exit(0)
+    os.close(writer)
+    got = b""
+    while chunk := os.read(reader, 4096):
+        got += chunk
+    os.close(reader)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert got == _hashlib_rows(merkle.LEAF_PREFIX, rows).tobytes()
 
 
 def test_native_hasher_rejects_mismatched_buffers() -> None:
@@ -106,6 +148,10 @@ def test_native_hasher_rejects_mismatched_buffers() -> None:
         sha256batch.prefixed_digests_of(0, [b"abcd", b"abc"], 2, bytearray(96))
     with pytest.raises(ValueError, match="32 bytes per item"):
         sha256batch.prefixed_digests_of(0, [b"abcd", b"ab"], 2, bytearray(64))
+    with pytest.raises(ValueError, match="multiple of item_size"):
+        sha256batch.start_prefixed_digests_of(0, [b"abc"], 2, bytearray(32))
+    with pytest.raises(TypeError, match="read-write"):
+        sha256batch.start_prefixed_digests_of(0, [b"ab"], 2, bytes(32))
 
 
 def test_leaf_and_node_hashes_use_the_domain_prefixes() -> None:

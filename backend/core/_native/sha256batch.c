@@ -18,6 +18,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <Python.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -272,66 +273,278 @@ static PyObject *prefixed_digests_openssl(PyObject *self, PyObject *args) {
     return run(args, openssl_digests);
 }
 
-/* The rows of several C-contiguous buffers as one sequence of items (one output). */
-static PyObject *prefixed_digests_of(PyObject *self, PyObject *args) {
-    int prefix;
-    PyObject *parts;
-    Py_ssize_t item_size;
+/* The rows of several C-contiguous buffers (`parts`) and the output they hash into, held
+ * (buffer views acquired) for as long as the hashing runs. */
+typedef struct {
+    unsigned char prefix;
+    size_t item_size;
+    Py_buffer *views;
+    segment_t *segments;
+    Py_ssize_t count, held;
     Py_buffer out;
-    if (!PyArg_ParseTuple(args, "iOnw*", &prefix, &parts, &item_size, &out)) {
-        return NULL;
+    int has_out;
+} batch_t;
+
+static void batch_release(batch_t *b) {
+    for (Py_ssize_t i = 0; i < b->held; i++) {
+        PyBuffer_Release(&b->views[i]);
     }
-    PyObject *result = NULL, *seq = NULL;
-    Py_buffer *views = NULL;
-    segment_t *segments = NULL;
-    Py_ssize_t held = 0, total = 0;
+    b->held = 0;
+    PyMem_Free(b->views);
+    PyMem_Free(b->segments);
+    b->views = NULL;
+    b->segments = NULL;
+    if (b->has_out) {
+        PyBuffer_Release(&b->out);
+        b->has_out = 0;
+    }
+}
+
+/* Parses (prefix, parts, item_size, out) into `b`; on failure sets the error, releases
+ * what it took and returns 0. */
+static int batch_acquire(batch_t *b, PyObject *args) {
+    int prefix;
+    PyObject *parts, *seq = NULL;
+    Py_ssize_t item_size, total = 0;
+    memset(b, 0, sizeof *b);
+    if (!PyArg_ParseTuple(args, "iOnw*", &prefix, &parts, &item_size, &b->out)) {
+        return 0;
+    }
+    b->has_out = 1;
     if (!check_prefix_and_size(prefix, item_size)) {
-        goto done;
+        goto fail;
     }
+    b->prefix = (unsigned char)prefix;
+    b->item_size = (size_t)item_size;
     seq = PySequence_Tuple(parts);
     if (seq == NULL) {
-        goto done;
+        goto fail;
     }
-    Py_ssize_t count = PyTuple_GET_SIZE(seq);
-    views = PyMem_Calloc((size_t)(count ? count : 1), sizeof *views);
-    segments = PyMem_Calloc((size_t)(count ? count : 1), sizeof *segments);
-    if (views == NULL || segments == NULL) {
+    b->count = PyTuple_GET_SIZE(seq);
+    b->views = PyMem_Calloc((size_t)(b->count ? b->count : 1), sizeof *b->views);
+    b->segments = PyMem_Calloc((size_t)(b->count ? b->count : 1), sizeof *b->segments);
+    if (b->views == NULL || b->segments == NULL) {
         PyErr_NoMemory();
-        goto done;
+        goto fail;
     }
-    for (; held < count; held++) {
-        if (PyObject_GetBuffer(PyTuple_GET_ITEM(seq, held), &views[held], PyBUF_C_CONTIGUOUS) < 0) {
-            goto done;
+    for (; b->held < b->count; b->held++) {
+        Py_buffer *view = &b->views[b->held];
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(seq, b->held), view, PyBUF_C_CONTIGUOUS) < 0) {
+            goto fail;
         }
-        if (views[held].len % item_size != 0) {
-            held++;
+        if (view->len % item_size != 0) {
+            b->held++;
             PyErr_SetString(PyExc_ValueError,
                             "every part's length must be a positive multiple of item_size");
-            goto done;
+            goto fail;
         }
-        segments[held].base = (const unsigned char *)views[held].buf;
-        segments[held].count = (size_t)(views[held].len / item_size);
-        total += views[held].len / item_size;
+        b->segments[b->held].base = (const unsigned char *)view->buf;
+        b->segments[b->held].count = (size_t)(view->len / item_size);
+        total += view->len / item_size;
     }
-    if (out.len != total * DIGEST) {
+    if (b->out.len != total * DIGEST) {
         PyErr_SetString(PyExc_ValueError, "out must hold exactly 32 bytes per item");
-        goto done;
+        goto fail;
+    }
+    Py_DECREF(seq);
+    return 1;
+fail:
+    Py_XDECREF(seq);
+    batch_release(b);
+    return 0;
+}
+
+static void batch_hash(const batch_t *b) {
+    best_engine(b->prefix, b->segments, (size_t)b->count, b->item_size,
+                (unsigned char *)b->out.buf);
+}
+
+/* The rows of several C-contiguous buffers as one sequence of items (one output). */
+static PyObject *prefixed_digests_of(PyObject *self, PyObject *args) {
+    batch_t b;
+    if (!batch_acquire(&b, args)) {
+        return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    best_engine((unsigned char)prefix, segments, (size_t)count, (size_t)item_size,
-                (unsigned char *)out.buf);
+    batch_hash(&b);
     Py_END_ALLOW_THREADS
-    Py_INCREF(Py_None);
-    result = Py_None;
-done:
-    for (Py_ssize_t i = 0; i < held; i++) {
-        PyBuffer_Release(&views[i]);
+    batch_release(&b);
+    Py_RETURN_NONE;
+}
+
+/*
+ * Hashing in the background: `start_prefixed_digests_of` queues a batch for one worker
+ * thread of this module and returns a DigestJob; `DigestJob.wait()` returns once the
+ * digests are in `out`, hashing them itself if the worker has not started on them (it is
+ * busy with another caller's job). The worker never takes the GIL, so it keeps hashing
+ * while the caller runs Python code or a library that holds the GIL (the RS encoder): a
+ * Python thread pool's helpers each had to win the GIL back to start and to finish.
+ */
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_TAKEN_BACK };
+
+typedef struct job {
+    struct job *next;
+    int state;
+    unsigned long generation;
+    batch_t batch;
+} job_t;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_has_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_job_done = PTHREAD_COND_INITIALIZER;
+static job_t *queue_head = NULL, *queue_tail = NULL;
+static int worker_started = 0;
+static unsigned long generation = 0; /* bumped in a forked child: the worker is not there */
+
+static void *worker_main(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&pool_lock);
+    for (;;) {
+        while (queue_head == NULL) {
+            pthread_cond_wait(&pool_has_work, &pool_lock);
+        }
+        job_t *job = queue_head;
+        queue_head = job->next;
+        if (queue_head == NULL) {
+            queue_tail = NULL;
+        }
+        job->state = JOB_RUNNING;
+        pthread_mutex_unlock(&pool_lock);
+        batch_hash(&job->batch);
+        pthread_mutex_lock(&pool_lock);
+        job->state = JOB_DONE;
+        pthread_cond_broadcast(&pool_job_done);
     }
-    PyMem_Free(views);
-    PyMem_Free(segments);
-    Py_XDECREF(seq);
-    PyBuffer_Release(&out);
-    return result;
+    return NULL;
+}
+
+static void reset_pool_in_child(void) {
+    pthread_mutex_t fresh_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+    pool_lock = fresh_lock;
+    pool_has_work = fresh_cond;
+    pool_job_done = fresh_cond;
+    queue_head = queue_tail = NULL;
+    worker_started = 0;
+    generation++;
+}
+
+/* Queues the job; returns 0 (the caller then hashes it itself) if no worker can run. */
+static int enqueue(job_t *job) {
+    pthread_mutex_lock(&pool_lock);
+    if (!worker_started) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        worker_started = pthread_create(&thread, &attr, worker_main, NULL) == 0;
+        pthread_attr_destroy(&attr);
+        if (!worker_started) {
+            pthread_mutex_unlock(&pool_lock);
+            return 0;
+        }
+    }
+    job->next = NULL;
+    job->state = JOB_QUEUED;
+    job->generation = generation;
+    if (queue_tail == NULL) {
+        queue_head = job;
+    } else {
+        queue_tail->next = job;
+    }
+    queue_tail = job;
+    pthread_cond_signal(&pool_has_work);
+    pthread_mutex_unlock(&pool_lock);
+    return 1;
+}
+
+/* Called without the GIL: on return the job's digests are in its output. */
+static void finish(job_t *job) {
+    pthread_mutex_lock(&pool_lock);
+    if (job->generation != generation && job->state != JOB_DONE) {
+        job->state = JOB_TAKEN_BACK; /* queued or running in the parent before a fork */
+    } else if (job->state == JOB_QUEUED) {
+        job_t **link = &queue_head, *previous = NULL;
+        while (*link != job) {
+            previous = *link;
+            link = &(*link)->next;
+        }
+        *link = job->next;
+        if (queue_tail == job) {
+            queue_tail = previous;
+        }
+        job->state = JOB_TAKEN_BACK;
+    }
+    while (job->state == JOB_RUNNING) {
+        pthread_cond_wait(&pool_job_done, &pool_lock);
+    }
+    int hash_here = job->state == JOB_TAKEN_BACK;
+    job->state = JOB_DONE;
+    pthread_mutex_unlock(&pool_lock);
+    if (hash_here) {
+        batch_hash(&job->batch);
+    }
+}
+
+typedef struct {
+    PyObject_HEAD
+    job_t job;
+    int waited;
+} DigestJob;
+
+static void digest_job_finish(DigestJob *self) {
+    if (!self->waited) {
+        Py_BEGIN_ALLOW_THREADS
+        finish(&self->job);
+        Py_END_ALLOW_THREADS
+        self->waited = 1;
+        batch_release(&self->job.batch);
+    }
+}
+
+static PyObject *digest_job_wait(PyObject *self, PyObject *unused) {
+    (void)unused;
+    digest_job_finish((DigestJob *)self);
+    Py_RETURN_NONE;
+}
+
+static void digest_job_dealloc(PyObject *self) {
+    digest_job_finish((DigestJob *)self); /* the worker may still be reading the buffers */
+    PyObject_Free(self);
+}
+
+static PyMethodDef digest_job_methods[] = {
+    {"wait", digest_job_wait, METH_NOARGS,
+     "wait(): return once every digest is in `out` (hashing them here if the worker has not "
+     "started on them)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject DigestJobType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sha256batch.DigestJob",
+    .tp_basicsize = sizeof(DigestJob),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "prefixed_digests_of running on the module's worker thread.",
+    .tp_dealloc = digest_job_dealloc,
+    .tp_methods = digest_job_methods,
+};
+
+static PyObject *start_prefixed_digests_of(PyObject *self, PyObject *args) {
+    DigestJob *job = PyObject_New(DigestJob, &DigestJobType);
+    if (job == NULL) {
+        return NULL;
+    }
+    job->waited = 1; /* nothing to wait for until the batch is queued */
+    if (!batch_acquire(&job->job.batch, args)) {
+        Py_DECREF(job);
+        return NULL;
+    }
+    job->waited = 0;
+    if (!enqueue(&job->job)) {
+        job->job.state = JOB_TAKEN_BACK;
+        job->job.generation = generation;
+    }
+    return (PyObject *)job;
 }
 
 /*
@@ -410,6 +623,9 @@ static PyMethodDef methods[] = {
      "prefixed_digests_of(prefix, parts, item_size, out): prefixed_digests over the rows of "
      "several C-contiguous buffers taken in order as one sequence (SHA-NI pairs rows across "
      "parts, so a sliver's source rows and parity rows hash as one batch)."},
+    {"start_prefixed_digests_of", start_prefixed_digests_of, METH_VARARGS,
+     "start_prefixed_digests_of(prefix, parts, item_size, out) -> DigestJob: "
+     "prefixed_digests_of on the module's worker thread; call wait() before reading out."},
     {"merkle_roots", merkle_roots, METH_VARARGS,
      "merkle_roots(leaves, trees, width, padding, out): out[32t:32t+32] = root of tree t, "
      "whose width leaf hashes are leaves[32 width t:...]; padding[32h:32h+32] pads an odd "
@@ -423,9 +639,17 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit_sha256batch(void) {
+    if (PyType_Ready(&DigestJobType) < 0) {
+        return NULL;
+    }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) {
         return NULL;
+    }
+    static int atfork_registered = 0;
+    if (!atfork_registered) {
+        pthread_atfork(NULL, NULL, reset_pool_in_child);
+        atfork_registered = 1;
     }
     int shani = 0;
 #if HAVE_SHANI_BUILD
