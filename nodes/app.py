@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -23,7 +21,13 @@ from backend.core.pairs import pair_of_shard, secondary_index_of_pair, shard_of_
 from backend.core.params import METADATA_BYTES_PER_SHARD
 from backend.core.recovery_symbols import recovery_symbol
 from backend.core.sliver_kind import SliverKind
-from backend.core.slivers import UnverifiedSliver, sliver_size, verify_sliver, verify_slivers
+from backend.core.slivers import (
+    UnverifiedSliver,
+    sliver_header,
+    sliver_size,
+    verify_slivers,
+    verify_wire_sliver,
+)
 from nodes.chain_view import ChainView
 from nodes.epoch_sync import EpochSync
 from nodes.follower import EventFollower
@@ -107,35 +111,26 @@ def _read_body(limit: int, length: int | None) -> memoryview:
     return view[:received]
 
 
-def _borrowed_body(stream: object, length: int | None) -> memoryview | None:
-    """A view of a body the server already holds whole in a BytesIO (waitress does, up to
-    its `inbuf_overflow`), or None. Saves allocating, zeroing and copying the body (~0.15 ms
-    per MiB); the caller must release the view before the request ends, because waitress
-    closes that BytesIO afterwards."""
+def _borrowed_body(stream: object, length: int | None) -> bytes | None:
+    """The body, when the server already holds it whole in a BytesIO (waitress does, up to its
+    `inbuf_overflow`), or None. `BytesIO.getvalue` hands out its own bytes object without a
+    copy: ~0.15 ms per MiB less than allocating, zeroing and filling a buffer of our own."""
     if length is None or not isinstance(stream, io.BytesIO) or stream.tell() != 0:
         return None
-    view = stream.getbuffer()
-    if len(view) != length:
-        view.release()
-        return None
-    return view
+    body = stream.getvalue()
+    return body if len(body) == length else None
 
 
-@contextmanager
-def _request_body(limit: int) -> Iterator[memoryview]:
-    """The request body (at most `limit` bytes, else 413): lent from the server's buffer when
-    it holds it whole (released on exit), else streamed into a buffer of our own."""
+def _request_body(limit: int) -> bytes | memoryview:
+    """The request body (at most `limit` bytes, else 413): the server's own when it holds it
+    whole, else streamed into a buffer of ours."""
     length = request.content_length
     if length is not None and length > limit:
         _fail(413, "PayloadTooLarge", f"body is {length} bytes, at most {limit} accepted here")
     borrowed = _borrowed_body(request.environ["wsgi.input"], length)
     if borrowed is None:
-        yield _read_body(limit, length)
-        return
-    try:
-        yield borrowed
-    finally:
-        borrowed.release()
+        return _read_body(limit, length)
+    return borrowed
 
 
 def create_app(context: NodeContext) -> Flask:
@@ -279,8 +274,7 @@ def create_app(context: NodeContext) -> Flask:
         blob = _blob_id(blob_id)
         phases = RequestPhases()
         limit = METADATA_HEADER_BYTES + METADATA_BYTES_PER_SHARD * chain.n_shards
-        with _request_body(limit) as view:
-            body = bytes(view)
+        body = bytes(_request_body(limit))  # bytes already when borrowed: no copy then
         phases.mark("read")
         require_registered(blob)
         phases.mark("registered")
@@ -337,28 +331,27 @@ def create_app(context: NodeContext) -> Flask:
             )
         phases = RequestPhases()
         metadata = stored_metadata(blob)
-        with _request_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind)) as body:
-            phases.mark("read")
-            require_registered(blob)
-            try:
-                # from_bytes only unpacks and copies the symbols out, so a view will do
-                sliver = UnverifiedSliver.from_bytes(cast(bytes, body))
-            except CoreError as error:
-                _fail(400, type(error).__name__, str(error))
-        if sliver.kind is not sliver_kind or sliver.index != index:
+        body = _request_body(SLIVER_HEADER_BYTES + sliver_size(metadata, sliver_kind))
+        phases.mark("read")
+        require_registered(blob)
+        try:
+            body_kind, body_index = sliver_header(body)
+        except CoreError as error:
+            _fail(400, type(error).__name__, str(error))
+        if body_kind is not sliver_kind or body_index != index:
             _fail(
                 400,
                 "SliverPathMismatch",
-                f"body holds {sliver.kind.name.lower()} sliver "
-                f"{sliver.index}, the path names {kind} sliver {index}",
+                f"body holds {body_kind.name.lower()} sliver "
+                f"{body_index}, the path names {kind} sliver {index}",
             )
         phases.mark("check")
         try:
-            verify_sliver(metadata, sliver)
+            sliver = verify_wire_sliver(metadata, body)  # its symbols are a view of the body
         except CoreError as error:
             _fail(400, type(error).__name__, str(error))
         phases.mark("verify")
-        store.put_sliver(blob, sliver_kind, index, sliver.data)
+        store.put_sliver(blob, sliver_kind, index, sliver.symbols.data)
         phases.mark("store")
         response = jsonify(stored=True)
         response.status_code = 201

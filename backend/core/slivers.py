@@ -44,10 +44,16 @@ class UnverifiedSliver:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UnverifiedSliver:
-        if len(raw) < _HEADER.size:
-            raise InvalidSliver(f"a sliver is at least {_HEADER.size} bytes, got {len(raw)}")
-        kind_byte, index = _HEADER.unpack_from(raw)
-        return cls(SliverKind.parse(kind_byte), index, bytes(raw[_HEADER.size :]))
+        kind, index = sliver_header(raw)
+        return cls(kind, index, bytes(raw[_HEADER.size :]))
+
+
+def sliver_header(wire: bytes | memoryview) -> tuple[SliverKind, int]:
+    """Kind and index from a sliver's wire form, without touching its symbols."""
+    if len(wire) < _HEADER.size:
+        raise InvalidSliver(f"a sliver is at least {_HEADER.size} bytes, got {len(wire)}")
+    kind_byte, index = _HEADER.unpack_from(wire)
+    return SliverKind.parse(kind_byte), index
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,19 +126,24 @@ def sliver_size(metadata: VerifiedMetadata, kind: SliverKind) -> int:
 
 
 def _symbols_of(metadata: VerifiedMetadata, sliver: UnverifiedSliver) -> Shards:
+    return _symbols(metadata, sliver.kind, sliver.index, sliver.data)
+
+
+def _symbols(
+    metadata: VerifiedMetadata, kind: SliverKind, index: int, data: bytes | memoryview
+) -> Shards:
+    """`data` as (count, symbol_size) symbols (a view, not a copy), after the size checks."""
     n = metadata.n_shards
-    if not 0 <= sliver.index < n:
+    if not 0 <= index < n:
+        raise InvalidSliver(f"{kind.name.lower()} sliver index {index} out of range [0, {n})")
+    expected = sliver_size(metadata, kind)
+    if len(data) != expected:
         raise InvalidSliver(
-            f"{sliver.kind.name.lower()} sliver index {sliver.index} out of range [0, {n})"
+            f"{kind.name.lower()} sliver {index} of blob {metadata.blob_id} must be "
+            f"{expected} bytes, got {len(data)}"
         )
-    expected = sliver_size(metadata, sliver.kind)
-    if len(sliver.data) != expected:
-        raise InvalidSliver(
-            f"{sliver.kind.name.lower()} sliver {sliver.index} of blob {metadata.blob_id} must be "
-            f"{expected} bytes, got {len(sliver.data)}"
-        )
-    count = sliver_symbol_count(metadata, sliver.kind)
-    return np.frombuffer(sliver.data, dtype=np.uint8).reshape(count, metadata.symbol_size)
+    count = sliver_symbol_count(metadata, kind)
+    return np.frombuffer(data, dtype=np.uint8).reshape(count, metadata.symbol_size)
 
 
 def committed_hash(metadata: VerifiedMetadata, kind: SliverKind, index: int) -> bytes:
@@ -179,10 +190,7 @@ def verify_slivers(
             if actual != committed_hash(metadata, kind, sliver.index):
                 if skip_invalid:
                     continue
-                raise SliverHashMismatch(
-                    f"{kind.name.lower()} sliver {sliver.index} does not match the hash "
-                    f"committed in the metadata of blob {metadata.blob_id}"
-                )
+                raise _mismatch(metadata, kind, sliver.index)
             verified.append(seal_sliver(metadata, kind, sliver.index, symbols))
     return verified
 
@@ -190,6 +198,25 @@ def verify_slivers(
 def verify_sliver(metadata: VerifiedMetadata, sliver: UnverifiedSliver) -> VerifiedSliver:
     """Check one sliver against the metadata: index, size, and hash of its expansion."""
     return verify_slivers(metadata, [sliver])[0]
+
+
+def verify_wire_sliver(metadata: VerifiedMetadata, wire: bytes | memoryview) -> VerifiedSliver:
+    """`verify_sliver` of a sliver in wire form without copying its symbols out: the result's
+    `symbols` is a read-only view of `wire` (a storage node checks and stores a request body
+    in place, ~0.1 ms less per 1 MiB PUT than `UnverifiedSliver.from_bytes`)."""
+    kind, index = sliver_header(wire)
+    symbols = _symbols(metadata, kind, index, memoryview(wire)[_HEADER.size :])
+    code = code_for(metadata.encoding_type, metadata.params, kind)
+    if sliver_hashes(code, [symbols])[0] != committed_hash(metadata, kind, index):
+        raise _mismatch(metadata, kind, index)
+    return seal_sliver(metadata, kind, index, symbols)
+
+
+def _mismatch(metadata: VerifiedMetadata, kind: SliverKind, index: int) -> SliverHashMismatch:
+    return SliverHashMismatch(
+        f"{kind.name.lower()} sliver {index} does not match the hash "
+        f"committed in the metadata of blob {metadata.blob_id}"
+    )
 
 
 def distinct_by_index(slivers: Sequence[VerifiedSliver]) -> dict[int, VerifiedSliver]:

@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 
 from backend.core.encoder import encode_blob
@@ -12,6 +13,7 @@ from backend.core.slivers import (
     VerifiedSliver,
     verify_sliver,
     verify_slivers,
+    verify_wire_sliver,
 )
 
 ENCODED = encode_blob(random.Random(5).randbytes(3000), 10)
@@ -64,6 +66,27 @@ def test_batch_verification_can_skip_bad_slivers() -> None:
     assert [s.index for s in kept] == [0, 1, 2]
     with pytest.raises(SliverHashMismatch):
         verify_slivers(METADATA, [*good, bad])
+
+
+def test_a_wire_sliver_verifies_in_place_like_a_copied_one() -> None:
+    for sliver in (ENCODED.primary_slivers[8], ENCODED.secondary_slivers[3]):
+        for wire in (sliver.to_bytes(), memoryview(bytearray(sliver.to_bytes()))):
+            verified = verify_wire_sliver(METADATA, wire)
+            assert verified == sliver
+            assert np.shares_memory(verified.symbols, np.frombuffer(wire, dtype=np.uint8))
+            with pytest.raises(ValueError, match="read-only"):
+                verified.symbols[0, 0] ^= 1
+        tampered = bytearray(sliver.to_bytes())
+        tampered[-1] ^= 0x80
+        with pytest.raises(SliverHashMismatch, match=f"sliver {sliver.index} does not match"):
+            verify_wire_sliver(METADATA, bytes(tampered))
+    wire = ENCODED.primary_slivers[0].to_bytes()
+    with pytest.raises(InvalidSliver, match="must be"):
+        verify_wire_sliver(METADATA, wire[:-1])
+    with pytest.raises(InvalidSliver, match="at least 5 bytes"):
+        verify_wire_sliver(METADATA, wire[:4])
+    with pytest.raises(InvalidSliver, match="got 7"):
+        verify_wire_sliver(METADATA, b"\x07" + wire[1:])
 
 
 def test_verified_slivers_are_read_only_and_not_constructible() -> None:
