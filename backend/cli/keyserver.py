@@ -1,17 +1,23 @@
-"""`walrus keyserver keygen|run`: a Seal key server holding one X25519 private key."""
+"""`walrus keyserver keygen|run|register|list|update-url|deregister`: a Seal key server
+holding one X25519 private key, and its entry in the on-chain KeyServerRegistry."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import waitress
 
 from backend.api.keyserver.app import create_keyserver_app
 from backend.chain.client import ChainClient
+from backend.chain.compiler import compile_contracts
+from backend.chain.keyserver_registry import KeyServerRegistryContract
+from backend.cli.client_options import Connection, connection_options, emit_json, with_user_errors
 from backend.core.seal.envelope import X25519KeyPair
-from backend.sdk.config import resolve_rpc_url
+from backend.sdk.config import resolve_deployment, resolve_rpc_url
+from backend.sdk.seal import key_server_registry
 
 
 def load_key(path: Path) -> X25519KeyPair:
@@ -69,3 +75,100 @@ def run(key_file: Path, rpc_url: str | None, host: str, port: int, threads: int)
         err=True,
     )
     waitress.serve(app, host=host, port=port, threads=threads, ident="walrus-keyserver")
+
+
+def _registry(connection: Connection) -> KeyServerRegistryContract:
+    """The deployment's KeyServerRegistry, as the wallet's account."""
+    client = connection.client()
+    artifacts = compile_contracts()
+    chain_id = client.chain.chain_id
+    deployment = resolve_deployment(connection.settings.deployment_file, chain_id, artifacts)
+    registry = key_server_registry(client, deployment, artifacts)
+    if registry is None:
+        raise click.ClickException(
+            f"the deployment for chain {chain_id} has no KeyServerRegistry; redeploy "
+            "(walrus devnet deploy)"
+        )
+    return registry
+
+
+def _checked_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.ClickException(f"--url {url!r} is not an http:// or https:// URL")
+    return url.rstrip("/")
+
+
+@keyserver.command("register")
+@click.option("--name", required=True, help="Display name (1-64 bytes).")
+@click.option("--url", required=True, help="Where the key server answers (http[s]://host:port).")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The key server's private key file; only its public key goes on chain.",
+)
+@connection_options
+@with_user_errors
+def register(name: str, url: str, key_file: Path, connection: Connection, as_json: bool) -> None:
+    """Register a key server on chain, operated by the wallet; prints its id."""
+    url = _checked_url(url)
+    public_key = load_key(key_file).public_key
+    registry = _registry(connection)
+    key_server_id = registry.register(name, url, public_key)
+    if as_json:
+        emit_json(registry.key_server(key_server_id).to_json())
+    else:
+        click.echo(f"key server {key_server_id} registered: {name} {url} {public_key.hex()}")
+
+
+@keyserver.command("list")
+@connection_options
+@with_user_errors
+def list_key_servers(connection: Connection, as_json: bool) -> None:
+    """The key servers registered on chain (deregistered ones marked inactive)."""
+    servers = _registry(connection).all()
+    if as_json:
+        emit_json([server.to_json() for server in servers])
+        return
+    if not servers:
+        click.echo("no key servers registered (walrus keyserver register)")
+        return
+    click.echo(f"{'ID':>4}  {'ACTIVE':<6}  {'NAME':<16}  {'URL':<28}  {'PUBLIC KEY':<64}  OPERATOR")
+    for server in servers:
+        active = "yes" if server.active else "no"
+        click.echo(
+            f"{server.id:>4}  {active:<6}  {server.name:<16}  {server.url:<28}  "
+            f"{server.public_key.hex()}  {server.operator}"
+        )
+
+
+@keyserver.command("update-url")
+@click.argument("key_server_id", type=click.IntRange(min=1))
+@click.argument("url")
+@connection_options
+@with_user_errors
+def update_url(key_server_id: int, url: str, connection: Connection, as_json: bool) -> None:
+    """Move key server KEY_SERVER_ID to URL (its operator's wallet only)."""
+    url = _checked_url(url)
+    registry = _registry(connection)
+    registry.update_url(key_server_id, url)
+    if as_json:
+        emit_json(registry.key_server(key_server_id).to_json())
+    else:
+        click.echo(f"key server {key_server_id} now at {url}")
+
+
+@keyserver.command("deregister")
+@click.argument("key_server_id", type=click.IntRange(min=1))
+@connection_options
+@with_user_errors
+def deregister(key_server_id: int, connection: Connection, as_json: bool) -> None:
+    """Deregister key server KEY_SERVER_ID for good (its operator's wallet only); clients stop
+    encrypting to it. Its public key stays reserved."""
+    registry = _registry(connection)
+    registry.deregister(key_server_id)
+    if as_json:
+        emit_json(registry.key_server(key_server_id).to_json())
+    else:
+        click.echo(f"key server {key_server_id} deregistered")

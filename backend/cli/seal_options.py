@@ -1,7 +1,10 @@
 """Seal options of `walrus store` / `walrus read` (a small hook called by backend/cli/blobs.py).
 
 Key servers come from ``--key-server URL`` (repeatable), else ``WALRUS_KEY_SERVERS``
-(comma-separated), else the file `make up` writes (.devnet/keyservers.json).
+(comma-separated): the key each URL answers is trusted. Else from the deployment's
+KeyServerRegistry (URL and public key of every active entry: a server answering another key
+is refused). A deployment without the registry falls back to the file an older `make up`
+wrote (.devnet/keyservers.json).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Any, TypeVar
 
 import click
 
-from backend.chain.compiler import REPO_ROOT
+from backend.chain.compiler import REPO_ROOT, compile_contracts
 from backend.core.seal.header import is_sealed
 from backend.sdk.client import Client
-from backend.sdk.seal import DEFAULT_THRESHOLD, SealClient
+from backend.sdk.config import resolve_deployment
+from backend.sdk.seal import DEFAULT_THRESHOLD, NoKeyServers, SealClient, key_server_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEYSERVERS_FILE = REPO_ROOT / ".devnet" / "keyservers.json"
@@ -34,17 +38,34 @@ class SealOptions:
     identity: str | None = None
     threshold: int | None = None
     decrypt: bool = True
+    deployment_file: Path | None = None
+    """The command's --deployment (None: $WALRUS_DEPLOYMENT or deployments/<chain id>.json)."""
 
-    def urls(self) -> list[str]:
+    def explicit_urls(self) -> list[str]:
+        """--key-server URLs, else WALRUS_KEY_SERVERS (empty when neither is given)."""
         if self.key_servers:
             return list(self.key_servers)
         from_env = os.environ.get("WALRUS_KEY_SERVERS", "")
-        if from_env.strip():
-            return [url.strip() for url in from_env.split(",") if url.strip()]
-        return list(_devnet_defaults().get("urls", []))
+        return [url.strip() for url in from_env.split(",") if url.strip()]
 
     def sealer(self, client: Client) -> SealClient:
-        return SealClient(client, self.urls())
+        """Explicit URLs, else the on-chain registry, else the devnet file; NoKeyServers when
+        there are none."""
+        explicit = self.explicit_urls()
+        if explicit:
+            return SealClient(client, explicit)
+        artifacts = compile_contracts()  # cached: the client was connected with them
+        deployment = resolve_deployment(self.deployment_file, client.chain.chain_id, artifacts)
+        registry = key_server_registry(client, deployment, artifacts)
+        if registry is not None:
+            return SealClient.from_registry(client, registry)
+        urls = [str(url) for url in _devnet_defaults().get("urls", [])]
+        if not urls:
+            raise NoKeyServers(
+                "no key servers: the deployment has no KeyServerRegistry; pass --key-server URL "
+                "(or WALRUS_KEY_SERVERS)"
+            )
+        return SealClient(client, urls)
 
 
 def _devnet_defaults(path: Path = KEYSERVERS_FILE) -> dict[str, Any]:
@@ -60,7 +81,8 @@ def _key_server_option(command: F) -> F:
         "--key-server",
         "key_servers",
         multiple=True,
-        help="Seal key server URL (repeat; env WALRUS_KEY_SERVERS, comma-separated).",
+        help="Seal key server URL (repeat; env WALRUS_KEY_SERVERS, comma-separated); "
+        "default: the key servers registered on chain (KeyServerRegistry).",
     )(command)
 
 
@@ -75,6 +97,7 @@ def seal_store_options(command: F) -> F:
             policy=kwargs.pop("policy"),
             identity=kwargs.pop("seal_id"),
             threshold=kwargs.pop("threshold"),
+            deployment_file=kwargs.get("deployment_file"),
         )
         return command(*args, seal=options, **kwargs)
 
@@ -95,7 +118,9 @@ def seal_read_options(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         options = SealOptions(
-            key_servers=tuple(kwargs.pop("key_servers")), decrypt=not kwargs.pop("no_decrypt")
+            key_servers=tuple(kwargs.pop("key_servers")),
+            decrypt=not kwargs.pop("no_decrypt"),
+            deployment_file=kwargs.get("deployment_file"),
         )
         return command(*args, seal=options, **kwargs)
 
@@ -127,9 +152,10 @@ def decrypt_after_read(data: bytes, client: Client, options: SealOptions) -> byt
     """``data`` decrypted when it is a Seal blob (unless --no-decrypt)."""
     if not options.decrypt or not is_sealed(data):
         return data
-    if not options.urls():
+    try:
+        sealer = options.sealer(client)
+    except NoKeyServers as error:
         raise click.ClickException(
-            "the blob is Seal-encrypted: pass --key-server URL (or WALRUS_KEY_SERVERS), "
-            "or --no-decrypt for the ciphertext"
-        )
-    return options.sealer(client).decrypt(data)
+            f"the blob is Seal-encrypted and {error}; or --no-decrypt for the ciphertext"
+        ) from None
+    return sealer.decrypt(data)

@@ -1,5 +1,6 @@
 """Seal through the `walrus` CLI (subprocesses): deploy an allowlist policy, store
---encrypt, read decrypts for allowed wallets only, shared blobs funded by anyone."""
+--encrypt, read decrypts for allowed wallets only, shared blobs funded by anyone; key
+servers registered on chain (`walrus keyserver register|list`) used with no configuration."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import Devnet
+from backend.core.seal.header import parse_header
 from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e.cli_harness import one_line_error, run, wallet_env, write_deployment
 from tests.integration.network import Network
@@ -49,8 +51,17 @@ def envs(
     shared, _ = chain.deploy(
         artifacts.abi("SharedBlob"), artifacts.bytecode("SharedBlob"), registry, wal.address
     )
+    key_server_registry, _ = chain.deploy(
+        artifacts.abi("KeyServerRegistry"), artifacts.bytecode("KeyServerRegistry")
+    )
     directory = tmp_path_factory.mktemp("cli-seal")
-    deployment_file = write_deployment(network, artifacts, directory, SharedBlob=shared.address)
+    deployment_file = write_deployment(
+        network,
+        artifacts,
+        directory,
+        SharedBlob=shared.address,
+        KeyServerRegistry=key_server_registry.address,
+    )
     reader = fresh_client(chain, wal, client_for, b"cli-seal-reader")
     assert reader.account is not None
     servers = {"WALRUS_KEY_SERVERS": ",".join(server.url for server in key_servers)}
@@ -123,3 +134,49 @@ def test_shared_blob_funded_and_extended_by_anyone(
         )
     )
     assert funded["extension_cost"] > 0 and funded["funds"] == 10**12 - funded["extension_cost"]
+
+
+def test_key_servers_registered_on_chain_need_no_configuration(
+    envs: tuple[dict[str, str], dict[str, str]],
+    key_servers: list[KeyServerProcess],
+    tmp_path: Path,
+) -> None:
+    writer = {name: value for name, value in envs[0].items() if name != "WALRUS_KEY_SERVERS"}
+    for index, server in enumerate(key_servers):
+        registered = json.loads(
+            ok(
+                run(
+                    *("keyserver", "register", "--name", f"cli-ks-{index}", "--url", server.url),
+                    *("--key-file", str(server.key_file), "--json"),
+                    env=writer,
+                )
+            )
+        )
+        assert registered["id"] == index + 1 and registered["active"] is True
+        assert registered["public_key"] == server.key.public_key.hex()  # derived from the file
+    listed = json.loads(ok(run("keyserver", "list", "--json", env=writer)))
+    assert [(entry["name"], entry["url"], entry["public_key"]) for entry in listed] == [
+        (f"cli-ks-{index}", server.url, server.key.public_key.hex())
+        for index, server in enumerate(key_servers)
+    ]
+    table = ok(run("keyserver", "list", env=writer))
+    assert "cli-ks-2  " in table and key_servers[2].key.public_key.hex() in table
+    duplicate = run(
+        *("keyserver", "register", "--name", "again", "--url", "http://127.0.0.1:1"),
+        *("--key-file", str(key_servers[0].key_file)),
+        env=writer,
+    )
+    assert "KeyServerRegistryDuplicateKey" in one_line_error(duplicate)
+
+    policy = json.loads(ok(run("policy", "deploy", "allowlist", "--json", env=writer)))["address"]
+    source = tmp_path / "registered.txt"
+    source.write_bytes(MARKER * 7)
+    stored = ok(
+        run("store", str(source), "--encrypt", "--policy", policy, "--id", ID, "--json", env=writer)
+    )
+    blob = json.loads(stored)["blob_id"]
+    cipher = run("read", "--no-decrypt", "--", blob, env=writer).stdout
+    assert [entry.server_public_key for entry in parse_header(cipher).entries] == [
+        server.key.public_key for server in key_servers
+    ]
+    assert ok(run("read", "--", blob, env=writer)).encode() == MARKER * 7
