@@ -194,9 +194,12 @@ def http(
             wire = primary.to_bytes()
             count = max(3, min(repeat, (128 * MIB) // len(wire)))
             conn = Connection(node.url)
-            put_times, get_times = [], []
+            put_times, get_times, baseline = [], [], []
             phases: dict[str, list[float]] = {}
             for _ in range(count):
+                # the baseline's writes interleaved with the PUTs: both see the same moments
+                # of a shared machine (its fsync latency alone drifts 20-40 % within a minute)
+                baseline.extend(fsync_file_baseline(directory, wire, 1))
                 start = time.perf_counter()
                 status, body, timing = conn.request("PUT", path, wire)
                 put_times.append(time.perf_counter() - start)
@@ -234,7 +237,6 @@ def http(
             pair_bytes = sum(len(w) for w in pair_wires)
             cycle_rate = mib_s(pair_bytes, cycle_times)
             cycle_baseline_rate = mib_s(pair_bytes, cycle_baseline)
-            baseline = fsync_file_baseline(directory, wire, count)
             baseline_rate = mib_s(len(wire), baseline)
             put_rate = mib_s(len(wire), put_times)
             row: dict[str, object] = {
