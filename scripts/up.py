@@ -60,6 +60,7 @@ from backend.chain.devnet import (
     write_state,
 )
 from backend.chain.errors import ChainError
+from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.staking import StakingContract, StakingParameters
 from backend.core import routes
 from backend.core.bls import BlsSecretKey
@@ -418,11 +419,13 @@ def main(argv: list[str] | None = None) -> int:
         start_service(
             supervisor, "backend", serve, network_dir / "backend.log", backend_url + "/v1/api"
         )
-        # Seal key servers, 2-of-3 (docs/seal.md); the CLI finds them in keyservers.json
-        key_server_urls, key_servers = [], []
+        # Seal key servers, 2-of-3 (docs/seal.md), registered on chain by dev account 0:
+        # clients take them (URL + public key) from the KeyServerRegistry
+        key_server_urls, key_servers, key_pairs = [], [], []
         for index in range(KEY_SERVERS):
             key_file = network_dir / f"keyserver-{index}.key"
-            write_secret(key_file, X25519KeyPair.generate().private_key.hex().encode())
+            key_pairs.append(X25519KeyPair.generate())
+            write_secret(key_file, key_pairs[-1].private_key.hex().encode())
             key_port = port_or_free(KEY_SERVER_BASE_PORT + index, f"key server {index}")
             key_url = f"http://127.0.0.1:{key_port}"
             command = [sys.executable, "-m", "backend.cli.main", "keyserver", "run"]
@@ -433,9 +436,14 @@ def main(argv: list[str] | None = None) -> int:
             key_server_urls.append(key_url)
         for (child, log), key_url in zip(key_servers, key_server_urls, strict=True):
             wait_serving(child, key_url + KEYSERVER_INFO, log)
+        key_registry = KeyServerRegistryContract.at(
+            client, deployment.address("KeyServerRegistry"), artifacts
+        )
+        for index, (key_url, pair) in enumerate(zip(key_server_urls, key_pairs, strict=True)):
+            key_registry.register(f"devnet-{index}", key_url, pair.public_key)
         keyservers_file = args.state_file.parent / "keyservers.json"
         keyservers_file.write_text(json.dumps({"urls": key_server_urls, "threshold": 2}))
-        say(f"Seal key servers (2-of-3): {', '.join(key_server_urls)}")
+        say(f"Seal key servers (2-of-3, registered on chain): {', '.join(key_server_urls)}")
         for child in supervisor.children:
             if child.pid != os.getpid():
                 say(f"started {child.name} (pid {child.pid})")

@@ -23,6 +23,7 @@ from backend.chain.challenges import StorageChallengesContract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, compile_contracts
 from backend.chain.devnet import free_port, pid_alive, read_state, start_anvil, write_state
+from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.staking import StakingContract
 
 READY_TIMEOUT = 180.0
@@ -115,6 +116,14 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
         for url in keyservers["urls"]:
             assert requests.get(url + "/v1/seal/info", timeout=5).json()["chain_id"] == 31337
         record = json.loads(up.deployment_file.read_text())
+        artifacts = compile_contracts()
+        registered = KeyServerRegistryContract.at(
+            ChainClient(up.rpc_url), record["contracts"]["KeyServerRegistry"], artifacts
+        ).active()  # on chain, with the key each one serves
+        assert [server.url for server in registered] == keyservers["urls"]
+        for server in registered:
+            info = requests.get(server.url + "/v1/seal/info", timeout=5).json()
+            assert info["public_key"] == server.public_key.hex()
         for name, address in record["contracts"].items():
             assert f"  {name:<16} {address}" in up.output
         assert "1,000,000 WAL" in up.output  # dev accounts were paid from the user drop
@@ -122,7 +131,6 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
         assert f"curl {up.backend_url}/v1/blobs/<blob id>" in up.output
 
         # every node registered with the URL it really serves, and holds shards
-        artifacts = compile_contracts()
         staking = StakingContract.at(
             ChainClient(up.rpc_url), record["contracts"]["Staking"], artifacts.abi("Staking")
         )
