@@ -33,6 +33,7 @@ from backend.chain.governed_parameters import (
     parse_assignments,
 )
 from backend.sdk.client import Client
+from backend.sdk.seal import key_server_registry
 from backend.sdk.staking import APY_EPOCHS, MIN_ANNUALISED_EPOCH_SECONDS, StakingClient
 
 network_views = Blueprint("network_views", __name__)
@@ -254,21 +255,40 @@ def governance_calls() -> Any:
 
 @network_views.get("/v1/keyservers")
 def key_servers() -> Any:
-    """The Seal key servers this backend knows (WALRUS_KEY_SERVERS, comma-separated, else
-    `make up`'s .devnet/keyservers.json), so the browser can prefill them; the browser
-    checks each one's chain and public key itself."""
+    """The Seal key servers the browser should use: WALRUS_KEY_SERVERS (comma-separated URLs,
+    `source: "env"`), else the active entries of the deployment's KeyServerRegistry (`source:
+    "chain"`, each in `servers` with id, operator, name, url, public_key: the browser refuses
+    a server answering another key), else `make up`'s .devnet/keyservers.json (`"devnet"`)."""
     from_env = os.environ.get(KEY_SERVERS_ENV, "")
     urls = [url.strip() for url in from_env.split(",") if url.strip()]
+    if urls:
+        return jsonify(source="env", urls=urls, threshold=None, servers=[], registry=None)
+    client = _client()
+    registry = key_server_registry(client, _deployment(client), _artifacts())
+    if registry is not None:
+        registered = registry.active()
+        return jsonify(
+            source="chain",
+            urls=[server.url for server in registered],
+            threshold=None,
+            servers=[server.to_json() for server in registered],
+            registry=registry.address,
+        )
+    try:
+        listed = json.loads(DEVNET_KEY_SERVERS_FILE.read_text())
+    except (OSError, ValueError):
+        listed = {}
     threshold = None
-    if not urls:
-        try:
-            listed = json.loads(DEVNET_KEY_SERVERS_FILE.read_text())
-        except (OSError, ValueError):
-            listed = {}
-        if isinstance(listed, dict):
-            urls = [str(url) for url in listed.get("urls", [])]
-            threshold = listed.get("threshold")
-    return jsonify(urls=urls, threshold=threshold if isinstance(threshold, int) else None)
+    if isinstance(listed, dict):
+        urls = [str(url) for url in listed.get("urls", [])]
+        threshold = listed.get("threshold")
+    return jsonify(
+        source="devnet",
+        urls=urls,
+        threshold=threshold if isinstance(threshold, int) else None,
+        servers=[],
+        registry=None,
+    )
 
 
 def _path(summary: str, parameter: str | None = None, method: str = "get") -> dict[str, Any]:
@@ -294,7 +314,9 @@ NETWORK_VIEW_PATHS: Final[dict[str, Any]] = {
     "/v1/staking/positions/{owner}": _path("An address's stake positions and rewards", "owner"),
     "/v1/governance/proposals": _path("Proposals with state, votes and timelock eta"),
     "/v1/governance/votes/{account}": _path("An account's voting power and delegate", "account"),
-    "/v1/keyservers": _path("Seal key server URLs known to this backend (may be empty)"),
+    "/v1/keyservers": _path(
+        "Seal key servers: WALRUS_KEY_SERVERS, else the on-chain KeyServerRegistry (url + key)"
+    ),
     "/v1/governance/calls": _path(
         'Calldata of a parameter change: body {"set": {"<parameter>": <value>}}', None, "post"
     ),

@@ -2,12 +2,15 @@
 Python one, through real key servers and the node network. Python encrypts -> the browser
 decrypts identical bytes for a reader the allowlist approves, and shows a refusal to one it
 does not; the browser encrypts and stores through the upload relay, paid by the wallet's WAL
-(not the backend's), never twice -> Python decrypts identical bytes."""
+(not the backend's), never twice -> Python decrypts identical bytes. The key servers are
+registered in the stack's KeyServerRegistry: the page lists and uses them with nothing typed,
+and refuses one that answers another key than its registered one."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,9 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import Devnet, dev_accounts
+from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.policies import PolicyContract, deploy_policy
+from backend.core.seal.envelope import X25519KeyPair
 from backend.core.seal.header import parse_header
 from backend.sdk.client import Client
 from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT
@@ -30,6 +35,8 @@ from tests.e2e.frontend_harness import (
     WebStack,
     overflow_at_phone_width,
     screenshot,
+    start_web_stack,
+    stop_web_stack,
     wallet_script,
 )
 from tests.integration.network import Network
@@ -37,7 +44,6 @@ from tests.integration.seal_keyservers import KeyServerProcess, key_servers_runn
 from tests.integration.user_client import network_client
 
 browser = frontend_harness.browser
-web = frontend_harness.web
 
 ALLOWED, DENIED = dev_accounts(9)[7], dev_accounts(9)[8]
 """Anvil's own dev accounts: anvil signs their eth_signTypedData_v4 (sessions)."""
@@ -50,6 +56,44 @@ def key_servers(
 ) -> Iterator[list[KeyServerProcess]]:
     with key_servers_running(anvil.url, tmp_path_factory.mktemp("web-keyservers")) as servers:
         yield servers
+
+
+@pytest.fixture(scope="module")
+def key_server_registry(
+    chain: ChainClient, artifacts: Artifacts, key_servers: list[KeyServerProcess]
+) -> KeyServerRegistryContract:
+    """A KeyServerRegistry of this module's own, listing its three key servers."""
+    contract, _ = chain.deploy(
+        artifacts.abi("KeyServerRegistry"), artifacts.bytecode("KeyServerRegistry")
+    )
+    registry = KeyServerRegistryContract(chain, contract)
+    for index, server in enumerate(key_servers):
+        registry.register(f"web-ks-{index}", server.url, server.key.public_key)
+    return registry
+
+
+@pytest.fixture(scope="module")
+def web(
+    network: Network,
+    artifacts: Artifacts,
+    chain: ChainClient,
+    client_for: Callable[[bytes], ChainClient],
+    key_server_registry: KeyServerRegistryContract,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[WebStack]:
+    """The harness's web stack, its deployment naming the registry."""
+    stack = start_web_stack(
+        network,
+        artifacts,
+        chain,
+        client_for,
+        tmp_path_factory.mktemp("web"),
+        extra_contracts={"KeyServerRegistry": key_server_registry.address},
+    )
+    try:
+        yield stack
+    finally:
+        stop_web_stack(stack)
 
 
 def _client(network: Network, artifacts: Artifacts, chain: ChainClient) -> Client:
@@ -69,22 +113,29 @@ def allowlist(web: WebStack, network: Network, artifacts: Artifacts) -> PolicyCo
     return policy
 
 
-@pytest.fixture
-def reader_page(
-    browser: Browser, web: WebStack, key_servers: list[KeyServerProcess]
-) -> Iterator[WalletPage]:
+@contextmanager
+def private_page(browser: Browser, web: WebStack) -> Iterator[WalletPage]:
+    """/private in a fresh context, the wallet (ALLOWED, DENIED) connected."""
     context = browser.new_context(viewport=dict(DESKTOP), accept_downloads=True)  # type: ignore[arg-type]
     context.set_default_timeout(UI_TIMEOUT_MS)
     context.add_init_script(wallet_script(web, [ALLOWED.address, DENIED.address]))
     page = context.new_page()
     session = WalletPage(page, TestWallet(page), web)
-    session.open("/private")
-    session.connect()
-    page.fill("#key-servers", ", ".join(server.url for server in key_servers))
     try:
+        session.open("/private")
+        session.connect()
         yield session
     finally:
         context.close()
+
+
+@pytest.fixture
+def reader_page(
+    browser: Browser, web: WebStack, key_servers: list[KeyServerProcess]
+) -> Iterator[WalletPage]:
+    with private_page(browser, web) as session:
+        session.page.fill("#key-servers", ", ".join(server.url for server in key_servers))
+        yield session
 
 
 def decrypt_in_browser(page: Page, blob_id: str, tmp_path: Path) -> bytes:
@@ -196,3 +247,48 @@ def test_browser_sealed_file_is_paid_by_the_wallet_once_and_decrypts_in_python(
     assert content not in raw
     assert reader.read(blob_id.inner_text()) == content
     screenshot(page, "private-store")
+
+
+def test_registered_key_servers_are_listed_used_and_held_to_their_keys(
+    browser: Browser,
+    web: WebStack,
+    network: Network,
+    artifacts: Artifacts,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+    key_server_registry: KeyServerRegistryContract,
+    tmp_path: Path,
+) -> None:
+    writer = SealClient.from_registry(
+        _client(network, artifacts, network.user), key_server_registry
+    )
+    content = b"REGISTERED-KEY-SERVERS " + os.urandom(2000)
+    stored = writer.store(content, policy=allowlist.address, identity=ID, threshold=2)
+    urls = [server.url for server in key_servers]
+    with private_page(browser, web) as session:  # nothing typed: the registry prefills
+        page = session.page
+        listed = page.locator("#registered-key-servers li")
+        expect(listed).to_have_count(3)
+        expect(listed.nth(1)).to_contain_text(f"web-ks-1: {urls[1]}")
+        expect(page.locator("#key-servers")).to_have_value(", ".join(urls))
+        assert decrypt_in_browser(page, str(stored.blob_id), tmp_path) == content
+
+    # key server 1 now answers another key than the one registered for its URL
+    one = key_servers[1]
+    one.stop()
+    one.key_file.write_text(X25519KeyPair.generate().private_key.hex())
+    one.start()
+    try:
+        with private_page(browser, web) as session:
+            page = session.page
+            expect(page.locator("#key-servers")).to_have_value(", ".join(urls))
+            page.fill("#open-blob-id", str(stored.blob_id))
+            page.click("#open-submit")
+            refusal = page.locator("#decrypt-error")
+            expect(refusal).to_contain_text("KeyServerKeyMismatch", timeout=UI_TIMEOUT_MS)
+            expect(refusal).to_contain_text(one.key.public_key.hex())
+            expect(page.locator("#decrypted-download")).to_have_count(0)
+    finally:
+        one.stop()
+        one.key_file.write_text(one.key.private_key.hex())
+        one.start()

@@ -11,7 +11,15 @@ import { relayFailureText, relayUpload, stepList } from "../relay_upload";
 import { formatBytes, formatWal } from "../units";
 import { encryptBlob, decryptBlob } from "../seal/envelope";
 import { isSealed, parseHeader } from "../seal/header";
-import { collectShares, keyServerInfo, NotEnoughShares, signSession } from "../seal/keyservers";
+import {
+  collectShares,
+  keyServerInfo,
+  NotEnoughShares,
+  parseKnownKeyServers,
+  signSession,
+  trimUrl,
+  type KnownKeyServers,
+} from "../seal/keyservers";
 
 const KEY_SERVERS_STORAGE = "walrus.keyServers";
 const STORE_EPOCHS = 5;
@@ -48,24 +56,50 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     placeholder: "http://127.0.0.1:9101, http://127.0.0.1:9102",
     value: localStorage.getItem(KEY_SERVERS_STORAGE) ?? "",
   });
-  if (serversInput.value === "") {
-    // Prefill from the backend (WALRUS_KEY_SERVERS or `make up`'s key servers).
-    void ctx.api
-      .get<{ urls: string[] }>("/v1/keyservers")
-      .then((known) => {
-        if (serversInput.value === "" && known.urls.length) serversInput.value = known.urls.join(", ");
-      })
-      .catch(() => undefined);
-  }
+  // The key servers the backend knows: the on-chain KeyServerRegistry's (URL + registered
+  // public key), else WALRUS_KEY_SERVERS or `make up`'s; they prefill an empty field.
+  const registeredList = h("div", { id: "registered-key-servers" });
+  const known: Promise<KnownKeyServers | null> = ctx.api
+    .get<Parameters<typeof parseKnownKeyServers>[0]>("/v1/keyservers")
+    .then(parseKnownKeyServers)
+    .catch(() => null);
+  void known.then((list) => {
+    if (list === null) return;
+    if (serversInput.value === "" && list.urls.length) serversInput.value = list.urls.join(", ");
+    if (list.source !== "chain") return;
+    mount(
+      registeredList,
+      h(
+        "p",
+        { class: "muted" },
+        list.servers.length === 0
+          ? "No key server is registered on chain."
+          : "Registered on chain (a server answering another key than its registered one is refused):",
+      ),
+      h(
+        "ul",
+        {},
+        list.servers.map((server) =>
+          h(
+            "li",
+            { class: "break", "data-url": server.url },
+            `${server.name}: ${server.url}, key ${bytesToHex(server.publicKey).slice(2, 18)}…`,
+          ),
+        ),
+      ),
+    );
+  });
   serversInput.addEventListener("change", () =>
     localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim()),
   );
 
+  /** Each URL's key server; a URL registered on chain must answer its registered key. */
   async function servers() {
     const urls = keyServerUrls(serversInput.value);
     if (urls.length === 0) throw new Error("Enter the key servers' URLs first.");
     localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim());
-    return Promise.all(urls.map((url) => keyServerInfo(url, chainId)));
+    const registered = new Map((await known)?.servers.map((server) => [server.url, server]) ?? []);
+    return Promise.all(urls.map((url) => keyServerInfo(url, chainId, registered.get(trimUrl(url)))));
   }
 
   // ------------------------------------------------------------ encrypt and store
@@ -295,6 +329,7 @@ export function render(root: HTMLElement, ctx: AppContext): void {
       "div",
       { class: "card" },
       h("h2", {}, "Key servers"),
+      registeredList,
       h("label", {}, "URLs, separated by commas", serversInput),
     ),
     encryptForm,

@@ -1,5 +1,7 @@
 /** Talking to Seal key servers from the browser (CORS: backend/api/keyserver/app.py):
- * their public keys (GET /v1/seal/info), the EIP-712 session the wallet signs
+ * the ones registered on chain (the backend's GET /v1/keyservers lists the KeyServerRegistry:
+ * a registered server answering another key than its registered one is refused, as the SDK
+ * does), their public keys (GET /v1/seal/info), the EIP-712 session the wallet signs
  * (eth_signTypedData_v4: SealSession(requester, policy, sessionKey, expiresAt) in domain
  * {name "WalrusSeal", version "1", chainId}, backend/chain/seal_session.py), and the share
  * request (POST /v1/seal/share {header, session}). */
@@ -32,8 +34,56 @@ export class KeyServerError extends Error {
   }
 }
 
-export async function keyServerInfo(url: string, chainId: number): Promise<KeyServer> {
-  const base = url.replace(/\/+$/, "");
+/** A key server as the backend's GET /v1/keyservers lists it (KeyServerRegistry entry). */
+export interface RegisteredKeyServer {
+  id: number;
+  operator: string;
+  name: string;
+  url: string;
+  publicKey: Uint8Array;
+}
+
+/** GET /v1/keyservers: `source` "chain" (the registry's active entries in `servers`),
+ * "env" (the backend's WALRUS_KEY_SERVERS) or "devnet" (URLs only). */
+export interface KnownKeyServers {
+  source: string;
+  registry: string | null;
+  urls: string[];
+  servers: RegisteredKeyServer[];
+}
+
+export function parseKnownKeyServers(body: {
+  source?: string;
+  registry?: string | null;
+  urls?: string[];
+  servers?: { id: number; operator: string; name: string; url: string; public_key: string }[];
+}): KnownKeyServers {
+  return {
+    source: body.source ?? "devnet",
+    registry: body.registry ?? null,
+    urls: body.urls ?? [],
+    servers: (body.servers ?? []).map((server) => ({
+      id: server.id,
+      operator: server.operator,
+      name: server.name,
+      url: trimUrl(server.url),
+      publicKey: hexToBytes(`0x${server.public_key}`),
+    })),
+  };
+}
+
+export function trimUrl(url: string): string {
+  return url.trim().replace(/\/+$/, "");
+}
+
+/** The key server at `url`; with `registered` (its key on chain), a server answering another
+ * key is refused (KeyServerError code "KeyServerKeyMismatch"). */
+export async function keyServerInfo(
+  url: string,
+  chainId: number,
+  registered?: RegisteredKeyServer,
+): Promise<KeyServer> {
+  const base = trimUrl(url);
   let body: { public_key?: string; chain_id?: number };
   try {
     const answer = await fetch(base + KEYSERVER_INFO);
@@ -44,7 +94,16 @@ export async function keyServerInfo(url: string, chainId: number): Promise<KeySe
   if (body.chain_id !== chainId || typeof body.public_key !== "string") {
     throw new KeyServerError(base, "WrongChain", `serves chain ${body.chain_id}, not ${chainId}`);
   }
-  return { url: base, publicKey: hexToBytes(`0x${body.public_key}`) };
+  const publicKey = hexToBytes(`0x${body.public_key}`);
+  if (registered !== undefined && bytesToHex(publicKey) !== bytesToHex(registered.publicKey)) {
+    throw new KeyServerError(
+      base,
+      "KeyServerKeyMismatch",
+      `key server ${registered.name} answers public key ${body.public_key}, but ` +
+        `${bytesToHex(registered.publicKey).slice(2)} is registered on chain: refused`,
+    );
+  }
+  return { url: base, publicKey };
 }
 
 export interface SignedSession {
