@@ -179,15 +179,22 @@ def _block_param(block: int | str) -> str:
 
 
 def fetch_logs(
-    provider: HTTPProvider, address: str, from_block: int | str, to_block: int | str
+    provider: HTTPProvider,
+    address: str,
+    from_block: int | str,
+    to_block: int | str,
+    topics: Sequence[str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """``address``'s logs in the blocks ``from_block``..``to_block`` (both included, as
-    ``eth_getLogs`` defines them), in chain order, as the endpoint sent them."""
-    request = {
+    ``eth_getLogs`` defines them), in chain order, as the endpoint sent them; ``topics``
+    filters as in ``eth_getLogs`` (``0x`` hex words by position, None = any)."""
+    request: dict[str, Any] = {
         "address": address,
         "fromBlock": _block_param(from_block),
         "toBlock": _block_param(to_block),
     }
+    if topics is not None:
+        request["topics"] = list(topics)
     logs = _post(provider, "eth_getLogs", [request])
     if not isinstance(logs, list) or not all(isinstance(log, dict) for log in logs):
         raise LogQueryFailed(f"eth_getLogs answered {str(logs)[:80]!r}, not a list of logs")

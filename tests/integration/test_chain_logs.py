@@ -229,6 +229,43 @@ def test_in_blocks_reads_exactly_the_range_asked_for(env: RegistryEnv, flow: Flo
     assert registered[0] in around and registered[1] in around
 
 
+def test_fetch_logs_filters_by_topic_as_web3_does(
+    env: RegistryEnv, flow: Flow, alice: ChainClient, chain: ChainClient
+) -> None:
+    assert chain.direct is not None
+    events = env.registry.contract.events
+    registered, transfer = str(events.BlobRegistered.topic), str(events.Transfer.topic)
+    alice_word, zero_word = "0x" + "00" * 12 + alice.address[2:].lower(), "0x" + "00" * 32
+    filters: dict[str, list[str | None]] = {
+        "registrations": [registered],
+        "alice's registrations": [registered, None, None, alice_word],
+        "token burns": [transfer, None, zero_word],
+    }
+    for what, topics in filters.items():
+        reference = chain.w3.eth.get_logs(
+            {
+                "address": env.registry.address,
+                "fromBlock": 0,
+                "toBlock": flow.head,
+                "topics": topics,
+            }
+        )
+        raw = fetch_logs(chain.direct, env.registry.address, 0, flow.head, topics)
+        assert raw, what
+        assert [(log["transactionHash"], int(log["logIndex"], 16)) for log in raw] == [
+            ("0x" + bytes(log["transactionHash"]).hex(), log["logIndex"]) for log in reference
+        ], what
+        assert env.registry.events.decode_logs(raw) == env.registry.events.decode_logs(reference)
+    alices = env.registry.events.decode_logs(
+        fetch_logs(
+            chain.direct, env.registry.address, 0, flow.head, filters["alice's registrations"]
+        )
+    )
+    assert alices and all(
+        isinstance(e, BlobRegistered) and e.owner == alice.address for e in alices
+    )
+
+
 def raw_registration(env: RegistryEnv, flow: Flow) -> dict[str, Any]:
     logs = fetch_logs(
         env.chain.w3.provider,  # type: ignore[arg-type]
