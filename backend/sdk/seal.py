@@ -321,7 +321,8 @@ class SealClient:
         timeout: float = KEYSERVER_TIMEOUT,
     ) -> SealClient:
         """A client using every active key server of the on-chain registry, with its
-        registered key; NoKeyServers when none is active."""
+        registered key; NoKeyServers when none is active. The registry is read once (and
+        each server's key checked once): a new client sees later registry changes."""
         servers = registered_key_servers(registry)
         if not servers:
             raise NoKeyServers(

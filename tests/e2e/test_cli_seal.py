@@ -167,6 +167,15 @@ def test_key_servers_registered_on_chain_need_no_configuration(
         env=writer,
     )
     assert "KeyServerRegistryDuplicateKey" in one_line_error(duplicate)
+    not_http = run(
+        *("keyserver", "register", "--name", "x", "--url", "ftp://127.0.0.1:1"),
+        *("--key-file", str(key_servers[0].key_file)),
+        env=writer,
+    )
+    assert "is not an http:// or https:// URL" in one_line_error(not_http)
+    reader = {name: value for name, value in envs[1].items() if name != "WALRUS_KEY_SERVERS"}
+    not_theirs = run("keyserver", "deregister", "1", env=reader)
+    assert "KeyServerRegistryNotOperator" in one_line_error(not_theirs)
 
     policy = json.loads(ok(run("policy", "deploy", "allowlist", "--json", env=writer)))["address"]
     source = tmp_path / "registered.txt"
