@@ -57,6 +57,10 @@ class TransactionRejected(ContractError):
     """The node refused the transaction (insufficient funds, bad nonce, fee too low...)."""
 
 
+class InsufficientGasFunds(TransactionRejected):
+    """The wallet holds too little of the chain's native currency to pay for the gas."""
+
+
 NONCE_ATTEMPTS = 3
 """Sends of one transaction when the account's nonce was used elsewhere meanwhile."""
 
@@ -326,8 +330,28 @@ class ChainClient:
                     raise self.decoder.exception_for(revert, context) from None
             except (TypeError, ValueError):
                 pass  # an answer that is not a hex quantity: web3 words the error
-        estimate = self._with_reverts(lambda: self.w3.eth.estimate_gas(_without_nonce(tx)), context)
+        try:
+            estimate = self._with_reverts(
+                lambda: self.w3.eth.estimate_gas(_without_nonce(tx)), context
+            )
+        except Web3RPCError as error:
+            raise self._estimate_refused(tx, _rpc_message(error), context) from None
         return int(estimate)
+
+    def _estimate_refused(self, tx: dict[str, Any], message: str, context: str) -> ContractError:
+        """The error for an estimate the node refused without revert data: a sender who
+        cannot pay the gas (anvil: "gas required exceeds allowance", geth: "insufficient
+        funds") is told so with its balance; anything else keeps the node's message."""
+        lowered = message.lower()
+        if "exceeds allowance" in lowered or "insufficient funds" in lowered:
+            sender = Web3.to_checksum_address(str(tx["from"]))
+            balance = self._rpc(lambda: int(self.w3.eth.get_balance(sender)))
+            return InsufficientGasFunds(
+                f"wallet {sender} cannot pay the gas{_where(context)}: it holds "
+                f"{Web3.from_wei(balance, 'ether')} ETH (the chain's native currency); "
+                "fund it and retry"
+            )
+        return TransactionRejected(f"transaction rejected{_where(context)}: {message}")
 
     def _sign_and_send(self, account: LocalAccount, tx: dict[str, Any], context: str) -> HexBytes:
         """Take the next nonce, sign, send; resend when another process with the same key

@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 
-from backend.chain.client import ChainClient, TransactionRejected
+from backend.chain.client import ChainClient, InsufficientGasFunds, TransactionRejected
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
@@ -220,6 +220,20 @@ def test_transactions_are_built_and_rejected_as_web3_does(
         messages.append(str(rejected.value))
     assert messages[0] == messages[1]
     assert "insufficient funds" in messages[0].lower()
+
+
+def test_a_wallet_without_gas_money_gets_a_named_error(
+    chain: ChainClient, web3_only: ChainClient, wal: Any, dev_accounts: list[LocalAccount]
+) -> None:
+    """A contract call from a wallet with no ETH: the node refuses the gas estimate without
+    revert data; the user is told which wallet cannot pay, not shown web3's RPC error."""
+    penniless = "0x" + "5b" * 32
+    for client in (chain.with_account(penniless), web3_only.with_account(penniless)):
+        with pytest.raises(InsufficientGasFunds) as refused:
+            client.transact(wal.functions.transfer(dev_accounts[7].address, 0))
+        message = str(refused.value)
+        assert client.address in message and "holds 0 ETH" in message, message
+        assert "(transfer)" in message and "\n" not in message
 
 
 def test_a_nonce_used_by_another_process_is_resent_with_the_next(
