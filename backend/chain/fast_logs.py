@@ -116,7 +116,8 @@ class EventLayout:
             data_values = codec.decode(self.data_types, data) if self.data_types else ()
         except (DecodingError, OverflowError, ValueError) as error:
             raise MalformedLog(
-                f"{self.name} log does not decode as ({', '.join(self.data_types)}): {error}"
+                f"{self.name} log does not decode as its ABI (topics "
+                f"{','.join(self.topic_types)}; data {','.join(self.data_types)}): {error}"
             ) from None
         values = []
         for is_topic, index, convert in self.picks:
