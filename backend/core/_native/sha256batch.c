@@ -453,8 +453,8 @@ static int enqueue(job_t *job) {
         queue_tail->next = job;
     }
     queue_tail = job;
-    pthread_cond_signal(&pool_has_work);
     pthread_mutex_unlock(&pool_lock);
+    pthread_cond_signal(&pool_has_work); /* unlocked: the woken worker need not block on it */
     return 1;
 }
 
