@@ -1,10 +1,11 @@
 """Seal options of `walrus store` / `walrus read` (a small hook called by backend/cli/blobs.py).
 
-Key servers come from ``--key-server URL`` (repeatable), else ``WALRUS_KEY_SERVERS``
-(comma-separated): the key each URL answers is trusted. Else from the deployment's
-KeyServerRegistry (URL and public key of every active entry: a server answering another key
-is refused). A deployment without the registry falls back to the file an older `make up`
-wrote (.devnet/keyservers.json).
+Key servers, first match: ``--key-server URL`` (repeatable; the key each URL answers is
+trusted); ``--key-server-id ID`` (repeatable: those KeyServerRegistry entries);
+``WALRUS_KEY_SERVERS`` (comma-separated URLs, trusted); every active entry of the
+deployment's KeyServerRegistry; for a deployment without the registry, the file an older
+`make up` wrote (.devnet/keyservers.json). Registry entries are held to their registered
+keys (a server answering another key is refused: KeyServerKeyMismatch).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ KEYSERVERS_FILE = REPO_ROOT / ".devnet" / "keyservers.json"
 @dataclass(frozen=True)
 class SealOptions:
     key_servers: tuple[str, ...]
+    key_server_ids: tuple[int, ...] = ()
     encrypt: bool = False
     policy: str | None = None
     identity: str | None = None
@@ -52,13 +54,19 @@ class SealOptions:
         """Explicit URLs, else the on-chain registry, else the devnet file; NoKeyServers when
         there are none."""
         explicit = self.explicit_urls()
-        if explicit:
+        if self.key_servers and self.key_server_ids:
+            raise click.ClickException("give --key-server URLs or --key-server-id ids, not both")
+        if explicit and not self.key_server_ids:
             return SealClient(client, explicit)
         artifacts = compile_contracts()  # cached: the client was connected with them
         deployment = resolve_deployment(self.deployment_file, client.chain.chain_id, artifacts)
         registry = key_server_registry(client, deployment, artifacts)
         if registry is not None:
-            return SealClient.from_registry(client, registry)
+            return SealClient.from_registry(client, registry, ids=self.key_server_ids)
+        if self.key_server_ids:
+            raise NoKeyServers(
+                "--key-server-id needs a deployment with a KeyServerRegistry; redeploy"
+            )
         urls = [str(url) for url in _devnet_defaults().get("urls", [])]
         if not urls:
             raise NoKeyServers(
@@ -77,13 +85,21 @@ def _devnet_defaults(path: Path = KEYSERVERS_FILE) -> dict[str, Any]:
 
 
 def _key_server_option(command: F) -> F:
+    with_ids = click.option(
+        "--key-server-id",
+        "key_server_ids",
+        type=click.IntRange(min=1),
+        multiple=True,
+        help="A key server registered on chain, by id (repeat; walrus keyserver list); "
+        "default: every active one.",
+    )(command)
     return click.option(
         "--key-server",
         "key_servers",
         multiple=True,
-        help="Seal key server URL (repeat; env WALRUS_KEY_SERVERS, comma-separated); "
-        "default: the key servers registered on chain (KeyServerRegistry).",
-    )(command)
+        help="Seal key server URL, its key trusted as answered (repeat; env "
+        "WALRUS_KEY_SERVERS, comma-separated); default: the key servers registered on chain.",
+    )(with_ids)
 
 
 def seal_store_options(command: F) -> F:
@@ -93,6 +109,7 @@ def seal_store_options(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         options = SealOptions(
             key_servers=tuple(kwargs.pop("key_servers")),
+            key_server_ids=tuple(kwargs.pop("key_server_ids")),
             encrypt=kwargs.pop("encrypt"),
             policy=kwargs.pop("policy"),
             identity=kwargs.pop("seal_id"),
@@ -119,6 +136,7 @@ def seal_read_options(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         options = SealOptions(
             key_servers=tuple(kwargs.pop("key_servers")),
+            key_server_ids=tuple(kwargs.pop("key_server_ids")),
             decrypt=not kwargs.pop("no_decrypt"),
             deployment_file=kwargs.get("deployment_file"),
         )

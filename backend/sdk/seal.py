@@ -106,12 +106,20 @@ def key_server_info(
     return KeyServer(url.rstrip("/"), public_key, registered.name if registered else "")
 
 
-def registered_key_servers(registry: KeyServerRegistryContract) -> list[KeyServer]:
-    """The registry's active key servers (URL, registered key, name), in id order."""
-    return [
-        KeyServer(server.url.rstrip("/"), server.public_key, server.name)
-        for server in registry.active()
-    ]
+def registered_key_servers(
+    registry: KeyServerRegistryContract, ids: Sequence[int] = ()
+) -> list[KeyServer]:
+    """The registry's active key servers (URL, registered key, name), in id order; with
+    ``ids``, those entries in that order (NoKeyServers if one is deregistered; an unknown id
+    reverts KeyServerRegistryUnknownKeyServer)."""
+    if not ids:
+        entries = registry.active()
+    else:
+        entries = [registry.key_server(key_server_id) for key_server_id in dict.fromkeys(ids)]
+        for entry in entries:
+            if not entry.active:
+                raise NoKeyServers(f"key server {entry.id} ({entry.name}) is deregistered")
+    return [KeyServer(entry.url.rstrip("/"), entry.public_key, entry.name) for entry in entries]
 
 
 def key_server_registry(
@@ -318,12 +326,14 @@ class SealClient:
         client: Client,
         registry: KeyServerRegistryContract,
         *,
+        ids: Sequence[int] = (),
         timeout: float = KEYSERVER_TIMEOUT,
     ) -> SealClient:
-        """A client using every active key server of the on-chain registry, with its
+        """A client using the on-chain registry's key servers (every active one, or the
+        entries ``ids``, as Seal clients name key server objects), each held to its
         registered key; NoKeyServers when none is active. The registry is read once (and
         each server's key checked once): a new client sees later registry changes."""
-        servers = registered_key_servers(registry)
+        servers = registered_key_servers(registry, ids)
         if not servers:
             raise NoKeyServers(
                 f"no active key server in the KeyServerRegistry at {registry.address} "

@@ -189,3 +189,14 @@ def test_key_servers_registered_on_chain_need_no_configuration(
         server.key.public_key for server in key_servers
     ]
     assert ok(run("read", "--", blob, env=writer)).encode() == MARKER * 7
+
+    chosen = ("--key-server-id", "3", "--key-server-id", "2")  # as Seal's key server object ids
+    stored = ok(
+        run("store", str(source), "--encrypt", "--policy", policy, "--id", ID, *chosen, env=writer)
+    )
+    blob = stored.rsplit("Blob id: ", 1)[1].strip()
+    cipher = run("read", "--no-decrypt", "--", blob, env=writer).stdout
+    assert [entry.server_public_key for entry in parse_header(cipher).entries] == [
+        key_servers[2].key.public_key,
+        key_servers[1].key.public_key,
+    ]

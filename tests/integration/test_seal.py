@@ -32,6 +32,7 @@ from backend.sdk.client import Client
 from backend.sdk.seal import (
     KeyServer,
     KeyServerKeyMismatch,
+    NoKeyServers,
     NotEnoughKeyShares,
     SealClient,
     WrongKeyServerSet,
@@ -335,6 +336,9 @@ def test_key_servers_discovered_from_the_registry_encrypt_and_decrypt(
     assert [entry.server_public_key for entry in header.entries] == keys
     assert header.threshold == 2
     assert SealClient.from_registry(writer, registry).read(stored.blob_id) == content
+    chosen = SealClient.from_registry(writer, registry, ids=[3, 1])  # as Seal's object ids
+    assert chosen.key_server_urls == [key_servers[2].url, key_servers[0].url]
+    assert chosen.read(stored.blob_id) == content
 
     # a deregistered server is no longer encrypted to nor asked; 2 of 3 still decrypt
     registry.deregister(3)
@@ -343,6 +347,8 @@ def test_key_servers_discovered_from_the_registry_encrypt_and_decrypt(
     assert remaining.read(stored.blob_id) == content
     resealed = parse_header(remaining.seal(MARKER, policy=allowlist.address, identity=ID))
     assert [entry.server_public_key for entry in resealed.entries] == keys[:2]
+    with pytest.raises(NoKeyServers, match=r"key server 3 \(test-2\) is deregistered"):
+        SealClient.from_registry(writer, registry, ids=[1, 3])
 
 
 def test_key_server_answering_another_key_than_registered_is_refused(
