@@ -10,7 +10,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.api.errors import BadRequest
 from backend.core.params import max_blob_size
-from backend.sdk.client import Client
+from backend.sdk.client import Client, is_address
+from backend.sdk.errors import InvalidAddress
 
 publisher = Blueprint("publisher", __name__)
 
@@ -54,6 +55,8 @@ def store_blob() -> Any:
     if deletable and _flag("permanent"):
         raise BadRequest("a blob is either deletable or permanent, not both")
     send_to = request.args.get("send_object_to")
+    if send_to is not None and not is_address(send_to):
+        raise InvalidAddress(send_to)  # before anything is registered or paid
     data = _body()
     result = client.store(data, epochs=epochs, deletable=deletable)
     if result.status == "alreadyCertified":

@@ -18,6 +18,7 @@ from backend.cli.client_options import (
     parse_blob_id,
     with_user_errors,
 )
+from backend.cli.output_files import check_output_file, write_output_file
 from backend.cli.seal_options import (
     SealOptions,
     decrypt_after_read,
@@ -60,6 +61,10 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback | None]:
 def _input_file(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
+    if Path(path).is_dir():
+        raise click.ClickException(
+            f"{path} is a directory: store one file, or its files with walrus store-quilt"
+        )
     if not Path(path).is_file():
         raise click.ClickException(f"file not found: {path}")
     return read_input(path)
@@ -127,12 +132,14 @@ def read(
 ) -> None:
     """Read BLOB_ID from the storage nodes to --out or stdout (Seal blobs are decrypted)."""
     blob = parse_blob_id(blob_id)
+    if out is not None:
+        check_output_file(out)
     client = connection.client()
     with progress_bar(not as_json and out is not None) as progress:
         data = client.read(blob, progress=progress)
     data = decrypt_after_read(data, client, seal)
     if out is not None:
-        out.write_bytes(data)
+        write_output_file(out, data)
         if as_json:
             emit_json({"blob_id": str(blob), "size": len(data), "out": str(out)})
         else:

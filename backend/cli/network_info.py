@@ -109,6 +109,8 @@ def health(
         for answer in answers:
             state = "ok" if answer["ok"] else f"DOWN ({answer['error']})"
             click.echo(f"node {answer['node_id']} {answer['url']}: {state}")
-    down = [str(answer["node_id"]) for answer in answers if not answer["ok"]]
+    down = [f"node {answer['node_id']}" for answer in answers if not answer["ok"]]
     if down:
-        raise click.ClickException(f"{len(down)} node(s) not healthy: {', '.join(down)}")
+        raise click.ClickException(
+            f"{len(down)} of {len(answers)} nodes not healthy: {', '.join(down)}"
+        )

@@ -16,6 +16,12 @@ from backend.cli.client_options import (
     parse_blob_id,
     with_user_errors,
 )
+from backend.cli.output_files import (
+    check_output_directory,
+    check_output_file,
+    make_output_directory,
+    write_output_file,
+)
 from backend.core.blob_id import BLOB_ID_TEXT_LENGTH
 from backend.core.quilt import QuiltFile, QuiltPatchId
 from backend.sdk.client import read_input
@@ -191,7 +197,7 @@ def _write_patch(read: PatchRead, out: Path | None, as_json: bool) -> None:
         sys.stdout.buffer.write(patch.data)
         sys.stdout.buffer.flush()
         return
-    out.write_bytes(patch.data)
+    write_output_file(out, patch.data)
     if as_json:
         emit_json({"identifier": patch.identifier, "tags": patch.tags, "size": len(patch.data)})
     else:
@@ -222,6 +228,8 @@ def read_quilt(
     --tag. Only the slivers holding the patch are fetched."""
     if identifier is not None and tag is not None:
         raise click.ClickException("give --identifier or --tag, not both")
+    if out is not None:
+        (check_output_directory if tag is not None else check_output_file)(out)
     if len(quilt_id) != BLOB_ID_TEXT_LENGTH and not quilt_id.startswith("0x"):
         if identifier is not None or tag is not None:
             raise click.ClickException(
@@ -233,8 +241,9 @@ def read_quilt(
     blob_id = parse_blob_id(quilt_id)
     if identifier is None and tag is None:
         raise click.ClickException(
-            f"{quilt_id} is a quilt's blob id: add --identifier NAME or --tag KEY=VALUE "
-            f"(or pass a patch id; see walrus list-patches-in-quilt)"
+            f"{quilt_id} is a blob id, not a quilt patch id: for a quilt, add --identifier "
+            f"NAME or --tag KEY=VALUE, or pass a patch id (walrus list-patches-in-quilt); "
+            f"for a plain blob, use walrus read"
         )
     quilts = QuiltClient(connection.client())
     if identifier is not None:
@@ -250,11 +259,11 @@ def read_quilt(
             )
         _write_patch(reads[0], None, as_json)
         return
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_directory(out)
     written = []
     for read in reads:
         target = out / Path(read.patch.identifier).name
-        target.write_bytes(read.patch.data)
+        write_output_file(target, read.patch.data)
         written.append({"identifier": read.patch.identifier, "out": str(target)})
     if as_json:
         emit_json(written)

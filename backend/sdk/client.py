@@ -62,6 +62,7 @@ from backend.sdk.errors import (
     BlobNotCertified,
     BlobNotFound,
     InsufficientWal,
+    InvalidAddress,
     InvalidEpochs,
     NodeRequestFailed,
     NotEnoughConfirmations,
@@ -126,7 +127,8 @@ class StoreResult:
 class BlobStatus:
     blob_id: BlobId
     state: str
-    """``nonexistent``, ``registered``, ``certified``, ``expired`` or ``invalid``."""
+    """``nonexistent``, ``deleted`` (every registration deleted by its owner), ``registered``,
+    ``certified``, ``expired`` or ``invalid``."""
     registrations: int
     certified_until: int
     current_epoch: int
@@ -169,6 +171,11 @@ def _verified_signatures(
 def parse_blob_id(text: str) -> BlobId:
     """A blob id in URL-safe base64 (43 characters) or 0x-hex; InvalidBlobId otherwise."""
     return BlobId.from_hex(text) if text.startswith("0x") else BlobId.from_base64(text)
+
+
+def is_address(value: str) -> bool:
+    """Whether `value` is a 20-byte 0x address (checksummed or all one case)."""
+    return bool(Web3.is_address(value))
 
 
 def read_input(data: bytes | str | BinaryIO) -> bytes:
@@ -393,14 +400,19 @@ class Client:
         return balance, allowance, now
 
     def _payment(
-        self, cost: int, balance: int | None = None, allowance: int = 0, now: int = 0
+        self,
+        cost: int,
+        balance: int | None = None,
+        allowance: int = 0,
+        now: int = 0,
+        action: str = "the store",
     ) -> Permit | None:
         """Check the balance; a signed EIP-2612 permit for `cost` when the registry's
         allowance is short (saves the separate approve transaction), else None."""
         if balance is None:
             balance, allowance, now = self._wallet_state()
         if balance < cost:
-            raise InsufficientWal(cost, balance)
+            raise InsufficientWal(cost, balance, action)
         if allowance >= cost:
             return None
         return sign_permit(self.chain, self.wal, self.registry.address, cost, now + PERMIT_SECONDS)
@@ -573,9 +585,9 @@ class Client:
         if status.state == "certified":
             return
         text = str(blob_id)
+        if status.state == "deleted":
+            raise BlobDeleted(f"blob {text} was deleted by its owner")
         if status.state == "nonexistent":
-            if self._was_deleted(blob_id):
-                raise BlobDeleted(f"blob {text} was deleted by its owner")
             raise BlobNotFound(f"blob {text} does not exist on this network")
         if status.state == "invalid":
             raise BlobInvalid(f"blob {text} was invalidated by the storage nodes")
@@ -642,7 +654,7 @@ class Client:
                 self._reject(node.name, "metadata")
                 failures.append(f"{node.name}: {error}")
             except NodeRequestFailed as error:
-                failures.append(f"{node.name}: {error}")
+                failures.append(str(error))  # already "<node>: <reason>"
         raise NotEnoughSlivers(f"no node served valid metadata of {blob_id}: {'; '.join(failures)}")
 
     def _gather_slivers(
@@ -744,17 +756,21 @@ class Client:
         if extra_epochs < 1:
             raise InvalidEpochs(f"extra epochs must be at least 1, got {extra_epochs}")
         with self._payment_lock:
-            permit = self._payment(self.registry.extension_cost(token_id, extra_epochs))
+            permit = self._payment(
+                self.registry.extension_cost(token_id, extra_epochs), action="the extension"
+            )
             return self.registry.extend_blob(token_id, extra_epochs, permit=permit).end_epoch
 
     def share(self, token_id: int, to: str) -> None:
         """Transfer the blob token (delete/extend rights) to another address."""
-        if not Web3.is_address(to):
-            raise SdkError(f"{to!r} is not an address")
+        if not is_address(to):
+            raise InvalidAddress(to)
         self.registry.transfer(token_id, to)
 
     def list_blobs(self, owner: str | None = None) -> list[BlobInfo]:
         """Registrations whose token `owner` (default: this wallet) holds now."""
+        if owner is not None and not is_address(owner):
+            raise InvalidAddress(owner)
         address = Web3.to_checksum_address(owner or self._address())
         transfer = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
         logs = self.chain.w3.eth.get_logs(
@@ -851,7 +867,7 @@ class Client:
         elif chain_status.registrations > 0:
             state = "registered"
         else:
-            state = "nonexistent"
+            state = "deleted" if self._was_deleted(blob) else "nonexistent"
         holders = None
         if ask_nodes:
             holders = 0

@@ -13,15 +13,24 @@ class InvalidEpochs(SdkError):
     """An epochs value outside [1, max epochs ahead]."""
 
 
-class InsufficientWal(SdkError):
-    """The wallet holds less WAL than the operation costs."""
+class InvalidAddress(SdkError):
+    """A recipient or owner that is not a 20-byte 0x address."""
 
-    def __init__(self, needed: int, available: int) -> None:
+    def __init__(self, value: str) -> None:
+        self.value = value
+        super().__init__(f"{value!r} is not an address (0x followed by 40 hex digits)")
+
+
+class InsufficientWal(SdkError):
+    """The wallet holds less WAL than the operation costs; ``action`` names the operation
+    ("the store", "the stake", ...)."""
+
+    def __init__(self, needed: int, available: int, action: str = "the store") -> None:
         self.needed = needed
         self.available = available
         self.missing = needed - available
         super().__init__(
-            f"not enough WAL: the store costs {needed} FROST, the wallet holds {available} "
+            f"not enough WAL: {action} costs {needed} FROST, the wallet holds {available} "
             f"FROST, {self.missing} FROST missing"
         )
 

@@ -320,7 +320,11 @@ class QuiltClient:
         if cached is not None:
             return cached
         view = self.client.epochs.committee()
-        metadata = self.metadata(quilt_id, view)
+        try:
+            metadata = self.metadata(quilt_id, view)
+        except SdkError:
+            self.client.check_readable(quilt_id)  # the chain's reason (not found, deleted...)
+            raise
         first_column = metadata.params.p * metadata.symbol_size
         head, _, _ = self._read_range(quilt_id, 0, first_column)
         length = index_length(head)

@@ -266,7 +266,7 @@ def _prepare_payment(
     owner = client.chain.address
     balance = int(client.chain.call(client.wal.functions.balanceOf(owner)))
     if balance < total:
-        raise InsufficientWal(total, balance)
+        raise InsufficientWal(total, balance, "the batch")
     allowance = int(
         client.chain.call(client.wal.functions.allowance(owner, client.registry.address))
     )

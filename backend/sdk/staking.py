@@ -124,7 +124,7 @@ class StakingClient:
         self.staking.node(node_id)  # StakingUnknownNode before any approval
         balance = int(self.client.chain.call(self.client.wal.functions.balanceOf(owner)))
         if balance < amount:
-            raise InsufficientWal(amount, balance)
+            raise InsufficientWal(amount, balance, "the stake")
         self.client.chain.transact(self.client.wal.functions.approve(self.staking.address, amount))
         return self.staking.stake(node_id, amount)
 

@@ -106,6 +106,8 @@ def test_owner_verbs_through_the_cli(
     deleted = json.loads(run("delete", token, "--json", env=cli_env).stdout)
     assert deleted["deleted"] and deleted["refund"] > 0
     assert "was deleted" in one_line_error(run("read", "--", stored["blob_id"], env=cli_env))
+    status = run("blob-status", "--json", "--", stored["blob_id"], env=cli_env)
+    assert json.loads(status.stdout)["state"] == "deleted"  # not "nonexistent"
     revert = one_line_error(run("delete", token, env=cli_env))
     assert "BlobRegistry" in revert
 
@@ -114,6 +116,37 @@ def test_owner_verbs_through_the_cli(
     assert run("share", str(other["token_id"]), friend, env=cli_env).returncode == 0
     mine = json.loads(run("list-blobs", "--json", env=cli_env).stdout)
     assert other["token_id"] not in [row["token_id"] for row in mine]
+
+
+def test_a_new_users_mistakes_are_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Mistakes seen in a fresh-clone walkthrough that used to end in a traceback or a
+    misleading message."""
+    source = tmp_path / "kept.txt"
+    source.write_bytes(os.urandom(100))
+    stored = json.loads(run("store", str(source), "--json", env=cli_env).stdout)
+    blob_id = stored["blob_id"]
+
+    nowhere = tmp_path / "no-such-dir" / "copy.txt"
+    missing_dir = one_line_error(run("read", "--out", str(nowhere), "--", blob_id, env=cli_env))
+    assert "no-such-dir does not exist" in missing_dir and not nowhere.parent.exists()
+
+    assert "is a directory" in one_line_error(run("store", str(tmp_path), env=cli_env))
+    owner = one_line_error(run("list-blobs", "--owner", "0xnope", env=cli_env))
+    assert "'0xnope' is not an address" in owner
+
+    plain = one_line_error(run("read-quilt", "--", blob_id, env=cli_env))
+    assert "not a quilt patch id" in plain and "walrus read" in plain
+    unknown = one_line_error(run("read-quilt", "--identifier", "a", "--", "A" * 43, env=cli_env))
+    assert "does not exist on this network" in unknown
+
+    committee = json.loads(run("info", "--json", env=cli_env).stdout)["committee"]
+    node = str(committee[0]["node_id"])
+    stake = one_line_error(run("stake", "--node", node, "--amount", str(10**40), env=cli_env))
+    assert "not enough WAL: the stake costs" in stake
+
+    penniless = {**cli_env, "WALRUS_PRIVATE_KEY": "5c" * 32}
+    gas = one_line_error(run("delete", str(stored["token_id"]), env=penniless))
+    assert "cannot pay the gas" in gas and "holds 0 ETH" in gas
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +203,13 @@ def test_http_send_object_to_and_errors(backend_url: str, network: Network) -> N
     )
     assert sent.json()["newlyCreated"]["blobObject"]["owner"] == friend
     assert network.env.registry.owner_of(sent.json()["newlyCreated"]["blobObject"]["id"]) == friend
+
+    gift = os.urandom(64)
+    to_nobody = requests.put(f"{backend_url}/v1/blobs?send_object_to=0xnope", data=gift, timeout=60)
+    assert to_nobody.status_code == 400, to_nobody.text
+    assert to_nobody.json()["error"]["code"] == "InvalidAddress"
+    unpaid = network.env.registry.blob_id_status(encode_blob(gift, network.n_shards).blob_id.raw)
+    assert unpaid.registrations == 0  # refused before anything was registered or paid
 
     malformed = requests.get(f"{backend_url}/v1/blobs/not-a-blob-id", timeout=10)
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "InvalidBlobId"
