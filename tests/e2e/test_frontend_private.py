@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from backend.chain.client import ChainClient
@@ -265,6 +266,15 @@ def test_registered_key_servers_are_listed_used_and_held_to_their_keys(
     content = b"REGISTERED-KEY-SERVERS " + os.urandom(2000)
     stored = writer.store(content, policy=allowlist.address, identity=ID, threshold=2)
     urls = [server.url for server in key_servers]
+    served = requests.get(f"{web.url}/v1/keyservers", timeout=30).json()
+    assert (served["source"], served["registry"], served["urls"]) == (
+        "chain",
+        key_server_registry.address,
+        urls,
+    )
+    assert [server["public_key"] for server in served["servers"]] == [
+        server.key.public_key.hex() for server in key_servers
+    ]
     with private_page(browser, web) as session:  # nothing typed: the registry prefills
         page = session.page
         listed = page.locator("#registered-key-servers li")
