@@ -1,4 +1,5 @@
-"""`walrus devnet up|down|status|deploy`: the local anvil devnet and contract deployment.
+"""`walrus devnet up|down|status|deploy|fund`: the local anvil devnet, contract deployment, and
+ETH/WAL for new accounts (`fund`, backend/cli/devnet_fund.py).
 
 ``up`` starts anvil in the background and records it in a state file (default
 .devnet/state.json); ``down`` stops exactly that process by its pid. ``deploy`` works
@@ -41,6 +42,7 @@ from backend.chain.devnet import (
     write_state,
 )
 from backend.chain.errors import ChainError
+from backend.cli.devnet_fund import fund
 
 STATE_FILE_OPTION = click.option(
     "--state-file",
@@ -217,3 +219,6 @@ def run_deploy(
     deployment = deploy(client, artifacts, config)
     save_deployment(deployment, out_dir)
     return deployment
+
+
+devnet.add_command(fund)

@@ -12,10 +12,12 @@ import requests
 from click.testing import CliRunner
 from eth_account import Account
 
+from backend.chain.compiler import Artifacts
 from backend.chain.devnet import free_port
 from backend.cli.main import cli
 from backend.core import routes
 from backend.core.bls import BlsSecretKey
+from tests.e2e.cli_harness import write_deployment
 from tests.integration.network import REPO_ROOT, Network, NodeProcess
 
 
@@ -37,7 +39,7 @@ def test_missing_config_is_one_clear_line(tmp_path: Path) -> None:
     ]
 
 
-def test_init_register_run(network: Network, tmp_path: Path) -> None:
+def test_init_register_run(network: Network, artifacts: Artifacts, tmp_path: Path) -> None:
     runner = CliRunner()
     directory = tmp_path / "node"
     port = free_port()
@@ -54,22 +56,29 @@ def test_init_register_run(network: Network, tmp_path: Path) -> None:
     assert unregistered.stderr.strip() == "walrus node: node 0 is not registered in Staking"
 
     operator = Account.from_key((directory / "operator.key").read_text().strip())
+    register = ["node", "register", "--config", str(config_path), "--name", "cli-node"]
+    register += ["--stake", str(10**12)]
+    unfunded = runner.invoke(cli, register)  # docs/node.md: fund the operator first
+    assert unfunded.exit_code == 1 and "cannot pay the gas" in unfunded.output, unfunded.output
+    assert unfunded.output.count("\n") == 1 and operator.address in unfunded.output
+
     chain = network.env.chain
-    chain.send_value(operator.address, 10**19)
-    chain.transact(network.env.wal.functions.transfer(operator.address, 10**12))
-    result = runner.invoke(
-        cli,
-        [
-            "node",
-            "register",
-            "--config",
-            str(config_path),
-            "--name",
-            "cli-node",
-            "--stake",
-            str(10**12),
-        ],
+    assert chain.account is not None
+    funder = {
+        "WALRUS_RPC_URL": chain.rpc_url,
+        "WALRUS_DEPLOYMENT": str(write_deployment(network, artifacts, tmp_path)),
+        "WALRUS_PRIVATE_KEY": bytes(chain.account.key).hex(),
+    }
+    funded = runner.invoke(
+        cli, ["devnet", "fund", operator.address, "--frost", str(10**12)], env=funder
     )
+    assert funded.exit_code == 0, funded.output
+    assert chain.balance(operator.address) == 10 * 10**18
+    assert network.env.wal.functions.balanceOf(operator.address).call() == 10**12
+    refused = runner.invoke(cli, ["devnet", "fund", "0xnope"], env=funder)
+    assert refused.exit_code == 1 and "is not an address" in refused.output
+
+    result = runner.invoke(cli, register)
     assert result.exit_code == 0, result.output
     node_id = json.loads(config_path.read_text())["node_id"]
     info = network.env.staking.node(node_id)
