@@ -419,28 +419,29 @@ def main(argv: list[str] | None = None) -> int:
         start_service(
             supervisor, "backend", serve, network_dir / "backend.log", backend_url + "/v1/api"
         )
-        # Seal key servers, 2-of-3 (docs/seal.md), registered on chain by dev account 0:
-        # clients take them (URL + public key) from the KeyServerRegistry
-        key_server_urls, key_servers, key_pairs = [], [], []
+        # Seal key servers, 2-of-3 (docs/seal.md), registered on chain by dev account 0
+        # (clients take URL + public key from the KeyServerRegistry); each checks its entry
+        # holds its key before serving (--key-server-id)
+        key_registry = KeyServerRegistryContract.at(
+            client, deployment.address("KeyServerRegistry"), artifacts
+        )
+        key_server_urls, key_servers = [], []
         for index in range(KEY_SERVERS):
             key_file = network_dir / f"keyserver-{index}.key"
-            key_pairs.append(X25519KeyPair.generate())
-            write_secret(key_file, key_pairs[-1].private_key.hex().encode())
+            key_pair = X25519KeyPair.generate()
+            write_secret(key_file, key_pair.private_key.hex().encode())
             key_port = port_or_free(KEY_SERVER_BASE_PORT + index, f"key server {index}")
             key_url = f"http://127.0.0.1:{key_port}"
+            entry = key_registry.register(f"devnet-{index}", key_url, key_pair.public_key)
             command = [sys.executable, "-m", "backend.cli.main", "keyserver", "run"]
             command += ["--key-file", str(key_file), "--rpc-url", devnet.url]
-            command += ["--port", str(key_port)]
+            command += ["--port", str(key_port), "--key-server-id", str(entry)]
+            command += ["--deployment", str(deployment_file)]
             log = network_dir / f"keyserver-{index}.log"
             key_servers.append((spawn(supervisor, f"keyserver-{index}", command, log), log))
             key_server_urls.append(key_url)
         for (child, log), key_url in zip(key_servers, key_server_urls, strict=True):
             wait_serving(child, key_url + KEYSERVER_INFO, log)
-        key_registry = KeyServerRegistryContract.at(
-            client, deployment.address("KeyServerRegistry"), artifacts
-        )
-        for index, (key_url, pair) in enumerate(zip(key_server_urls, key_pairs, strict=True)):
-            key_registry.register(f"devnet-{index}", key_url, pair.public_key)
         keyservers_file = args.state_file.parent / "keyservers.json"
         keyservers_file.write_text(json.dumps({"urls": key_server_urls, "threshold": 2}))
         say(f"Seal key servers (2-of-3, registered on chain): {', '.join(key_server_urls)}")

@@ -12,9 +12,16 @@ import waitress
 
 from backend.api.keyserver.app import create_keyserver_app
 from backend.chain.client import ChainClient
-from backend.chain.compiler import compile_contracts
-from backend.chain.keyserver_registry import KeyServerRegistryContract
-from backend.cli.client_options import Connection, connection_options, emit_json, with_user_errors
+from backend.chain.compiler import Artifacts, compile_contracts
+from backend.chain.keyserver_registry import CONTRACT_NAME as KEY_SERVER_REGISTRY
+from backend.chain.keyserver_registry import KeyServerRegistryContract, RegisteredKeyServer
+from backend.cli.client_options import (
+    Connection,
+    connection_options,
+    emit_json,
+    user_errors,
+    with_user_errors,
+)
 from backend.core.seal.envelope import X25519KeyPair
 from backend.sdk.config import resolve_deployment, resolve_rpc_url
 from backend.sdk.seal import key_server_registry
@@ -60,21 +67,71 @@ def keygen(out: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8300, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True)
-def run(key_file: Path, rpc_url: str | None, host: str, port: int, threads: int) -> None:
+@click.option(
+    "--key-server-id",
+    type=click.IntRange(min=1),
+    help="This server's KeyServerRegistry entry: refuse to start unless it is active and "
+    "holds this key (as Seal key servers check their on-chain object).",
+)
+@click.option(
+    "--deployment",
+    "deployment_file",
+    envvar="WALRUS_DEPLOYMENT",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Deployment JSON naming the KeyServerRegistry (default: deployments/<chain id>.json).",
+)
+def run(
+    key_file: Path,
+    rpc_url: str | None,
+    host: str,
+    port: int,
+    threads: int,
+    key_server_id: int | None,
+    deployment_file: Path | None,
+) -> None:
     """Serve /v1/seal/info and /v1/seal/share (docs/seal.md)."""
     key = load_key(key_file)
     url = resolve_rpc_url(rpc_url)
+    artifacts = compile_contracts() if key_server_id is not None else None
     try:
-        chain = ChainClient.connect(url)
+        chain = ChainClient.connect(url, error_abis=artifacts.all_abis() if artifacts else ())
     except Exception as error:  # ChainUnreachable and friends
         raise click.ClickException(f"chain at {url} unreachable: {error}") from None
+    registered = ""
+    if key_server_id is not None and artifacts is not None:
+        with user_errors():
+            entry = _own_entry(chain, artifacts, deployment_file, key_server_id, key)
+        registered = f" (registered as key server {entry.id}, {entry.name}, {entry.url})"
     app = create_keyserver_app(key, chain)
     click.echo(
         f"walrus key server {key.public_key.hex()} for chain {chain.chain_id} "
-        f"on http://{host}:{port}",
+        f"on http://{host}:{port}{registered}",
         err=True,
     )
     waitress.serve(app, host=host, port=port, threads=threads, ident="walrus-keyserver")
+
+
+def _own_entry(
+    chain: ChainClient,
+    artifacts: Artifacts,
+    deployment_file: Path | None,
+    key_server_id: int,
+    key: X25519KeyPair,
+) -> RegisteredKeyServer:
+    """Registry entry ``key_server_id``, checked to be active and to hold ``key``."""
+    deployment = resolve_deployment(deployment_file, chain.chain_id, artifacts)
+    registry = KeyServerRegistryContract.at(
+        chain, deployment.address(KEY_SERVER_REGISTRY), artifacts
+    )
+    entry = registry.key_server(key_server_id)
+    if not entry.active:
+        raise click.ClickException(f"key server {key_server_id} is deregistered")
+    if entry.public_key != key.public_key:
+        raise click.ClickException(
+            f"KeyServerKeyMismatch: key server {key_server_id} is registered with public key "
+            f"{entry.public_key.hex()}, but this key file's is {key.public_key.hex()}"
+        )
+    return entry
 
 
 def _registry(connection: Connection) -> KeyServerRegistryContract:

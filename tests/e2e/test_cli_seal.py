@@ -15,7 +15,7 @@ from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
-from backend.chain.devnet import Devnet
+from backend.chain.devnet import Devnet, free_port
 from backend.core.seal.header import parse_header
 from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e.cli_harness import one_line_error, run, wallet_env, write_deployment
@@ -173,6 +173,12 @@ def test_key_servers_registered_on_chain_need_no_configuration(
         env=writer,
     )
     assert "is not an http:// or https:// URL" in one_line_error(not_http)
+    wrong_file = run(  # a key server started as entry 1 with entry 2's key refuses to serve
+        *("keyserver", "run", "--key-file", str(key_servers[1].key_file)),
+        *("--key-server-id", "1", "--port", str(free_port())),
+        env=writer,
+    )
+    assert "KeyServerKeyMismatch: key server 1 is registered" in one_line_error(wrong_file)
     reader = {name: value for name, value in envs[1].items() if name != "WALRUS_KEY_SERVERS"}
     not_theirs = run("keyserver", "deregister", "1", env=reader)
     assert "KeyServerRegistryNotOperator" in one_line_error(not_theirs)

@@ -121,9 +121,11 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
             ChainClient(up.rpc_url), record["contracts"]["KeyServerRegistry"], artifacts
         ).active()  # on chain, with the key each one serves
         assert [server.url for server in registered] == keyservers["urls"]
-        for server in registered:
+        for index, server in enumerate(registered):
             info = requests.get(server.url + "/v1/seal/info", timeout=5).json()
             assert info["public_key"] == server.public_key.hex()
+            log = (tmp_path / "network" / f"keyserver-{index}.log").read_text()
+            assert f"registered as key server {server.id}, devnet-{index}" in log  # checked
         for name, address in record["contracts"].items():
             assert f"  {name:<16} {address}" in up.output
         assert "1,000,000 WAL" in up.output  # dev accounts were paid from the user drop
