@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 import click
 
-from backend.chain.errors import ChainError
+from backend.chain.errors import ChainError, ContractRevert
+from backend.cli.revert_messages import explain_revert
 from backend.core.errors import CoreError
 from backend.sdk.client import Client, parse_blob_id
 from backend.sdk.config import ClientSettings, load_client
@@ -118,6 +119,8 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into a one-line message and exit status 1."""
     try:
         yield
+    except ContractRevert as error:
+        raise click.ClickException(explain_revert(error)) from None
     except (SdkError, ChainError, CoreError) as error:
         raise click.ClickException(str(error)) from None
 

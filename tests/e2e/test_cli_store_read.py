@@ -118,7 +118,9 @@ def test_owner_verbs_through_the_cli(
     assert other["token_id"] not in [row["token_id"] for row in mine]
 
 
-def test_a_new_users_mistakes_are_one_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_a_new_users_mistakes_are_one_line(
+    cli_env: dict[str, str], network: Network, tmp_path: Path
+) -> None:
     """Mistakes seen in a fresh-clone walkthrough that used to end in a traceback or a
     misleading message."""
     source = tmp_path / "kept.txt"
@@ -147,6 +149,14 @@ def test_a_new_users_mistakes_are_one_line(cli_env: dict[str, str], tmp_path: Pa
     penniless = {**cli_env, "WALRUS_PRIVATE_KEY": "5c" * 32}
     gas = one_line_error(run("delete", str(stored["token_id"]), env=penniless))
     assert "cannot pay the gas" in gas and "holds 0 ETH" in gas
+
+    given = json.loads(run("store", "-", "--deletable", "--json", env=cli_env, stdin=b"g").stdout)
+    token = str(given["token_id"])
+    assert run("share", token, network.env.operators[1].address, env=cli_env).returncode == 0
+    not_mine = one_line_error(run("delete", token, env=cli_env))
+    assert f"may not change token {token}" in not_mine and "(BlobRegistryNotAuthorized)" in not_mine
+    position = one_line_error(run("request-withdraw-stake", "--position", "999999", env=cli_env))
+    assert "no stake position 999999" in position
 
 
 @pytest.fixture(scope="module")
