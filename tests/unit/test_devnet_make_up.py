@@ -161,6 +161,17 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
         assert read.returncode == 0, read.stderr
         assert read.stdout == data
 
+        # Seal with no key server configured: the ones registered on chain
+        deployed = up.cli("policy", "deploy", "allowlist", "--json")
+        assert deployed.returncode == 0, deployed.stderr
+        secret = tmp_path / "secret.txt"
+        secret.write_bytes(b"sealed on the devnet " + os.urandom(64))
+        policy = json.loads(deployed.stdout)["address"]
+        sealed = up.cli("store", str(secret), "--encrypt", "--policy", policy, "--id", "ab" * 32)
+        assert sealed.returncode == 0, sealed.stderr
+        opened = up.cli("read", "--", sealed.stdout.decode().rsplit("Blob id: ", 1)[1].strip())
+        assert opened.returncode == 0 and opened.stdout == secret.read_bytes(), opened.stderr
+
         rest = up.stop(signal.SIGINT)
     for name, pid in up.child_pids.items():
         assert f"stopped {name} (pid {pid})" in rest
