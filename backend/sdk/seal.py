@@ -51,6 +51,11 @@ class KeyServerKeyMismatch(KeyServerUnavailable):
     chain: it is not used (misconfigured, or someone else answers at its URL)."""
 
 
+class DuplicateKeyServer(SdkError):
+    """Two of the key servers have the same public key: one server would hold two shares and
+    could decrypt alone."""
+
+
 class NoKeyServers(SdkError):
     """No key server to use: none configured, none active in the registry, or the deployment
     has no KeyServerRegistry."""
@@ -147,6 +152,14 @@ def seal(
         raise SdkError(f"Seal id must be 32 bytes (64 hex digits), got {len(identity)}")
     if not Web3.is_address(policy):
         raise SdkError(f"policy {policy!r} is not an address")
+    seen: dict[bytes, str] = {}
+    for server in key_servers:
+        if server.public_key in seen:
+            raise DuplicateKeyServer(
+                f"key servers {seen[server.public_key]} and {server.url} have the same public "
+                f"key {server.public_key.hex()}: each share must go to a different server"
+            )
+        seen[server.public_key] = server.url
     return encrypt_blob(
         data,
         chain_id=chain_id,
@@ -296,6 +309,12 @@ def _url(server: str | KeyServer) -> str:
     return server.url if isinstance(server, KeyServer) else server.rstrip("/")
 
 
+def _cache_key(server: str | KeyServer) -> tuple[str, bytes]:
+    """A configured server's identity: its URL and, when registered, the key it must answer
+    (two registry entries may name one URL; each is checked against its own key)."""
+    return (_url(server), server.public_key if isinstance(server, KeyServer) else b"")
+
+
 class SealClient:
     """A :class:`Client` that stores Seal-encrypted blobs and decrypts them on read.
 
@@ -316,7 +335,7 @@ class SealClient:
         self.configured = list(key_servers)
         self.key_server_urls = [_url(server) for server in self.configured]
         self.timeout = timeout
-        self._known: dict[str, KeyServer] = {}
+        self._known: dict[tuple[str, bytes], KeyServer] = {}
         self._pool = futures.ThreadPoolExecutor(len(self.configured) + 1, "walrus-seal")
         self._http = requests.Session()  # kept-alive connections to the key servers
 
@@ -350,18 +369,18 @@ class SealClient:
         ]
 
     def _resolve(self) -> list[KeyServer | KeyServerUnavailable]:
-        missing = [server for server in self.configured if _url(server) not in self._known]
+        missing = [server for server in self.configured if _cache_key(server) not in self._known]
         fetched = dict(
             zip(
-                [_url(server) for server in missing],
+                [_cache_key(server) for server in missing],
                 _fetch(missing, self.chain_id, self.timeout, self._pool),
                 strict=True,
             )
         )
-        for url, info in fetched.items():
+        for key, info in fetched.items():
             if isinstance(info, KeyServer):
-                self._known[url] = info
-        return [self._known.get(url) or fetched[url] for url in self.key_server_urls]
+                self._known[key] = info
+        return [self._known.get(key) or fetched[key] for key in map(_cache_key, self.configured)]
 
     @property
     def chain_id(self) -> int:
@@ -426,6 +445,7 @@ class SealClient:
 
 
 __all__ = [
+    "DuplicateKeyServer",
     "KeyServer",
     "KeyServerKeyMismatch",
     "KeyServerUnavailable",

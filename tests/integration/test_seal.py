@@ -30,6 +30,7 @@ from backend.core.seal.header import VERSION_SINGLE, SealHeader, parse_header
 from backend.core.seal.shamir import combine_shares
 from backend.sdk.client import Client
 from backend.sdk.seal import (
+    DuplicateKeyServer,
     KeyServer,
     KeyServerKeyMismatch,
     NoKeyServers,
@@ -380,3 +381,17 @@ def test_key_server_answering_another_key_than_registered_is_refused(
     with pytest.raises(NotEnoughKeyShares, match="KeyServerKeyMismatch") as too_few:
         sealer.decrypt(sealed)
     assert "1 of the 3 configured ones are reachable" in str(too_few.value)
+
+    # two entries naming one URL: each is held to its own key, so one of them is refused
+    shared_url = _fresh_registry(
+        writer.chain, artifacts, [(zero.url, one.key.public_key), (zero.url, zero.key.public_key)]
+    )
+    with pytest.raises(KeyServerKeyMismatch, match="key server test-0 at"):
+        SealClient.from_registry(writer, shared_url).seal(
+            MARKER, policy=allowlist.address, identity=ID
+        )
+    # one server named twice would hold two shares and could decrypt alone
+    with pytest.raises(DuplicateKeyServer, match="the same public key"):
+        SealClient(writer, [zero.url, zero.url + "/", two.url]).seal(
+            MARKER, policy=allowlist.address, identity=ID
+        )
