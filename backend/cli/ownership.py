@@ -32,9 +32,18 @@ def rows_from_index(backend_url: str, owner: str) -> list[dict[str, Any]]:
             answer = requests.get(
                 f"{backend_url.rstrip('/')}/v1/index/blobs", params=params, timeout=30
             )
+        except requests.RequestException as error:
+            raise click.ClickException(
+                f"backend {backend_url} did not answer ({type(error).__name__}); is walrus "
+                "serve running there?"
+            ) from None
+        try:
             body = answer.json()
-        except (requests.RequestException, ValueError) as error:
-            raise click.ClickException(f"backend {backend_url} did not answer: {error}") from None
+        except ValueError:
+            raise click.ClickException(
+                f"backend {backend_url} answered HTTP {answer.status_code} without JSON; is it "
+                "a walrus serve?"
+            ) from None
         if answer.status_code != 200:
             message = body.get("error", {}).get("message", answer.reason)
             raise click.ClickException(f"backend {backend_url}: {message}")
@@ -166,7 +175,8 @@ def set_blob_attribute(
 ) -> None:
     """Set attribute KEY of TOKEN_ID to VALUE."""
     connection.client().set_attribute(token_id, key, value)
-    answer(as_json, {"token_id": token_id, "key": key, "value": value})
+    record = {"token_id": token_id, "key": key, "value": value}
+    answer(as_json, record, f"Token {token_id}: attribute {key!r} set to {value!r}.")
 
 
 @click.command("remove-blob-attribute")
@@ -177,4 +187,5 @@ def set_blob_attribute(
 def remove_blob_attribute(token_id: int, key: str, connection: Connection, as_json: bool) -> None:
     """Remove attribute KEY of TOKEN_ID."""
     connection.client().remove_attribute(token_id, key)
-    answer(as_json, {"token_id": token_id, "key": key, "removed": True})
+    record = {"token_id": token_id, "key": key, "removed": True}
+    answer(as_json, record, f"Token {token_id}: attribute {key!r} removed.")

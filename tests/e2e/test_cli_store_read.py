@@ -90,9 +90,11 @@ def test_owner_verbs_through_the_cli(
         row for row in listed if row["token_id"] == int(token)
     ).items()
 
-    assert run("set-blob-attribute", token, "k", "v", env=cli_env).returncode == 0
+    attribute_set = run("set-blob-attribute", token, "k", "v", env=cli_env)
+    assert attribute_set.stdout.decode().strip() == f"Token {token}: attribute 'k' set to 'v'."
     assert run("get-blob-attribute", token, "k", env=cli_env).stdout.decode().strip() == "v"
-    assert run("remove-blob-attribute", token, "k", env=cli_env).returncode == 0
+    removed = run("remove-blob-attribute", token, "k", env=cli_env)
+    assert removed.stdout.decode().strip() == f"Token {token}: attribute 'k' removed."
     assert "no attribute" in one_line_error(run("get-blob-attribute", token, "k", env=cli_env))
 
     extended = json.loads(run("extend", token, "--epochs", "2", "--json", env=cli_env).stdout)
@@ -135,6 +137,9 @@ def test_a_new_users_mistakes_are_one_line(
     assert "is a directory" in one_line_error(run("store", str(tmp_path), env=cli_env))
     owner = one_line_error(run("list-blobs", "--owner", "0xnope", env=cli_env))
     assert "'0xnope' is not an address" in owner
+    no_backend = f"http://127.0.0.1:{free_port()}"
+    index = one_line_error(run("list-blobs", "--backend", no_backend, env=cli_env))
+    assert f"backend {no_backend} did not answer (ConnectionError)" in index
 
     plain = one_line_error(run("read-quilt", "--", blob_id, env=cli_env))
     assert "not a quilt patch id" in plain and "walrus read" in plain
