@@ -282,6 +282,9 @@ def test_registered_key_servers_are_listed_used_and_held_to_their_keys(
         expect(listed.nth(1)).to_contain_text(f"web-ks-1: {urls[1]}")
         expect(page.locator("#key-servers")).to_have_value(", ".join(urls))
         assert decrypt_in_browser(page, str(stored.blob_id), tmp_path) == content
+        page.fill("#key-servers", f"{urls[0]}, {urls[0]}/, {urls[2]}")  # one server twice
+        page.click("#open-submit")
+        expect(page.locator("#decrypt-error")).to_contain_text("have the same public key")
 
     # key server 1 now answers another key than the one registered for its URL
     one = key_servers[1]

@@ -99,7 +99,20 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     if (urls.length === 0) throw new Error("Enter the key servers' URLs first.");
     localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim());
     const registered = new Map((await known)?.servers.map((server) => [server.url, server]) ?? []);
-    return Promise.all(urls.map((url) => keyServerInfo(url, chainId, registered.get(trimUrl(url)))));
+    const answered = await Promise.all(
+      urls.map((url) => keyServerInfo(url, chainId, registered.get(trimUrl(url)))),
+    );
+    const seen = new Map<string, string>();
+    for (const server of answered) {
+      const key = bytesToHex(server.publicKey);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        // one server would hold two shares and could decrypt alone (SDK: DuplicateKeyServer)
+        throw new Error(`${first} and ${server.url} have the same public key: list each key server once.`);
+      }
+      seen.set(key, server.url);
+    }
+    return answered;
   }
 
   // ------------------------------------------------------------ encrypt and store
