@@ -4,6 +4,7 @@ holding one X25519 private key, and its entry in the on-chain KeyServerRegistry.
 from __future__ import annotations
 
 import os
+from concurrent import futures
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +25,10 @@ from backend.cli.client_options import (
 )
 from backend.core.seal.envelope import X25519KeyPair
 from backend.sdk.config import resolve_deployment, resolve_rpc_url
-from backend.sdk.seal import key_server_registry
+from backend.sdk.seal import KeyServer, fetch_key_servers, key_server_registry
+
+CHECK_TIMEOUT = 5.0
+"""Seconds `walrus keyserver list --check` waits for one key server."""
 
 
 def load_key(path: Path) -> X25519KeyPair:
@@ -180,24 +184,55 @@ def register(name: str, url: str, key_file: Path, connection: Connection, as_jso
 
 
 @keyserver.command("list")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Ask each active server's /v1/seal/info whether it answers its registered key; "
+    "exit 1 if one does not.",
+)
 @connection_options
 @with_user_errors
-def list_key_servers(connection: Connection, as_json: bool) -> None:
+def list_key_servers(connection: Connection, as_json: bool, check: bool) -> None:
     """The key servers registered on chain (deregistered ones marked inactive)."""
-    servers = _registry(connection).all()
+    registry = _registry(connection)
+    servers = registry.all()
+    status = _check(registry.client.chain_id, servers) if check else {}
     if as_json:
-        emit_json([server.to_json() for server in servers])
-        return
-    if not servers:
-        click.echo("no key servers registered (walrus keyserver register)")
-        return
-    click.echo(f"{'ID':>4}  {'ACTIVE':<6}  {'NAME':<16}  {'URL':<28}  {'PUBLIC KEY':<64}  OPERATOR")
-    for server in servers:
-        active = "yes" if server.active else "no"
-        click.echo(
-            f"{server.id:>4}  {active:<6}  {server.name:<16}  {server.url:<28}  "
-            f"{server.public_key.hex()}  {server.operator}"
+        emit_json(
+            [
+                {**server.to_json(), **({"status": status[server.id]} if check else {})}
+                for server in servers
+            ]
         )
+    elif not servers:
+        click.echo("no key servers registered (walrus keyserver register)")
+    else:
+        head = f"{'ID':>4}  {'ACTIVE':<6}  {'NAME':<16}  {'URL':<28}  {'PUBLIC KEY':<64}  OPERATOR"
+        click.echo(head + ("  STATUS" if check else ""))
+        for server in servers:
+            active = "yes" if server.active else "no"
+            click.echo(
+                f"{server.id:>4}  {active:<6}  {server.name:<16}  {server.url:<28}  "
+                f"{server.public_key.hex()}  {server.operator}"
+                + (f"  {status[server.id]}" if check else "")
+            )
+    failed = [str(id_) for id_, state in status.items() if state not in ("ok", "inactive")]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} active key server(s) failed the check: {', '.join(failed)}"
+        )
+
+
+def _check(chain_id: int, servers: list[RegisteredKeyServer]) -> dict[int, str]:
+    """ "ok", "inactive" or why each server is unusable (down, another chain, another key)."""
+    active = [server for server in servers if server.active]
+    expected = [KeyServer(server.url, server.public_key, server.name) for server in active]
+    with futures.ThreadPoolExecutor(max(1, len(active))) as pool:
+        answers = fetch_key_servers(expected, chain_id, CHECK_TIMEOUT, pool)
+    status = {server.id: "inactive" for server in servers}
+    for server, answer in zip(active, answers, strict=True):
+        status[server.id] = answer if isinstance(answer, str) else "ok"
+    return status
 
 
 @keyserver.command("update-url")

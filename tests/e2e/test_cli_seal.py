@@ -16,6 +16,7 @@ from web3.contract import Contract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.devnet import Devnet, free_port
+from backend.core.seal.envelope import X25519KeyPair
 from backend.core.seal.header import parse_header
 from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e.cli_harness import one_line_error, run, wallet_env, write_deployment
@@ -206,3 +207,15 @@ def test_key_servers_registered_on_chain_need_no_configuration(
         key_servers[2].key.public_key,
         key_servers[1].key.public_key,
     ]
+
+    # list --check asks every active server for its key: a dead entry fails it (exit 1)
+    dead_key = tmp_path / "dead.key"
+    dead_key.write_text(X25519KeyPair.generate().private_key.hex())
+    dead = ("--name", "dead", "--url", f"http://127.0.0.1:{free_port()}")
+    ok(run("keyserver", "register", *dead, "--key-file", str(dead_key), env=writer))
+    checked = run("keyserver", "list", "--check", env=writer)
+    assert checked.returncode == 1
+    rows = checked.stdout.decode().splitlines()
+    assert [row.rsplit("  ", 1)[1] for row in rows[1:4]] == ["ok", "ok", "ok"]
+    assert "did not answer" in rows[4]
+    assert "1 active key server(s) failed the check: 4" in checked.stderr.decode()
