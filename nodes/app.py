@@ -27,6 +27,7 @@ from backend.core.slivers import (
     sliver_size,
     verify_slivers,
     verify_wire_sliver,
+    wire_header,
 )
 from nodes.chain_view import ChainView
 from nodes.epoch_sync import EpochSync
@@ -365,8 +366,9 @@ def create_app(context: NodeContext) -> Flask:
         if data is None:
             fail_if_expired(blob)
             _fail(404, "SliverNotFound", f"{kind} sliver {index} of blob {blob} is not stored here")
-        wire = UnverifiedSliver(sliver_kind, index, data).to_bytes()
-        return Response(wire, mimetype="application/octet-stream")
+        # header and symbols as two chunks: no 1 MiB concatenation (Content-Length is summed)
+        body = [wire_header(sliver_kind, index), data]
+        return Response(body, mimetype="application/octet-stream")
 
     @app.get(routes.CONFIRMATION)
     def confirmation(blob_id: str) -> Any:

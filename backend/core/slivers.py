@@ -40,12 +40,17 @@ class UnverifiedSliver:
             object.__setattr__(self, "data", bytes(self.data))
 
     def to_bytes(self) -> bytes:
-        return _HEADER.pack(self.kind, self.index) + self.data
+        return wire_header(self.kind, self.index) + self.data
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UnverifiedSliver:
         kind, index = sliver_header(raw)
         return cls(kind, index, bytes(raw[_HEADER.size :]))
+
+
+def wire_header(kind: SliverKind, index: int) -> bytes:
+    """The wire form's header: what precedes the symbols (`to_bytes` is header + data)."""
+    return _HEADER.pack(kind, index)
 
 
 def sliver_header(wire: bytes | memoryview) -> tuple[SliverKind, int]:
@@ -92,7 +97,7 @@ class VerifiedSliver:
         return UnverifiedSliver(self.kind, self.index, self.data)
 
     def to_bytes(self) -> bytes:
-        return _HEADER.pack(self.kind, self.index) + self.data
+        return wire_header(self.kind, self.index) + self.data
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, VerifiedSliver):

@@ -59,6 +59,7 @@ def test_written_blob_is_confirmed_with_a_valid_bls_signature(network: Network) 
     owner = network.owner_of_pair(encoded, 0)
     got = requests.get(owner.url + routes.sliver_path(encoded.blob_id, 0, SliverKind.PRIMARY))
     assert got.content == primary.to_bytes()
+    assert got.headers["Content-Length"] == str(len(primary.to_bytes()))  # not chunked
 
 
 def test_metadata_for_an_unregistered_blob_is_refused(network: Network) -> None:
