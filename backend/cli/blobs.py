@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,8 +27,9 @@ from backend.cli.seal_options import (
     seal_read_options,
     seal_store_options,
 )
+from backend.cli.stragglers import MIN_GRACE_SECONDS, wait_for_stragglers
 from backend.core.encoder import compute_blob_id_of
-from backend.sdk.client import SLOWER_THAN_QUORUM, read_input
+from backend.sdk.client import SLOWER_THAN_QUORUM, StoreResult, read_input
 from backend.sdk.client import Progress as ProgressCallback
 
 PHASE_LABELS = {"confirm": "shards confirmed", "read": "slivers verified"}
@@ -91,8 +93,14 @@ def store(
     data = _input_file(file)
     client = connection.client()
     data = encrypt_for_store(data, client, seal)
+    started = time.monotonic()
     with progress_bar(not as_json) as progress:
         result = client.store(data, epochs=epochs, deletable=deletable, progress=progress)
+    _print_store_result(result, as_json)
+    wait_for_stragglers(client, grace=max(MIN_GRACE_SECONDS, time.monotonic() - started))
+
+
+def _print_store_result(result: StoreResult, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_json())
         return

@@ -34,6 +34,7 @@ from backend.cli.quilt import list_patches_in_quilt, read_quilt, store_quilt
 from backend.cli.serve import serve
 from backend.cli.shared import extend_shared_blob, fund_shared_blob, share_blob
 from backend.cli.staking import request_withdraw_stake, rewards, stake, withdraw_stake
+from backend.cli.stragglers import exit_leaving_stragglers
 from backend.cli.verify import verify
 
 _BLOB_ID_LIKE = re.compile(r"-[A-Za-z0-9_-]{42}")
@@ -99,8 +100,15 @@ for _command in (stake, request_withdraw_stake, withdraw_stake, rewards):
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="walrus")
+    """Console-script entry point (ends at once when a store left slow uploads running:
+    backend/cli/stragglers.py)."""
+    try:
+        cli(prog_name="walrus")
+    except SystemExit as done:
+        exit_leaving_stragglers(
+            0 if done.code is None else done.code if isinstance(done.code, int) else 1
+        )
+        raise
 
 
 if __name__ == "__main__":

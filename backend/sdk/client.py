@@ -244,6 +244,8 @@ class Client:
         # a node's upload, which waits for its sliver PUTs, runs on `_uploads`.
         self._requests = futures.ThreadPoolExecutor(MAX_PARALLEL_SLIVERS, "walrus-request")
         self._uploads = futures.ThreadPoolExecutor(MAX_PARALLEL_NODES, "walrus-upload")
+        self._background_uploads: set[futures.Future[Any]] = set()
+        """Uploads to nodes slower than the quorum, still running after their store returned."""
         self._payment_lock = threading.Lock()
         self._verify_slots = threading.BoundedSemaphore(CONCURRENT_VERIFICATIONS)
         # answers that failed verification, by (node name, what): a lying or corrupted node
@@ -561,7 +563,10 @@ class Client:
                     break
         finally:
             for upload_future in pending:  # uploads already running go on in the background
-                upload_future.cancel()
+                if not upload_future.cancel() and not upload_future.done():
+                    with self._lock:
+                        self._background_uploads.add(upload_future)
+                    upload_future.add_done_callback(self._upload_finished)
         not_confirmed = failures + [
             f"{self.node(node_id).name}: {SLOWER_THAN_QUORUM}"
             for node_id in targets
@@ -572,6 +577,19 @@ class Client:
             raise NotEnoughConfirmations(str(blob_id), token_id, weight, quorum, not_confirmed)
         certificate = aggregate_certificate(len(committee.node_ids), signatures)
         return certificate.signers, certificate.signature, not_confirmed
+
+    def _upload_finished(self, upload: futures.Future[Any]) -> None:
+        with self._lock:
+            self._background_uploads.discard(upload)
+
+    def wait_for_background_uploads(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for the uploads to nodes slower than the quorum that
+        are still running after their stores returned; the number still running then (a
+        node that misses its slivers recovers them from its peers)."""
+        with self._lock:
+            running = list(self._background_uploads)
+        _, not_done = futures.wait(running, timeout=timeout)
+        return len(not_done)
 
     # ------------------------------------------------------------ read
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,6 +164,30 @@ def test_a_new_users_mistakes_are_one_line(
     assert f"may not change token {token}" in not_mine and "(BlobRegistryNotAuthorized)" in not_mine
     position = one_line_error(run("request-withdraw-stake", "--position", "999999", env=cli_env))
     assert "no stake position 999999" in position
+
+
+def test_a_stalled_node_does_not_keep_store_open_after_the_blob_id(
+    cli_env: dict[str, str], network: Network, tmp_path: Path
+) -> None:
+    """One node frozen (SIGSTOP: it accepts connections, never answers): the store certifies
+    without it and the command exits after a short grace, not after the node's timeout and
+    retries (3 x 30 s here) as it did."""
+    source = tmp_path / "stalled.bin"
+    source.write_bytes(os.urandom(3000))
+    frozen = network.nodes[-1].pid
+    assert frozen is not None
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        stored = run("store", str(source), "--node-timeout", "30", "--json", env=cli_env)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    assert stored.returncode == 0, stored.stderr.decode()
+    assert "still receiving slivers" in stored.stderr.decode()
+    assert elapsed < 60, elapsed  # it used to wait for the full 90 s of timeouts
+    blob_id = json.loads(stored.stdout)["blob_id"]
+    assert run("read", "--", blob_id, env=cli_env).stdout == source.read_bytes()
 
 
 @pytest.fixture(scope="module")
