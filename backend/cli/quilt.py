@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +23,7 @@ from backend.cli.output_files import (
     make_output_directory,
     write_output_file,
 )
+from backend.cli.stragglers import MIN_GRACE_SECONDS, wait_for_stragglers
 from backend.core.blob_id import BLOB_ID_TEXT_LENGTH
 from backend.core.quilt import QuiltFile, QuiltPatchId
 from backend.sdk.client import read_input
@@ -112,6 +114,25 @@ def store_quilt(
     if not files:
         raise click.ClickException("no files to store")
     quilts = QuiltClient(connection.client(), max_quilt_bytes=max_quilt_bytes)
+    started = time.monotonic()
+    _store_and_print(
+        quilts, files, paths, manifest, tag_map, epochs, deletable, batch, concurrency, as_json
+    )
+    wait_for_stragglers(quilts.client, grace=max(MIN_GRACE_SECONDS, time.monotonic() - started))
+
+
+def _store_and_print(
+    quilts: QuiltClient,
+    files: list[BatchFile],
+    paths: tuple[Path, ...],
+    manifest: Path | None,
+    tag_map: dict[str, str],
+    epochs: int,
+    deletable: bool,
+    batch: bool,
+    concurrency: int,
+    as_json: bool,
+) -> None:
     if batch:
         manifest_path = manifest or paths[0] / MANIFEST_NAME
         with _bar(len(files), enabled=not as_json) as progress:
