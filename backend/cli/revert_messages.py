@@ -23,6 +23,7 @@ EXPLANATIONS: dict[str, Explain] = {
     ),
     "BlobRegistryBlobExpired": lambda a: f"token {a[0]} expired at epoch {a[1]}",
     "ERC721InvalidReceiver": lambda a: f"a blob token cannot be sent to {a[0]}",
+    "ERC721NonexistentToken": lambda a: f"no blob token {a[0]} exists on this network",
     "StakingUnknownNode": lambda a: f"no storage node {a[0]} (walrus info --nodes lists them)",
     "StakingNotOperator": lambda a: f"{a[1]} is not the operator of node {a[0]}",
     "StakingUnknownPosition": lambda a: f"no stake position {a[0]} (walrus rewards lists yours)",
@@ -39,7 +40,9 @@ EXPLANATIONS: dict[str, Explain] = {
     "StakingWithdrawalNotReady": lambda a: (
         f"stake position {a[0]} can be withdrawn from epoch {a[1]} on"
     ),
-    "SharedBlobNotShared": lambda a: f"token {a[0]} is not a shared blob (walrus share-blob)",
+    "SharedBlobNotShared": lambda a: (
+        f"token {a[0]} is not a shared blob; walrus share-blob {a[0]} shares it"
+    ),
     "SharedBlobInsufficientFunds": lambda a: (
         f"shared blob {a[0]} holds {a[2]} FROST, {a[1]} FROST needed (walrus fund-shared-blob)"
     ),
