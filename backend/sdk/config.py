@@ -20,7 +20,7 @@ from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts, compile_contracts
 from backend.chain.deployment import Deployment, load_deployment
 from backend.chain.devnet import DEFAULT_PORT, DEV_CHAIN_ID, dev_accounts, read_state
-from backend.chain.errors import ChainError, DeploymentError
+from backend.chain.errors import ChainError, ChainUnreachable, DeploymentError
 from backend.sdk.client import Client
 from backend.sdk.errors import SdkError
 
@@ -97,7 +97,16 @@ def load_client(settings: ClientSettings) -> Client:
     """A connected client; ChainUnreachable, DeploymentError or ConfigError otherwise."""
     url = resolve_rpc_url(settings.rpc_url)
     artifacts = compile_contracts()
-    probe = ChainClient.connect(url, error_abis=artifacts.all_abis())
+    try:
+        probe = ChainClient.connect(url, error_abis=artifacts.all_abis())
+    except ChainUnreachable as error:
+        if settings.rpc_url or os.environ.get(RPC_URL_ENV):
+            raise
+        # the user gave no URL: the devnet default, which is only there while it runs
+        raise ChainUnreachable(
+            f"{error}; is the devnet running? Start it with `make up`, or point to a chain "
+            f"with --rpc-url or {RPC_URL_ENV}"
+        ) from None
     key = resolve_private_key(settings.private_key_file, probe.chain_id)
     chain = probe if key is None else probe.with_account(key)
     deployment = resolve_deployment(settings.deployment_file, probe.chain_id, artifacts)
