@@ -55,7 +55,7 @@ STATE_FILE_OPTION = click.option(
 
 @click.group("devnet")
 def devnet() -> None:
-    """Run a local anvil devnet and deploy the contracts."""
+    """Run a local anvil devnet, deploy the contracts, fund new accounts."""
 
 
 @devnet.command("up")
