@@ -32,6 +32,8 @@ from backend.chain.errors import DeploymentError
 from backend.chain.governance import DEVNET_GOVERNANCE, GovernanceParameters
 from backend.chain.registry import RegistryParameters
 from backend.chain.rewards import DEVNET_REWARDS, RewardsParameters
+from backend.chain.seal_trust import SECTION as SEAL_SECTION
+from backend.chain.seal_trust import SealTrust
 from backend.chain.staking import StakingParameters
 
 DEPLOYMENTS_DIR: Final = REPO_ROOT / "deployments"
@@ -258,6 +260,8 @@ class Deployment:
     deploy_block: int
     abi_hash: str
     contracts: dict[str, ChecksumAddress]
+    seal: SealTrust | None = None
+    """The key servers clients encrypt to by default (None: none trusted yet)."""
 
     def address(self, name: str) -> ChecksumAddress:
         try:
@@ -273,12 +277,15 @@ class Deployment:
         return client.contract(self.address(name), artifacts.abi(name))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        raw: dict[str, Any] = {
             "chain_id": self.chain_id,
             "deploy_block": self.deploy_block,
             "abi_hash": self.abi_hash,
             "contracts": dict(self.contracts),
         }
+        if self.seal is not None:
+            raw[SEAL_SECTION] = self.seal.to_json()
+        return raw
 
     @classmethod
     def from_json(cls, raw: Any, source: str = "deployment") -> Deployment:
@@ -291,6 +298,11 @@ class Deployment:
                     str(name): Web3.to_checksum_address(address)
                     for name, address in dict(raw["contracts"]).items()
                 },
+                seal=(
+                    SealTrust.from_json(raw[SEAL_SECTION], source)
+                    if raw.get(SEAL_SECTION) is not None
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise DeploymentError(f"{source} is malformed ({error}); redeploy") from None
@@ -348,7 +360,9 @@ def deployment_path(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Path:
 def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = deployment_path(deployment.chain_id, directory)
-    path.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
+    partial = path.with_name(path.name + ".partial")  # readers never see half a file
+    partial.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
+    partial.replace(path)
     return path
 
 
