@@ -54,6 +54,15 @@ def fund_shared_blob(
 ) -> None:
     """Add --amount FROST to shared blob TOKEN_ID's funds (anyone may)."""
     client, shared = _shared_blob(connection)
+    end_epoch = client.registry.blob_info(token_id).end_epoch
+    epoch = client.staking.current_epoch()
+    if end_epoch <= epoch:
+        # SharedBlob.fund accepts it, but an expired blob cannot be extended: the WAL would
+        # stay locked in the contract for good
+        raise click.ClickException(
+            f"shared blob {token_id} expired at epoch {end_epoch} (now {epoch}): its funds "
+            "could never be spent, so nothing was sent"
+        )
     shared.fund(client.wal, token_id, amount)
     cost = shared.extend(token_id, extend_epochs) if extend_epochs else 0
     result = {"token_id": token_id, "funds": shared.funds(token_id), "extension_cost": cost}

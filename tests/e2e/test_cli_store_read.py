@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from web3.contract import Contract
 
+from backend.chain.client import ChainClient
+from backend.chain.compiler import Artifacts
 from backend.chain.devnet import free_port
 from backend.core.encoder import encode_blob
-from tests.e2e.cli_harness import cli_env, one_line_error, run
+from tests.e2e.cli_harness import cli_env, one_line_error, run, wallet_env, write_deployment
 from tests.integration.network import Network
 from tests.reliability.backend_process import BackendProcess
 
@@ -267,3 +270,32 @@ def test_http_send_object_to_and_errors(backend_url: str, network: Network) -> N
     assert requests.get(f"{backend_url}/v1/health", timeout=10).json()["nodes_up"] == 4
     metrics = requests.get(f"{backend_url}/metrics", timeout=10).text
     assert 'route="/v1/blobs/<blob_id>",status="404"' in metrics
+
+
+def test_funding_an_expired_shared_blob_is_refused_before_paying(
+    network: Network,
+    artifacts: Artifacts,
+    chain: ChainClient,
+    wal: Contract,
+    tmp_path: Path,
+) -> None:
+    """SharedBlob.fund takes WAL for an expired blob, which can never be extended: the CLI
+    refuses instead of locking the user's WAL in the contract."""
+    shared, _ = chain.deploy(
+        artifacts.abi("SharedBlob"),
+        artifacts.bytecode("SharedBlob"),
+        network.env.registry.address,
+        wal.address,
+    )
+    deployment = write_deployment(network, artifacts, tmp_path, SharedBlob=shared.address)
+    env = wallet_env(network, deployment)
+    stored = json.loads(run("store", "-", "--epochs", "1", "--json", env=env, stdin=b"e").stdout)
+    token = str(stored["token_id"])
+    assert run("share-blob", token, env=env).returncode == 0
+    network.env.next_epoch()  # the blob's only epoch is over
+    payer = network.user.address
+    before = wal.functions.balanceOf(payer).call()
+    refused = one_line_error(run("fund-shared-blob", token, "--amount", "1000", env=env))
+    assert f"shared blob {token} expired at epoch {stored['end_epoch']}" in refused
+    assert wal.functions.balanceOf(payer).call() == before
+    assert shared.functions.funds(int(token)).call() == 0
