@@ -16,7 +16,7 @@ EXPLANATIONS: dict[str, Explain] = {
     "BlobRegistryUnknownBlob": lambda a: f"no blob token {a[0]} exists on this network",
     "BlobRegistryNotAuthorized": lambda a: (
         f"{a[1]} may not change token {a[0]}: it is not the token's owner or an approved "
-        "operator (walrus list-blobs shows your tokens)"
+        "operator; walrus list-blobs shows your tokens"
     ),
     "BlobRegistryNotDeletable": lambda a: (
         f"token {a[0]} is a permanent blob: only blobs stored with --deletable can be deleted"
@@ -24,9 +24,9 @@ EXPLANATIONS: dict[str, Explain] = {
     "BlobRegistryBlobExpired": lambda a: f"token {a[0]} expired at epoch {a[1]}",
     "ERC721InvalidReceiver": lambda a: f"a blob token cannot be sent to {a[0]}",
     "ERC721NonexistentToken": lambda a: f"no blob token {a[0]} exists on this network",
-    "StakingUnknownNode": lambda a: f"no storage node {a[0]} (walrus info --nodes lists them)",
+    "StakingUnknownNode": lambda a: f"no storage node {a[0]}; walrus info --nodes lists them",
     "StakingNotOperator": lambda a: f"{a[1]} is not the operator of node {a[0]}",
-    "StakingUnknownPosition": lambda a: f"no stake position {a[0]} (walrus rewards lists yours)",
+    "StakingUnknownPosition": lambda a: f"no stake position {a[0]}; walrus rewards lists yours",
     "StakingNotPositionOwner": lambda a: f"stake position {a[0]} does not belong to {a[1]}",
     "StakingAmountExceedsPosition": lambda a: (
         f"stake position {a[0]} holds {a[2]} FROST, less than the {a[1]} FROST asked for"
@@ -44,7 +44,7 @@ EXPLANATIONS: dict[str, Explain] = {
         f"token {a[0]} is not a shared blob; walrus share-blob {a[0]} shares it"
     ),
     "SharedBlobInsufficientFunds": lambda a: (
-        f"shared blob {a[0]} holds {a[2]} FROST, {a[1]} FROST needed (walrus fund-shared-blob)"
+        f"shared blob {a[0]} holds {a[2]} FROST, {a[1]} FROST needed (add with fund-shared-blob)"
     ),
 }
 
