@@ -44,7 +44,8 @@ EXPLANATIONS: dict[str, Explain] = {
         f"token {a[0]} is not a shared blob; walrus share-blob {a[0]} shares it"
     ),
     "SharedBlobInsufficientFunds": lambda a: (
-        f"shared blob {a[0]} holds {a[2]} FROST, {a[1]} FROST needed (add with fund-shared-blob)"
+        f"shared blob {a[0]} holds {a[2]} FROST, {a[1]} FROST needed; "
+        "walrus fund-shared-blob adds funds"
     ),
 }
 
