@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -61,6 +61,7 @@ from backend.chain.devnet import (
 )
 from backend.chain.errors import ChainError
 from backend.chain.keyserver_registry import KeyServerRegistryContract
+from backend.chain.seal_trust import SealTrust
 from backend.chain.staking import StakingContract, StakingParameters
 from backend.core import routes
 from backend.core.bls import BlsSecretKey
@@ -76,6 +77,7 @@ DEFAULT_SHARDS = 20
 DEFAULT_EPOCH_SECONDS = 300
 DEFAULT_BACKEND_PORT = 8080
 KEY_SERVERS = 3
+KEY_SERVER_THRESHOLD = 2
 KEY_SERVER_BASE_PORT = 8300
 NODE_STAKE_WAL = 100_000
 NODE_CAPACITY_BYTES = 2**40
@@ -420,31 +422,40 @@ def main(argv: list[str] | None = None) -> int:
             supervisor, "backend", serve, network_dir / "backend.log", backend_url + "/v1/api"
         )
         # Seal key servers, 2-of-3 (docs/seal.md), registered on chain by dev account 0
-        # (clients take URL + public key from the KeyServerRegistry); each checks its entry
-        # holds its key before serving (--key-server-id)
+        # (clients take URL + public key from the KeyServerRegistry) and recorded in the
+        # deployment file as the ones clients trust (the registry is open to anyone); each
+        # checks its entry holds its key before serving (--key-server-id)
         key_registry = KeyServerRegistryContract.at(
             client, deployment.address("KeyServerRegistry"), artifacts
         )
-        key_server_urls, key_servers = [], []
+        key_server_urls, key_server_ids, key_servers = [], [], []
         for index in range(KEY_SERVERS):
             key_file = network_dir / f"keyserver-{index}.key"
             key_pair = X25519KeyPair.generate()
             write_secret(key_file, key_pair.private_key.hex().encode())
             key_port = port_or_free(KEY_SERVER_BASE_PORT + index, f"key server {index}")
-            key_url = f"http://127.0.0.1:{key_port}"
-            entry = key_registry.register(f"devnet-{index}", key_url, key_pair.public_key)
+            key_server_urls.append(f"http://127.0.0.1:{key_port}")
+            key_server_ids.append(
+                key_registry.register(f"devnet-{index}", key_server_urls[-1], key_pair.public_key)
+            )
+        deployment = replace(
+            deployment, seal=SealTrust(tuple(key_server_ids), KEY_SERVER_THRESHOLD)
+        )
+        save_deployment(deployment, args.deployments_dir)
+        for index, (entry, key_url) in enumerate(zip(key_server_ids, key_server_urls, strict=True)):
             command = [sys.executable, "-m", "backend.cli.main", "keyserver", "run"]
-            command += ["--key-file", str(key_file), "--rpc-url", devnet.url]
-            command += ["--port", str(key_port), "--key-server-id", str(entry)]
-            command += ["--deployment", str(deployment_file)]
+            command += ["--key-file", str(network_dir / f"keyserver-{index}.key")]
+            command += ["--rpc-url", devnet.url, "--port", key_url.rsplit(":", 1)[1]]
+            command += ["--key-server-id", str(entry), "--deployment", str(deployment_file)]
             log = network_dir / f"keyserver-{index}.log"
             key_servers.append((spawn(supervisor, f"keyserver-{index}", command, log), log))
-            key_server_urls.append(key_url)
         for (child, log), key_url in zip(key_servers, key_server_urls, strict=True):
             wait_serving(child, key_url + KEYSERVER_INFO, log)
-        keyservers_file = args.state_file.parent / "keyservers.json"
-        keyservers_file.write_text(json.dumps({"urls": key_server_urls, "threshold": 2}))
-        say(f"Seal key servers (2-of-3, registered on chain): {', '.join(key_server_urls)}")
+        say(
+            f"Seal key servers ({KEY_SERVER_THRESHOLD}-of-{KEY_SERVERS}, registry ids "
+            f"{', '.join(map(str, key_server_ids))}, trusted in {deployment_file.name}): "
+            + ", ".join(key_server_urls)
+        )
         for child in supervisor.children:
             if child.pid != os.getpid():
                 say(f"started {child.name} (pid {child.pid})")

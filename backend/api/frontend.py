@@ -79,16 +79,25 @@ def _contracts(client: Client, artifacts: Artifacts) -> tuple[dict[str, str], in
         "Staking": str(client.staking.address),
         "BlobRegistry": str(client.registry.address),
     }
+    deployment = served_deployment(client, artifacts)
+    if deployment is None:
+        return own, client.events_from_block
+    return dict(deployment.contracts), deployment.deploy_block
+
+
+def served_deployment(client: Client, artifacts: Artifacts) -> Deployment | None:
+    """The deployment file (app config WALRUS_DEPLOYMENT_FILE, else $WALRUS_DEPLOYMENT, else
+    deployments/<chain id>.json) when it is the one this backend serves, else None."""
     configured = current_app.config.get(DEPLOYMENT_FILE_KEY)
     try:
         deployment: Deployment = resolve_deployment(
             Path(configured) if configured else None, client.chain.chain_id, artifacts
         )
     except (ChainError, SdkError):
-        return own, client.events_from_block
+        return None
     if deployment.contracts.get("BlobRegistry") != client.registry.address:
-        return own, client.events_from_block
-    return dict(deployment.contracts), deployment.deploy_block
+        return None
+    return deployment
 
 
 @frontend.get("/v1/deployment")

@@ -12,7 +12,6 @@ seconds.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Final
 
@@ -20,9 +19,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from web3 import Web3
 
 from backend.api.errors import BadRequest, error_response
-from backend.api.frontend import _artifacts, _contracts
+from backend.api.frontend import _artifacts, _contracts, served_deployment
 from backend.chain.challenges import StorageChallengesContract
-from backend.chain.compiler import REPO_ROOT
 from backend.chain.deployment import Deployment
 from backend.chain.governance import Governance, GovernanceError, ProposalStatus
 from backend.chain.governed_parameters import (
@@ -32,16 +30,15 @@ from backend.chain.governed_parameters import (
     describe,
     parse_assignments,
 )
+from backend.chain.seal_trust import SealTrust
 from backend.sdk.client import Client
-from backend.sdk.seal import key_server_registry
+from backend.sdk.seal import NO_TRUSTED_KEY_SERVERS, key_server_registry
 from backend.sdk.staking import APY_EPOCHS, MIN_ANNUALISED_EPOCH_SECONDS, StakingClient
 
 network_views = Blueprint("network_views", __name__)
 
 GOVERNANCE_CONTRACTS: Final = ("WalrusGovernor", "WalrusTimelock")
 KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
-DEVNET_KEY_SERVERS_FILE: Final = REPO_ROOT / ".devnet" / "keyservers.json"
-"""Where `make up` lists its key servers (the CLI's default too: backend/cli/seal_options)."""
 
 
 def _client() -> Client:
@@ -255,40 +252,45 @@ def governance_calls() -> Any:
 
 @network_views.get("/v1/keyservers")
 def key_servers() -> Any:
-    """The Seal key servers the browser should use: WALRUS_KEY_SERVERS (comma-separated URLs,
-    `source: "env"`), else the active entries of the deployment's KeyServerRegistry (`source:
-    "chain"`, each in `servers` with id, operator, name, url, public_key: the browser refuses
-    a server answering another key), else `make up`'s .devnet/keyservers.json (`"devnet"`)."""
-    from_env = os.environ.get(KEY_SERVERS_ENV, "")
-    urls = [url.strip() for url in from_env.split(",") if url.strip()]
-    if urls:
-        return jsonify(source="env", urls=urls, threshold=None, servers=[], registry=None)
+    """The Seal key servers the browser encrypts to and asks (`urls`, in sealing order, with
+    `threshold`): WALRUS_KEY_SERVERS (the backend operator's comma-separated URLs, `source:
+    "env"`), else the registry ids the deployment file trusts (`source: "deployment"`), else
+    none (`source: "none"`, `message` says what to do). `servers`: the registry's active
+    entries (id, operator, name, url, public_key, `trusted`): the registry is permissionless,
+    so an untrusted entry is shown, never used unless the user enters its URL."""
     client = _client()
     registry = key_server_registry(client, _deployment(client), _artifacts())
-    if registry is not None:
-        registered = registry.active()
-        return jsonify(
-            source="chain",
-            urls=[server.url for server in registered],
-            threshold=None,
-            servers=[server.to_json() for server in registered],
-            registry=registry.address,
-        )
-    try:
-        listed = json.loads(DEVNET_KEY_SERVERS_FILE.read_text())
-    except (OSError, ValueError):
-        listed = {}
-    threshold = None
-    if isinstance(listed, dict):
-        urls = [str(url) for url in listed.get("urls", [])]
-        threshold = listed.get("threshold")
+    entries = registry.all() if registry is not None else []
+    from_env = os.environ.get(KEY_SERVERS_ENV, "")
+    env_urls = [url.strip().rstrip("/") for url in from_env.split(",") if url.strip()]
+    trust = None if env_urls else _trusted(client)
+    by_id = {entry.id: entry for entry in entries}
+    if env_urls:
+        source, urls, threshold = "env", env_urls, None
+    elif trust is not None:
+        chosen = [by_id[i] for i in trust.key_server_ids if i in by_id and by_id[i].active]
+        source, urls, threshold = "deployment", [e.url for e in chosen], trust.threshold
+    else:
+        source, urls, threshold = "none", [], None
+    trusted_ids = set(trust.key_server_ids) if trust is not None else set()
     return jsonify(
-        source="devnet",
+        source=source,
         urls=urls,
-        threshold=threshold if isinstance(threshold, int) else None,
-        servers=[],
-        registry=None,
+        threshold=threshold,
+        trusted_ids=sorted(trusted_ids),
+        servers=[
+            {**entry.to_json(), "trusted": entry.id in trusted_ids or entry.url in env_urls}
+            for entry in entries
+            if entry.active
+        ],
+        registry=registry.address if registry is not None else None,
+        message=NO_TRUSTED_KEY_SERVERS if source == "none" else None,
     )
+
+
+def _trusted(client: Client) -> SealTrust | None:
+    deployment = served_deployment(client, _artifacts())
+    return deployment.seal if deployment is not None else None
 
 
 def _path(summary: str, parameter: str | None = None, method: str = "get") -> dict[str, Any]:
@@ -315,7 +317,8 @@ NETWORK_VIEW_PATHS: Final[dict[str, Any]] = {
     "/v1/governance/proposals": _path("Proposals with state, votes and timelock eta"),
     "/v1/governance/votes/{account}": _path("An account's voting power and delegate", "account"),
     "/v1/keyservers": _path(
-        "Seal key servers: WALRUS_KEY_SERVERS, else the on-chain KeyServerRegistry (url + key)"
+        "Seal key servers to use: WALRUS_KEY_SERVERS, else the deployment's trusted registry "
+        "ids; every registered one listed with `trusted`"
     ),
     "/v1/governance/calls": _path(
         'Calldata of a parameter change: body {"set": {"<parameter>": <value>}}', None, "post"

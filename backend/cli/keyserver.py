@@ -1,8 +1,10 @@
-"""`walrus keyserver keygen|run|register|list|update-url|deregister`: a Seal key server
-holding one X25519 private key, and its entry in the on-chain KeyServerRegistry."""
+"""`walrus keyserver keygen|run|register|list|trust|update-url|deregister`: a Seal key server
+holding one X25519 private key, its entry in the on-chain KeyServerRegistry, and the entries
+the deployment file trusts (clients encrypt to those by default; docs/seal.md)."""
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent import futures
 from pathlib import Path
@@ -14,8 +16,10 @@ import waitress
 from backend.api.keyserver.app import create_keyserver_app
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts, compile_contracts
+from backend.chain.deployment import DEPLOYMENTS_DIR, Deployment, deployment_path
 from backend.chain.keyserver_registry import CONTRACT_NAME as KEY_SERVER_REGISTRY
 from backend.chain.keyserver_registry import KeyServerRegistryContract, RegisteredKeyServer
+from backend.chain.seal_trust import SealTrust
 from backend.cli.client_options import (
     Connection,
     connection_options,
@@ -24,7 +28,7 @@ from backend.cli.client_options import (
     with_user_errors,
 )
 from backend.core.seal.envelope import X25519KeyPair
-from backend.sdk.config import resolve_deployment, resolve_rpc_url
+from backend.sdk.config import DEPLOYMENT_ENV, resolve_deployment, resolve_rpc_url
 from backend.sdk.seal import KeyServer, fetch_key_servers, key_server_registry
 
 CHECK_TIMEOUT = 5.0
@@ -140,6 +144,12 @@ def _own_entry(
 
 def _registry(connection: Connection) -> KeyServerRegistryContract:
     """The deployment's KeyServerRegistry, as the wallet's account."""
+    return _registry_and_deployment(connection)[0]
+
+
+def _registry_and_deployment(
+    connection: Connection,
+) -> tuple[KeyServerRegistryContract, Deployment]:
     client = connection.client()
     artifacts = compile_contracts()
     chain_id = client.chain.chain_id
@@ -150,7 +160,7 @@ def _registry(connection: Connection) -> KeyServerRegistryContract:
             f"the deployment for chain {chain_id} has no KeyServerRegistry; redeploy "
             "(walrus devnet deploy)"
         )
-    return registry
+    return registry, deployment
 
 
 def _checked_url(url: str) -> str:
@@ -193,26 +203,37 @@ def register(name: str, url: str, key_file: Path, connection: Connection, as_jso
 @connection_options
 @with_user_errors
 def list_key_servers(connection: Connection, as_json: bool, check: bool) -> None:
-    """The key servers registered on chain (deregistered ones marked inactive)."""
-    registry = _registry(connection)
+    """The key servers registered on chain (deregistered ones marked inactive; TRUSTED: the
+    deployment file trusts it, so `walrus store --encrypt` uses it by default). Anyone may
+    register: an entry listed here is not a vetted one."""
+    registry, deployment = _registry_and_deployment(connection)
+    trusted = set(deployment.seal.key_server_ids if deployment.seal else ())
     servers = registry.all()
     status = _check(registry.client.chain_id, servers) if check else {}
     if as_json:
         emit_json(
             [
-                {**server.to_json(), **({"status": status[server.id]} if check else {})}
+                {
+                    **server.to_json(),
+                    "trusted": server.id in trusted,
+                    **({"status": status[server.id]} if check else {}),
+                }
                 for server in servers
             ]
         )
     elif not servers:
         click.echo("no key servers registered (walrus keyserver register)")
     else:
-        head = f"{'ID':>4}  {'ACTIVE':<6}  {'NAME':<16}  {'URL':<28}  {'PUBLIC KEY':<64}  OPERATOR"
+        head = (
+            f"{'ID':>4}  {'ACTIVE':<6}  {'TRUSTED':<7}  {'NAME':<16}  {'URL':<28}  "
+            f"{'PUBLIC KEY':<64}  OPERATOR"
+        )
         click.echo(head + ("  STATUS" if check else ""))
         for server in servers:
             active = "yes" if server.active else "no"
+            trust = "yes" if server.id in trusted else "no"
             click.echo(
-                f"{server.id:>4}  {active:<6}  {server.name:<16}  {server.url:<28}  "
+                f"{server.id:>4}  {active:<6}  {trust:<7}  {server.name:<16}  {server.url:<28}  "
                 f"{server.public_key.hex()}  {server.operator}"
                 + (f"  {status[server.id]}" if check else "")
             )
@@ -233,6 +254,55 @@ def _check(chain_id: int, servers: list[RegisteredKeyServer]) -> dict[int, str]:
     for server, answer in zip(active, answers, strict=True):
         status[server.id] = answer if isinstance(answer, str) else "ok"
     return status
+
+
+@keyserver.command("trust")
+@click.argument("key_server_ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=1),
+    help="How many of them must release a share (default: a majority).",
+)
+@connection_options
+@with_user_errors
+def trust(
+    key_server_ids: tuple[int, ...],
+    threshold: int | None,
+    connection: Connection,
+    as_json: bool,
+) -> None:
+    """Record KEY_SERVER_IDS (registry ids, in sealing order) in the deployment file as the
+    key servers `walrus store --encrypt`, the SDK's from_deployment and the web page use by
+    default. Each must be an active entry; check them first (walrus keyserver list --check)."""
+    registry, deployment = _registry_and_deployment(connection)
+    ids = tuple(dict.fromkeys(key_server_ids))
+    for entry in map(registry.key_server, ids):
+        if not entry.active:
+            raise click.ClickException(f"key server {entry.id} ({entry.name}) is deregistered")
+    chosen = SealTrust(ids, threshold or len(ids) // 2 + 1)
+    path = _deployment_file(connection, deployment.chain_id)
+    raw = json.loads(path.read_text())  # keep whatever else the file holds
+    raw["seal"] = chosen.to_json()
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(raw, indent=2) + "\n")
+    partial.replace(path)
+    if as_json:
+        emit_json({"deployment": str(path), **chosen.to_json()})
+    else:
+        click.echo(
+            f"{path}: Seal blobs are sealed to key servers {', '.join(map(str, ids))} by "
+            f"default, {chosen.threshold} of them needed to decrypt"
+        )
+
+
+def _deployment_file(connection: Connection, chain_id: int) -> Path:
+    """The deployment file this command read (--deployment, $WALRUS_DEPLOYMENT or
+    deployments/<chain id>.json)."""
+    if connection.settings.deployment_file is not None:
+        return connection.settings.deployment_file
+    if os.environ.get(DEPLOYMENT_ENV):
+        return Path(os.environ[DEPLOYMENT_ENV])
+    return deployment_path(chain_id, DEPLOYMENTS_DIR)
 
 
 @keyserver.command("update-url")

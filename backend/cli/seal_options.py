@@ -2,33 +2,33 @@
 
 Key servers, first match: ``--key-server URL`` (repeatable; the key each URL answers is
 trusted); ``--key-server-id ID`` (repeatable: those KeyServerRegistry entries);
-``WALRUS_KEY_SERVERS`` (comma-separated URLs, trusted); every active entry of the
-deployment's KeyServerRegistry; for a deployment without the registry, the file an older
-`make up` wrote (.devnet/keyservers.json). Registry entries are held to their registered
+``WALRUS_KEY_SERVERS`` (comma-separated URLs, trusted); ``WALRUS_KEY_SERVER_IDS``
+(comma-separated registry ids); the ids the deployment file trusts (its ``"seal"`` section,
+with its threshold). Nothing named: NoKeyServers, never "every registered entry" (the
+registry is permissionless; docs/seal.md). Registry entries are held to their registered
 keys (a server answering another key is refused: KeyServerKeyMismatch).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
-from backend.chain.compiler import REPO_ROOT, compile_contracts
+from backend.chain.compiler import compile_contracts
 from backend.core.seal.header import is_sealed
 from backend.sdk.client import Client
 from backend.sdk.config import resolve_deployment
 from backend.sdk.seal import DEFAULT_THRESHOLD, NoKeyServers, SealClient, key_server_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
-KEYSERVERS_FILE = REPO_ROOT / ".devnet" / "keyservers.json"
-"""Written by `make up`: ``{"urls": [...], "threshold": t}``."""
+KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
+KEY_SERVER_IDS_ENV: Final = "WALRUS_KEY_SERVER_IDS"
 
 
 @dataclass(frozen=True)
@@ -43,45 +43,45 @@ class SealOptions:
     deployment_file: Path | None = None
     """The command's --deployment (None: $WALRUS_DEPLOYMENT or deployments/<chain id>.json)."""
 
-    def explicit_urls(self) -> list[str]:
-        """--key-server URLs, else WALRUS_KEY_SERVERS (empty when neither is given)."""
-        if self.key_servers:
-            return list(self.key_servers)
-        from_env = os.environ.get("WALRUS_KEY_SERVERS", "")
-        return [url.strip() for url in from_env.split(",") if url.strip()]
-
     def sealer(self, client: Client) -> SealClient:
-        """Explicit URLs, else the on-chain registry, else the devnet file; NoKeyServers when
-        there are none."""
-        explicit = self.explicit_urls()
+        """The key servers the user named (first match: --key-server, --key-server-id,
+        WALRUS_KEY_SERVERS, WALRUS_KEY_SERVER_IDS), else the ones the deployment trusts;
+        NoKeyServers when nothing names any. With --threshold, that t."""
         if self.key_servers and self.key_server_ids:
             raise click.ClickException("give --key-server URLs or --key-server-id ids, not both")
-        if explicit and not self.key_server_ids:
-            return SealClient(client, explicit)
+        threshold = self.threshold or DEFAULT_THRESHOLD
+        if self.key_servers:
+            return SealClient(client, list(self.key_servers), threshold=threshold)
+        ids = self.key_server_ids
+        if not ids:
+            urls = _env_list(KEY_SERVERS_ENV)
+            if urls:
+                return SealClient(client, urls, threshold=threshold)
+            ids = _env_ids()
         artifacts = compile_contracts()  # cached: the client was connected with them
         deployment = resolve_deployment(self.deployment_file, client.chain.chain_id, artifacts)
-        registry = key_server_registry(client, deployment, artifacts)
-        if registry is not None:
-            return SealClient.from_registry(client, registry, ids=self.key_server_ids)
-        if self.key_server_ids:
-            raise NoKeyServers(
-                "--key-server-id needs a deployment with a KeyServerRegistry; redeploy"
-            )
-        urls = [str(url) for url in _devnet_defaults().get("urls", [])]
-        if not urls:
-            raise NoKeyServers(
-                "no key servers: the deployment has no KeyServerRegistry; pass --key-server URL "
-                "(or WALRUS_KEY_SERVERS)"
-            )
-        return SealClient(client, urls)
+        if ids:
+            registry = key_server_registry(client, deployment, artifacts)
+            if registry is None:
+                raise NoKeyServers("key server ids need a deployment with a KeyServerRegistry")
+            return SealClient.from_registry(client, registry, ids=ids, threshold=threshold)
+        trusted = SealClient.from_deployment(client, deployment, artifacts)
+        trusted.threshold = self.threshold or trusted.threshold  # the deployment's t
+        return trusted
 
 
-def _devnet_defaults(path: Path = KEYSERVERS_FILE) -> dict[str, Any]:
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _env_ids() -> tuple[int, ...]:
+    """WALRUS_KEY_SERVER_IDS as registry ids (NoKeyServers naming a bad one)."""
+    ids = []
+    for item in _env_list(KEY_SERVER_IDS_ENV):
+        if not item.isdigit() or int(item) < 1:
+            raise NoKeyServers(f"{KEY_SERVER_IDS_ENV}: {item!r} is not a key server id (>= 1)")
+        ids.append(int(item))
+    return tuple(ids)
 
 
 def _key_server_option(command: F) -> F:
@@ -90,15 +90,17 @@ def _key_server_option(command: F) -> F:
         "key_server_ids",
         type=click.IntRange(min=1),
         multiple=True,
-        help="A key server registered on chain, by id (repeat; walrus keyserver list); "
-        "default: every active one.",
+        help="A key server registered on chain that you trust, by id (repeat; walrus "
+        "keyserver list; env WALRUS_KEY_SERVER_IDS, comma-separated); default: the ids the "
+        "deployment file trusts.",
     )(command)
     return click.option(
         "--key-server",
         "key_servers",
         multiple=True,
         help="Seal key server URL, its key trusted as answered (repeat; env "
-        "WALRUS_KEY_SERVERS, comma-separated); default: the key servers registered on chain.",
+        "WALRUS_KEY_SERVERS, comma-separated); default: the key servers the deployment "
+        "file trusts.",
     )(with_ids)
 
 
@@ -120,7 +122,11 @@ def seal_store_options(command: F) -> F:
 
     decorated: Any = wrapper
     for option in (
-        click.option("--threshold", type=click.IntRange(1, 255), help="t of the key servers."),
+        click.option(
+            "--threshold",
+            type=click.IntRange(1, 255),
+            help="t of the key servers (default: the deployment's, else 2).",
+        ),
         click.option("--id", "seal_id", help="Seal identity: 32 bytes as 64 hex digits."),
         click.option("--policy", help="Policy contract address deciding who may decrypt."),
         click.option("--encrypt", is_flag=True, help="Seal-encrypt before storing."),
@@ -160,10 +166,7 @@ def encrypt_for_store(data: bytes, client: Client, options: SealOptions) -> byte
         identity = bytes.fromhex(options.identity.removeprefix("0x"))
     except ValueError:
         raise click.ClickException(f"--id {options.identity!r} is not hex") from None
-    threshold = options.threshold or int(_devnet_defaults().get("threshold", DEFAULT_THRESHOLD))
-    return options.sealer(client).seal(
-        data, policy=options.policy, identity=identity, threshold=threshold
-    )
+    return options.sealer(client).seal(data, policy=options.policy, identity=identity)
 
 
 def decrypt_after_read(data: bytes, client: Client, options: SealOptions) -> bytes:

@@ -1,7 +1,11 @@
 """Seal for SDK users: encrypt-then-store and read-then-decrypt with t of m key servers.
 
-Key servers come from the chain's ``KeyServerRegistry`` (:meth:`SealClient.from_registry`:
-URL and X25519 public key of every active entry) or from URLs the user gives. Storing: each
+Key servers are named by the user, never "everyone registered": registry ids the
+deployment trusts (:meth:`SealClient.from_deployment`, the deployment file's ``"seal"``
+section), registry ids the user picks (:meth:`SealClient.from_registry`; URL and X25519
+public key come from the chain's ``KeyServerRegistry``), or URLs the user gives. The registry
+is permissionless: encrypting to every active entry would hand t shares of every blob to
+whoever registers t entries (docs/seal.md, trust model). Storing: each
 server's ``/v1/seal/info`` is fetched (checked to serve this chain, and for a registered
 server to answer its registered key, else :class:`KeyServerKeyMismatch`), so the content is
 always encrypted to the registered keys; with plain URLs the key the URL answers is trusted.
@@ -26,6 +30,7 @@ from web3 import Web3
 
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
+from backend.chain.errors import ContractRevert
 from backend.chain.keyserver_registry import CONTRACT_NAME as REGISTRY_NAME
 from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.seal_session import sign_session
@@ -57,8 +62,8 @@ class DuplicateKeyServer(SdkError):
 
 
 class NoKeyServers(SdkError):
-    """No key server to use: none configured, none active in the registry, or the deployment
-    has no KeyServerRegistry."""
+    """No key server to use: none named (no URLs, no ids, no trust list in the deployment),
+    a named one deregistered, or the deployment has no KeyServerRegistry."""
 
 
 class WrongKeyServerSet(SdkError):
@@ -111,19 +116,25 @@ def key_server_info(
     return KeyServer(url.rstrip("/"), public_key, registered.name if registered else "")
 
 
+NO_TRUSTED_KEY_SERVERS: Final = (
+    "see the registered ones with `walrus keyserver list`, then pass --key-server-id ID "
+    "(repeat) or record the ids you trust in the deployment file (walrus keyserver trust ID...)"
+)
+
+
 def registered_key_servers(
-    registry: KeyServerRegistryContract, ids: Sequence[int] = ()
+    registry: KeyServerRegistryContract, ids: Sequence[int]
 ) -> list[KeyServer]:
-    """The registry's active key servers (URL, registered key, name), in id order; with
-    ``ids``, those entries in that order (NoKeyServers if one is deregistered; an unknown id
-    reverts KeyServerRegistryUnknownKeyServer)."""
+    """Registry entries ``ids`` (URL, registered key, name), in that order; NoKeyServers if
+    ``ids`` is empty (the registry is permissionless: its entries are not a trust list; for
+    display, list them with ``registry.all()``) or one is deregistered; an unknown id
+    reverts KeyServerRegistryUnknownKeyServer."""
     if not ids:
-        entries = registry.active()
-    else:
-        entries = [registry.key_server(key_server_id) for key_server_id in dict.fromkeys(ids)]
-        for entry in entries:
-            if not entry.active:
-                raise NoKeyServers(f"key server {entry.id} ({entry.name}) is deregistered")
+        raise NoKeyServers(f"no key server ids given: {NO_TRUSTED_KEY_SERVERS}")
+    entries = [registry.key_server(key_server_id) for key_server_id in dict.fromkeys(ids)]
+    for entry in entries:
+        if not entry.active:
+            raise NoKeyServers(f"key server {entry.id} ({entry.name}) is deregistered")
     return [KeyServer(entry.url.rstrip("/"), entry.public_key, entry.name) for entry in entries]
 
 
@@ -320,7 +331,8 @@ class SealClient:
 
     ``key_servers``: URLs (the key each answers is trusted) or registered servers
     (:class:`KeyServer`, e.g. from :meth:`from_registry`: a server answering another key
-    than its registered one is refused with KeyServerKeyMismatch)."""
+    than its registered one is refused with KeyServerKeyMismatch). ``threshold``: the t
+    :meth:`seal` and :meth:`store` use when not given one."""
 
     def __init__(
         self,
@@ -328,10 +340,12 @@ class SealClient:
         key_servers: Sequence[str | KeyServer],
         *,
         timeout: float = KEYSERVER_TIMEOUT,
+        threshold: int = DEFAULT_THRESHOLD,
     ) -> None:
         if not key_servers:
             raise NoKeyServers("no key servers configured (--key-server URL or WALRUS_KEY_SERVERS)")
         self.client = client
+        self.threshold = threshold
         self.configured = list(key_servers)
         self.key_server_urls = [_url(server) for server in self.configured]
         self.timeout = timeout
@@ -345,20 +359,50 @@ class SealClient:
         client: Client,
         registry: KeyServerRegistryContract,
         *,
-        ids: Sequence[int] = (),
+        ids: Sequence[int],
+        timeout: float = KEYSERVER_TIMEOUT,
+        threshold: int = DEFAULT_THRESHOLD,
+    ) -> SealClient:
+        """A client using registry entries ``ids`` (required: as Seal clients name the key
+        server objects they trust; any active entry is not a trusted one), each held to its
+        registered key; NoKeyServers when ``ids`` is empty or names a deregistered entry.
+        The registry is read once (and each server's key checked once)."""
+        servers = registered_key_servers(registry, ids)
+        return cls(client, servers, timeout=timeout, threshold=threshold)
+
+    @classmethod
+    def from_deployment(
+        cls,
+        client: Client,
+        deployment: Deployment,
+        artifacts: Artifacts,
+        *,
         timeout: float = KEYSERVER_TIMEOUT,
     ) -> SealClient:
-        """A client using the on-chain registry's key servers (every active one, or the
-        entries ``ids``, as Seal clients name key server objects), each held to its
-        registered key; NoKeyServers when none is active. The registry is read once (and
-        each server's key checked once): a new client sees later registry changes."""
-        servers = registered_key_servers(registry, ids)
-        if not servers:
+        """A client using the key servers ``deployment`` trusts (its ``"seal"`` section: ids
+        and threshold), the default of the CLI and the web page; NoKeyServers when the
+        deployment names none or has no KeyServerRegistry."""
+        trust = deployment.seal
+        if trust is None:
             raise NoKeyServers(
-                f"no active key server in the KeyServerRegistry at {registry.address} "
-                "(register one: walrus keyserver register; or pass --key-server URL)"
+                f"the deployment for chain {deployment.chain_id} trusts no key servers: "
+                + NO_TRUSTED_KEY_SERVERS
             )
-        return cls(client, servers, timeout=timeout)
+        registry = key_server_registry(client, deployment, artifacts)
+        if registry is None:
+            raise NoKeyServers(
+                "the deployment names trusted key server ids but no KeyServerRegistry; redeploy"
+            )
+        try:
+            return cls.from_registry(
+                client,
+                registry,
+                ids=trust.key_server_ids,
+                timeout=timeout,
+                threshold=trust.threshold,
+            )
+        except ContractRevert as error:  # KeyServerRegistryUnknownKeyServer
+            raise NoKeyServers(f"the deployment's trusted key servers: {error}") from None
 
     def key_servers(self) -> list[KeyServer | str]:
         """The configured key servers (public keys cached once seen), or why each is not
@@ -387,10 +431,10 @@ class SealClient:
         return self.client.chain.chain_id
 
     def seal(
-        self, data: bytes, *, policy: str, identity: bytes, threshold: int = DEFAULT_THRESHOLD
+        self, data: bytes, *, policy: str, identity: bytes, threshold: int | None = None
     ) -> bytes:
-        """``data`` encrypted to every configured key server; any ``threshold`` of them
-        together can release the data key."""
+        """``data`` encrypted to every configured key server; any ``threshold`` (default:
+        the client's) of them together can release the data key."""
         servers = []
         for info in self._resolve():
             if isinstance(info, KeyServerUnavailable):
@@ -402,7 +446,7 @@ class SealClient:
             policy=policy,
             identity=identity,
             key_servers=servers,
-            threshold=threshold,
+            threshold=self.threshold if threshold is None else threshold,
         )
 
     def store(
@@ -411,7 +455,7 @@ class SealClient:
         *,
         policy: str,
         identity: bytes,
-        threshold: int = DEFAULT_THRESHOLD,
+        threshold: int | None = None,
         epochs: int = 1,
         deletable: bool = False,
     ) -> StoreResult:

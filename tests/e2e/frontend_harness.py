@@ -49,6 +49,7 @@ from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
+from backend.chain.seal_trust import SealTrust
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import REPO_ROOT, Network
 from tests.integration.user_client import publish_node_urls
@@ -211,6 +212,7 @@ def _prepare(
     directory: Path,
     extra_contracts: Mapping[str, str],
     n_accounts: int,
+    seal_trust: SealTrust | None = None,
 ) -> _StackParts:
     publish_node_urls(network)
     contracts = {
@@ -224,6 +226,7 @@ def _prepare(
         deploy_block=0,
         abi_hash=artifacts.abi_hash,
         contracts=dict(contracts),  # type: ignore[arg-type]
+        seal=seal_trust,
     )
     deployment_file = directory / "deployment.json"
     deployment_file.write_text(json.dumps(deployment.to_json()))
@@ -250,13 +253,21 @@ def start_web_stack(
     extra_contracts: Mapping[str, str] | None = None,
     n_accounts: int = 2,
     max_blob_bytes: int = MAX_BLOB_BYTES,
+    seal_trust: SealTrust | None = None,
 ) -> WebStack:
-    """Deployment file, wallet accounts and a running `walrus serve`; stop with
-    :func:`stop_web_stack`."""
+    """Deployment file (trusting the ``seal_trust`` key servers), wallet accounts and a
+    running `walrus serve`; stop with :func:`stop_web_stack`."""
     if not (DIST / "index.html").is_file():
         raise RuntimeError(f"{DIST} is not built: run scripts/bootstrap (or npm run build)")
     parts = _prepare(
-        network, artifacts, chain, client_for, directory, extra_contracts or {}, n_accounts
+        network,
+        artifacts,
+        chain,
+        client_for,
+        directory,
+        extra_contracts or {},
+        n_accounts,
+        seal_trust,
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -1,6 +1,7 @@
 """Seal through the `walrus` CLI (subprocesses): deploy an allowlist policy, store
 --encrypt, read decrypts for allowed wallets only, shared blobs funded by anyone; key
-servers registered on chain (`walrus keyserver register|list`) used with no configuration."""
+servers registered on chain (`walrus keyserver register|list|trust`): a default store
+--encrypt seals to the ones the deployment file trusts, never to an attacker's entries."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from backend.core.seal.header import parse_header
 from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e.cli_harness import one_line_error, run, wallet_env, write_deployment
 from tests.integration.network import Network
-from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
+from tests.integration.seal_keyservers import (
+    KeyServerProcess,
+    attacker_key_servers,
+    key_servers_running,
+)
 from tests.integration.user_client import publish_node_urls
 
 MARKER = b"CLI-SEAL-PLAINTEXT-MARKER-52be"
@@ -137,9 +142,15 @@ def test_shared_blob_funded_and_extended_by_anyone(
     assert funded["extension_cost"] > 0 and funded["funds"] == 10**12 - funded["extension_cost"]
 
 
-def test_key_servers_registered_on_chain_need_no_configuration(
+def _sealed_keys(blob: str, env: dict[str, str]) -> list[bytes]:
+    cipher = run("read", "--no-decrypt", "--", blob, env=env).stdout
+    return [entry.server_public_key for entry in parse_header(cipher).entries]
+
+
+def test_registered_key_servers_are_used_only_once_trusted_never_an_attackers(
     envs: tuple[dict[str, str], dict[str, str]],
     key_servers: list[KeyServerProcess],
+    chain: ChainClient,
     tmp_path: Path,
 ) -> None:
     writer = {name: value for name, value in envs[0].items() if name != "WALRUS_KEY_SERVERS"}
@@ -187,28 +198,65 @@ def test_key_servers_registered_on_chain_need_no_configuration(
     policy = json.loads(ok(run("policy", "deploy", "allowlist", "--json", env=writer)))["address"]
     source = tmp_path / "registered.txt"
     source.write_bytes(MARKER * 7)
-    stored = ok(
-        run("store", str(source), "--encrypt", "--policy", policy, "--id", ID, "--json", env=writer)
+    encrypt = ("store", str(source), "--encrypt", "--policy", policy, "--id", ID, "--json")
+
+    # registered is not trusted: with no trust list anywhere, no "every active entry"
+    untrusted = one_line_error(run(*encrypt, env=writer))
+    assert "trusts no key servers: see the registered ones with `walrus keyserver list`" in (
+        untrusted
     )
-    blob = json.loads(stored)["blob_id"]
-    cipher = run("read", "--no-decrypt", "--", blob, env=writer).stdout
-    assert [entry.server_public_key for entry in parse_header(cipher).entries] == [
-        server.key.public_key for server in key_servers
-    ]
-    assert ok(run("read", "--", blob, env=writer)).encode() == MARKER * 7
+    assert "--key-server-id" in untrusted
+    bad_ids = one_line_error(run(*encrypt, env={**writer, "WALRUS_KEY_SERVER_IDS": "1,x"}))
+    assert "WALRUS_KEY_SERVER_IDS: 'x' is not a key server id" in bad_ids
+    trusted = ok(run("keyserver", "trust", "1", "2", "3", env=writer))
+    assert "sealed to key servers 1, 2, 3 by default, 2 of them needed" in trusted
+    record = json.loads(Path(writer["WALRUS_DEPLOYMENT"]).read_text())
+    assert record["seal"] == {"key_server_ids": [1, 2, 3], "threshold": 2}
+    assert "KeyServerRegistry" in record["contracts"]  # the rest of the file is kept
+
+    # an attacker registers t = 2 key servers of their own (ids 4 and 5)
+    with attacker_key_servers(chain.chain_id) as theirs:
+        for index, attacker in enumerate(theirs):
+            key_file = tmp_path / f"evil-{index}.key"
+            key_file.write_text(attacker.key.private_key.hex())
+            evil = ("--name", f"evil-{index}", "--url", attacker.url, "--key-file", str(key_file))
+            ok(run("keyserver", "register", *evil, env=reader))
+        trust_column = json.loads(ok(run("keyserver", "list", "--json", env=writer)))
+        assert [(entry["id"], entry["trusted"]) for entry in trust_column] == [
+            (1, True),
+            (2, True),
+            (3, True),
+            (4, False),
+            (5, False),
+        ]
+        lines = ok(run("keyserver", "list", env=writer)).splitlines()
+        assert "TRUSTED" in lines[0] and lines[4].split()[:3] == ["4", "yes", "no"]
+
+        blob = json.loads(ok(run(*encrypt, env=writer)))["blob_id"]  # nothing configured
+        assert _sealed_keys(blob, writer) == [server.key.public_key for server in key_servers]
+        assert ok(run("read", "--", blob, env=writer)).encode() == MARKER * 7
+        assert [server.requests for server in theirs] == [[], []]  # not even /v1/seal/info
+
+        by_env = {**writer, "WALRUS_KEY_SERVER_IDS": "2,1"}  # overrides the deployment
+        blob = json.loads(ok(run(*encrypt, env=by_env)))["blob_id"]
+        assert _sealed_keys(blob, writer) == [
+            key_servers[1].key.public_key,
+            key_servers[0].key.public_key,
+        ]
+        assert [server.requests for server in theirs] == [[], []]
 
     chosen = ("--key-server-id", "3", "--key-server-id", "2")  # as Seal's key server object ids
     stored = ok(
         run("store", str(source), "--encrypt", "--policy", policy, "--id", ID, *chosen, env=writer)
     )
     blob = stored.rsplit("Blob id: ", 1)[1].strip()
-    cipher = run("read", "--no-decrypt", "--", blob, env=writer).stdout
-    assert [entry.server_public_key for entry in parse_header(cipher).entries] == [
+    assert _sealed_keys(blob, writer) == [
         key_servers[2].key.public_key,
         key_servers[1].key.public_key,
     ]
 
-    # list --check asks every active server for its key: a dead entry fails it (exit 1)
+    # list --check asks every active server for its key: a dead entry fails it (exit 1); the
+    # attacker's servers (stopped now) too
     dead_key = tmp_path / "dead.key"
     dead_key.write_text(X25519KeyPair.generate().private_key.hex())
     dead = ("--name", "dead", "--url", f"http://127.0.0.1:{free_port()}")
@@ -217,5 +265,5 @@ def test_key_servers_registered_on_chain_need_no_configuration(
     assert checked.returncode == 1
     rows = checked.stdout.decode().splitlines()
     assert [row.rsplit("  ", 1)[1] for row in rows[1:4]] == ["ok", "ok", "ok"]
-    assert "did not answer" in rows[4]
-    assert "1 active key server(s) failed the check: 4" in checked.stderr.decode()
+    assert all("did not answer" in row for row in rows[4:7])
+    assert "3 active key server(s) failed the check: 4, 5, 6" in checked.stderr.decode()

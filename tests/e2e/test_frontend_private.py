@@ -3,11 +3,14 @@ Python one, through real key servers and the node network. Python encrypts -> th
 decrypts identical bytes for a reader the allowlist approves, and shows a refusal to one it
 does not; the browser encrypts and stores through the upload relay, paid by the wallet's WAL
 (not the backend's), never twice -> Python decrypts identical bytes. The key servers are
-registered in the stack's KeyServerRegistry: the page lists and uses them with nothing typed,
-and refuses one that answers another key than its registered one."""
+registered in the stack's KeyServerRegistry and trusted by its deployment file: the page
+lists and uses them with nothing typed, lists an attacker's two registered servers as
+untrusted and never contacts them, and refuses one that answers another key than its
+registered one."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,17 +19,21 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import Browser, FilePayload, Page, expect
+from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
 from backend.chain.devnet import Devnet, dev_accounts
 from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.policies import PolicyContract, deploy_policy
+from backend.chain.seal_trust import SealTrust
 from backend.core.seal.envelope import X25519KeyPair
 from backend.core.seal.header import parse_header
 from backend.sdk.client import Client
 from backend.sdk.node_client import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from backend.sdk.seal import SealClient
+from tests.contracts.blob_registry_env import fresh_client
 from tests.e2e import frontend_harness
 from tests.e2e.frontend_harness import (
     DESKTOP,
@@ -41,7 +48,11 @@ from tests.e2e.frontend_harness import (
     wallet_script,
 )
 from tests.integration.network import Network
-from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
+from tests.integration.seal_keyservers import (
+    KeyServerProcess,
+    attacker_key_servers,
+    key_servers_running,
+)
 from tests.integration.user_client import network_client
 
 browser = frontend_harness.browser
@@ -82,7 +93,8 @@ def web(
     key_server_registry: KeyServerRegistryContract,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WebStack]:
-    """The harness's web stack, its deployment naming the registry."""
+    """The harness's web stack, its deployment naming the registry and trusting its three
+    key servers (ids 1-3)."""
     stack = start_web_stack(
         network,
         artifacts,
@@ -90,6 +102,7 @@ def web(
         client_for,
         tmp_path_factory.mktemp("web"),
         extra_contracts={"KeyServerRegistry": key_server_registry.address},
+        seal_trust=SealTrust((1, 2, 3), 2),
     )
     try:
         yield stack
@@ -250,41 +263,79 @@ def test_browser_sealed_file_is_paid_by_the_wallet_once_and_decrypts_in_python(
     screenshot(page, "private-store")
 
 
-def test_registered_key_servers_are_listed_used_and_held_to_their_keys(
+def test_trusted_key_servers_are_used_by_default_never_an_attackers(
     browser: Browser,
     web: WebStack,
     network: Network,
     artifacts: Artifacts,
+    chain: ChainClient,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
     allowlist: PolicyContract,
     key_servers: list[KeyServerProcess],
     key_server_registry: KeyServerRegistryContract,
     tmp_path: Path,
 ) -> None:
-    writer = SealClient.from_registry(
-        _client(network, artifacts, network.user), key_server_registry
+    deployment = Deployment.from_json(json.loads(web.deployment_file.read_text()))
+    writer = SealClient.from_deployment(
+        _client(network, artifacts, network.user), deployment, artifacts
     )
     content = b"REGISTERED-KEY-SERVERS " + os.urandom(2000)
-    stored = writer.store(content, policy=allowlist.address, identity=ID, threshold=2)
+    stored = writer.store(content, policy=allowlist.address, identity=ID)
     urls = [server.url for server in key_servers]
-    served = requests.get(f"{web.url}/v1/keyservers", timeout=30).json()
-    assert (served["source"], served["registry"], served["urls"]) == (
-        "chain",
-        key_server_registry.address,
-        urls,
+    trusted_keys = [server.key.public_key for server in key_servers]
+    attacker = key_server_registry.as_account(
+        fresh_client(chain, wal, client_for, b"web-seal-attacker")
     )
-    assert [server["public_key"] for server in served["servers"]] == [
-        server.key.public_key.hex() for server in key_servers
-    ]
-    with private_page(browser, web) as session:  # nothing typed: the registry prefills
-        page = session.page
-        listed = page.locator("#registered-key-servers li")
-        expect(listed).to_have_count(3)
-        expect(listed.nth(1)).to_contain_text(f"web-ks-1: {urls[1]}")
-        expect(page.locator("#key-servers")).to_have_value(", ".join(urls))
-        assert decrypt_in_browser(page, str(stored.blob_id), tmp_path) == content
-        page.fill("#key-servers", f"{urls[0]}, {urls[0]}/, {urls[2]}")  # one server twice
-        page.click("#open-submit")
-        expect(page.locator("#decrypt-error")).to_contain_text("have the same public key")
+    with attacker_key_servers(chain.chain_id) as theirs:  # registered as ids 4 and 5
+        for index, server in enumerate(theirs):
+            attacker.register(f"evil-{index}", server.url, server.key.public_key)
+        served = requests.get(f"{web.url}/v1/keyservers", timeout=30).json()
+        assert (served["source"], served["registry"], served["urls"], served["threshold"]) == (
+            "deployment",
+            key_server_registry.address,
+            urls,
+            2,
+        )
+        assert [(entry["id"], entry["trusted"]) for entry in served["servers"]] == [
+            (1, True),
+            (2, True),
+            (3, True),
+            (4, False),
+            (5, False),
+        ]
+        assert [entry["public_key"] for entry in served["servers"][:3]] == [
+            key.hex() for key in trusted_keys
+        ]
+        with private_page(browser, web) as session:  # nothing typed: the trusted ones prefill
+            page = session.page
+            listed = page.locator("#registered-key-servers li")
+            expect(listed).to_have_count(5)
+            expect(listed.nth(1)).to_contain_text(f"web-ks-1: {urls[1]}")
+            expect(listed.nth(1)).to_have_attribute("data-trusted", "true")
+            expect(listed.nth(3)).to_contain_text("evil-0")
+            expect(listed.nth(3)).to_contain_text("untrusted: not used")
+            expect(listed.nth(3)).to_have_attribute("data-trusted", "false")
+            expect(page.locator("#key-servers")).to_have_value(", ".join(urls))
+            assert decrypt_in_browser(page, str(stored.blob_id), tmp_path) == content
+
+            # the browser encrypts to the trusted keys only, with the deployment's t
+            session.wallet.use_account(web.address(0))  # holds WAL to pay
+            page.fill("#seal-policy", allowlist.address)
+            page.fill("#seal-id", "0x" + ID.hex())
+            note: FilePayload = {"name": "n.bin", "mimeType": "text/plain", "buffer": b"web"}
+            page.set_input_files("#seal-file", files=[note])
+            page.click("#seal-submit")
+            blob_id = page.locator("#sealed-blob-id")
+            expect(blob_id).to_be_visible(timeout=UI_TIMEOUT_MS)
+            header = parse_header(writer.client.read(blob_id.inner_text()))
+            assert [entry.server_public_key for entry in header.entries] == trusted_keys
+            assert header.threshold == 2
+
+            page.fill("#key-servers", f"{urls[0]}, {urls[0]}/, {urls[2]}")  # one server twice
+            page.click("#open-submit")
+            expect(page.locator("#decrypt-error")).to_contain_text("have the same public key")
+        assert [server.requests for server in theirs] == [[], []]  # never contacted
 
     # key server 1 now answers another key than the one registered for its URL
     one = key_servers[1]

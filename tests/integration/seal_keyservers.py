@@ -1,13 +1,16 @@
 """Seal key server processes for tests: `walrus keyserver run` on free ports of 127.0.0.1,
-each stopped by its own pid."""
+each stopped by its own pid; and an attacker's key server that records every request."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from backend.chain.devnet import free_port
@@ -91,3 +94,65 @@ def key_servers_running(
     finally:
         for server in servers:
             server.stop()
+
+
+@dataclass
+class AttackerKeyServer:
+    """A key server someone registered to collect shares: it answers /v1/seal/info with its
+    own key (so a client that trusts it seals to it) and records every request it gets."""
+
+    key: X25519KeyPair
+    url: str
+    requests: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def attacker_key_servers(chain_id: int, count: int = 2) -> Iterator[list[AttackerKeyServer]]:
+    """``count`` recording key servers on free ports of 127.0.0.1 for the block."""
+    servers: list[AttackerKeyServer] = []
+    httpds: list[ThreadingHTTPServer] = []
+    try:
+        for _ in range(count):
+            server = AttackerKeyServer(X25519KeyPair.generate(), "")
+            httpd = ThreadingHTTPServer(("127.0.0.1", 0), _recording_handler(server, chain_id))
+            server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+            threading.Thread(target=httpd.serve_forever, daemon=True).start()
+            servers.append(server)
+            httpds.append(httpd)
+        yield servers
+    finally:
+        for httpd in httpds:
+            httpd.shutdown()
+            httpd.server_close()
+
+
+def _recording_handler(server: AttackerKeyServer, chain_id: int) -> type[BaseHTTPRequestHandler]:
+    info = json.dumps({"public_key": server.key.public_key.hex(), "chain_id": chain_id}).encode()
+
+    class Recording(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.requests.append(f"GET {self.path}")
+            self._answer(200 if self.path == KEYSERVER_INFO else 404, info)
+
+        def do_POST(self) -> None:
+            server.requests.append(f"POST {self.path}")
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(403, b'{"error": {"code": "AccessDenied", "message": "recorded"}}')
+
+        def do_OPTIONS(self) -> None:  # a browser's CORS preflight
+            server.requests.append(f"OPTIONS {self.path}")
+            self._answer(204, b"")
+
+        def _answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # recorded in server.requests instead of stderr
+
+    return Recording

@@ -5,6 +5,7 @@ servers found through a KeyServerRegistry are held to their registered keys."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
@@ -19,10 +20,12 @@ from web3.contract import Contract
 
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
+from backend.chain.deployment import Deployment
 from backend.chain.devnet import Devnet
 from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.policies import PolicyContract, deploy_policy
 from backend.chain.seal_session import sign_session
+from backend.chain.seal_trust import SealTrust
 from backend.core.routes import KEYSERVER_SHARE
 from backend.core.seal.envelope import X25519KeyPair, open_share
 from backend.core.seal.errors import MalformedSealHeader, SealTampered
@@ -43,7 +46,11 @@ from backend.sdk.seal import (
 )
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network
-from tests.integration.seal_keyservers import KeyServerProcess, key_servers_running
+from tests.integration.seal_keyservers import (
+    KeyServerProcess,
+    attacker_key_servers,
+    key_servers_running,
+)
 from tests.integration.user_client import network_client, publish_node_urls
 
 MARKER = b"PLAINTEXT-MARKER-seal-9d41c7"
@@ -329,21 +336,21 @@ def test_key_servers_discovered_from_the_registry_encrypt_and_decrypt(
     registry = _fresh_registry(
         writer.chain, artifacts, [(server.url, server.key.public_key) for server in key_servers]
     )
-    sealer = SealClient.from_registry(writer, registry)
+    sealer = SealClient.from_registry(writer, registry, ids=[1, 2, 3])
     content = MARKER + os.urandom(3000)
     stored = sealer.store(content, policy=allowlist.address, identity=ID)
     header = parse_header(writer.read(stored.blob_id))
     # encrypted to the on-chain keys, in registry order
     assert [entry.server_public_key for entry in header.entries] == keys
     assert header.threshold == 2
-    assert SealClient.from_registry(writer, registry).read(stored.blob_id) == content
+    assert SealClient.from_registry(writer, registry, ids=[1, 2, 3]).read(stored.blob_id) == content
     chosen = SealClient.from_registry(writer, registry, ids=[3, 1])  # as Seal's object ids
     assert chosen.key_server_urls == [key_servers[2].url, key_servers[0].url]
     assert chosen.read(stored.blob_id) == content
 
     # a deregistered server is no longer encrypted to nor asked; 2 of 3 still decrypt
     registry.deregister(3)
-    remaining = SealClient.from_registry(writer, registry)
+    remaining = SealClient.from_registry(writer, registry, ids=[1, 2])
     assert remaining.key_server_urls == _urls(key_servers[:2])
     assert remaining.read(stored.blob_id) == content
     resealed = parse_header(remaining.seal(MARKER, policy=allowlist.address, identity=ID))
@@ -370,7 +377,7 @@ def test_key_server_answering_another_key_than_registered_is_refused(
             (two.url, two.key.public_key),
         ],
     )
-    sealer = SealClient.from_registry(writer, registry)
+    sealer = SealClient.from_registry(writer, registry, ids=[1, 2, 3])
     with pytest.raises(KeyServerKeyMismatch) as refused:
         sealer.seal(MARKER, policy=allowlist.address, identity=ID)
     message = str(refused.value)
@@ -387,7 +394,7 @@ def test_key_server_answering_another_key_than_registered_is_refused(
         writer.chain, artifacts, [(zero.url, one.key.public_key), (zero.url, zero.key.public_key)]
     )
     with pytest.raises(KeyServerKeyMismatch, match="key server test-0 at"):
-        SealClient.from_registry(writer, shared_url).seal(
+        SealClient.from_registry(writer, shared_url, ids=[1, 2]).seal(
             MARKER, policy=allowlist.address, identity=ID
         )
     # one server named twice would hold two shares and could decrypt alone
@@ -395,3 +402,52 @@ def test_key_server_answering_another_key_than_registered_is_refused(
         SealClient(writer, [zero.url, zero.url + "/", two.url]).seal(
             MARKER, policy=allowlist.address, identity=ID
         )
+
+
+def test_key_servers_an_attacker_registers_get_nothing_by_default(
+    writer: Client,
+    artifacts: Artifacts,
+    allowlist: PolicyContract,
+    key_servers: list[KeyServerProcess],
+    chain: ChainClient,
+    wal: Contract,
+    client_for: Callable[[bytes], ChainClient],
+) -> None:
+    """The registry is open to anyone: an attacker registers t = 2 key servers of their own.
+    A default client seals to the key servers the deployment trusts only, so the attacker's
+    servers get no share of the blob and not one request."""
+    registry = _fresh_registry(
+        writer.chain, artifacts, [(server.url, server.key.public_key) for server in key_servers]
+    )
+    attacker = registry.as_account(fresh_client(chain, wal, client_for, b"seal-attacker"))
+    deployment = Deployment(
+        chain_id=writer.chain.chain_id,
+        deploy_block=0,
+        abi_hash=artifacts.abi_hash,
+        contracts={"KeyServerRegistry": registry.address},
+        seal=SealTrust((1, 2, 3), 2),
+    )
+    with attacker_key_servers(writer.chain.chain_id) as theirs:
+        for index, server in enumerate(theirs):
+            assert (
+                attacker.register(f"evil-{index}", server.url, server.key.public_key) == 4 + index
+            )
+        sealer = SealClient.from_deployment(writer, deployment, artifacts)
+        content = MARKER + os.urandom(1000)
+        stored = sealer.store(content, policy=allowlist.address, identity=ID)
+        header = parse_header(writer.read(stored.blob_id))
+        assert [entry.server_public_key for entry in header.entries] == [
+            server.key.public_key for server in key_servers
+        ]
+        assert header.threshold == 2
+        assert sealer.read(stored.blob_id) == content
+        assert [server.requests for server in theirs] == [[], []]
+
+    with pytest.raises(NoKeyServers, match="no key server ids given: see the registered ones"):
+        SealClient.from_registry(writer, registry, ids=[])
+    untrusting = dataclasses.replace(deployment, seal=None)
+    with pytest.raises(NoKeyServers, match=r"trusts no key servers: .*walrus keyserver list"):
+        SealClient.from_deployment(writer, untrusting, artifacts)
+    unknown = dataclasses.replace(deployment, seal=SealTrust((1, 9), 2))
+    with pytest.raises(NoKeyServers, match="KeyServerRegistryUnknownKeyServer"):
+        SealClient.from_deployment(writer, unknown, artifacts)

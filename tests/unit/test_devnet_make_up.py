@@ -22,11 +22,22 @@ import requests
 from backend.chain.challenges import StorageChallengesContract
 from backend.chain.client import ChainClient
 from backend.chain.compiler import REPO_ROOT, compile_contracts
-from backend.chain.devnet import free_port, pid_alive, read_state, start_anvil, write_state
+from backend.chain.devnet import (
+    dev_accounts,
+    free_port,
+    pid_alive,
+    read_state,
+    start_anvil,
+    write_state,
+)
 from backend.chain.keyserver_registry import KeyServerRegistryContract
 from backend.chain.staking import StakingContract
+from backend.core.seal.header import parse_header
+from tests.integration.seal_keyservers import attacker_key_servers
 
 READY_TIMEOUT = 180.0
+ATTACKER_KEY = bytes(dev_accounts(7)[6].key).hex()
+"""A funded dev account that is not make up's (account 0 registers its key servers)."""
 READY_LINE = "ready; Ctrl-C stops everything"
 
 
@@ -39,11 +50,14 @@ class RunningUp:
     deployment_file: Path
     child_pids: dict[str, int]
 
-    def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def cli(
+        self, *args: str, stdin: bytes | None = None, wallet: str | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         environment = {
             **os.environ,
             "WALRUS_RPC_URL": self.rpc_url,
             "WALRUS_DEPLOYMENT": str(self.deployment_file),
+            **({"WALRUS_PRIVATE_KEY": wallet} if wallet else {}),
         }
         return subprocess.run(
             [sys.executable, "-m", "backend.cli.main", *args],
@@ -111,16 +125,14 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
         key_servers = {f"keyserver-{index}" for index in range(3)}  # Seal, 2-of-3
         nodes = {f"node-{index}" for index in range(4)}
         assert set(up.child_pids) == {"anvil", *nodes, "backend", *key_servers}
-        keyservers = json.loads((tmp_path / "keyservers.json").read_text())
-        assert keyservers["threshold"] == 2 and len(keyservers["urls"]) == 3
-        for url in keyservers["urls"]:
-            assert requests.get(url + "/v1/seal/info", timeout=5).json()["chain_id"] == 31337
         record = json.loads(up.deployment_file.read_text())
+        # the three key servers make up registers are the ones the deployment trusts
+        assert record["seal"] == {"key_server_ids": [1, 2, 3], "threshold": 2}
         artifacts = compile_contracts()
         registered = KeyServerRegistryContract.at(
             ChainClient(up.rpc_url), record["contracts"]["KeyServerRegistry"], artifacts
         ).active()  # on chain, with the key each one serves
-        assert [server.url for server in registered] == keyservers["urls"]
+        assert [server.id for server in registered] == [1, 2, 3]
         for index, server in enumerate(registered):
             info = requests.get(server.url + "/v1/seal/info", timeout=5).json()
             assert info["public_key"] == server.public_key.hex()
@@ -161,16 +173,38 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
         assert read.returncode == 0, read.stderr
         assert read.stdout == data
 
-        # Seal with no key server configured: the ones registered on chain
+        # Seal with no key server configured: the ones the deployment trusts, not the two
+        # another account registered afterwards
         deployed = up.cli("policy", "deploy", "allowlist", "--json")
         assert deployed.returncode == 0, deployed.stderr
         secret = tmp_path / "secret.txt"
         secret.write_bytes(b"sealed on the devnet " + os.urandom(64))
         policy = json.loads(deployed.stdout)["address"]
-        sealed = up.cli("store", str(secret), "--encrypt", "--policy", policy, "--id", "ab" * 32)
-        assert sealed.returncode == 0, sealed.stderr
-        opened = up.cli("read", "--", sealed.stdout.decode().rsplit("Blob id: ", 1)[1].strip())
-        assert opened.returncode == 0 and opened.stdout == secret.read_bytes(), opened.stderr
+        with attacker_key_servers(31337) as theirs:
+            for index, attacker in enumerate(theirs):
+                key_file = tmp_path / f"evil-{index}.key"
+                key_file.write_text(attacker.key.private_key.hex())
+                evil = (
+                    "--name",
+                    f"evil-{index}",
+                    "--url",
+                    attacker.url,
+                    "--key-file",
+                    str(key_file),
+                )
+                joined = up.cli("keyserver", "register", *evil, wallet=ATTACKER_KEY)
+                assert joined.returncode == 0, joined.stderr
+            store = ("store", str(secret), "--encrypt", "--policy", policy, "--id", "ab" * 32)
+            sealed = up.cli(*store)
+            assert sealed.returncode == 0, sealed.stderr
+            blob_id = sealed.stdout.decode().rsplit("Blob id: ", 1)[1].strip()
+            cipher = up.cli("read", "--no-decrypt", "--", blob_id).stdout
+            assert [entry.server_public_key for entry in parse_header(cipher).entries] == [
+                server.public_key for server in registered
+            ]
+            opened = up.cli("read", "--", blob_id)
+            assert opened.returncode == 0 and opened.stdout == secret.read_bytes(), opened.stderr
+            assert [attacker.requests for attacker in theirs] == [[], []]
 
         rest = up.stop(signal.SIGINT)
     for name, pid in up.child_pids.items():

@@ -21,7 +21,9 @@ import {
   type KnownKeyServers,
 } from "../seal/keyservers";
 
-const KEY_SERVERS_STORAGE = "walrus.keyServers";
+/** Only URLs the user typed are remembered (v1 also kept the prefilled list, which then
+ * held every registered server: dropped). */
+const KEY_SERVERS_STORAGE = "walrus.keyServers.v2";
 const STORE_EPOCHS = 5;
 
 /** The last ciphertext stored and what it was sealed from: encrypting again gives other
@@ -56,34 +58,38 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     placeholder: "http://127.0.0.1:9101, http://127.0.0.1:9102",
     value: localStorage.getItem(KEY_SERVERS_STORAGE) ?? "",
   });
-  // The key servers the backend knows: the on-chain KeyServerRegistry's (URL + registered
-  // public key), else WALRUS_KEY_SERVERS or `make up`'s; they prefill an empty field.
+  // The key servers the deployment trusts (registry ids named in its deployment file, or the
+  // backend's WALRUS_KEY_SERVERS) prefill an empty field. Anyone may register a key server
+  // on chain: the other registry entries are listed as untrusted and never used unless the
+  // user enters their URLs.
   const registeredList = h("div", { id: "registered-key-servers" });
-  const known: Promise<KnownKeyServers | null> = ctx.api
+  const knownList: Promise<KnownKeyServers | null> = ctx.api
     .get<Parameters<typeof parseKnownKeyServers>[0]>("/v1/keyservers")
     .then(parseKnownKeyServers)
     .catch(() => null);
-  void known.then((list) => {
+  void knownList.then((list) => {
     if (list === null) return;
     if (serversInput.value === "" && list.urls.length) serversInput.value = list.urls.join(", ");
-    if (list.source !== "chain") return;
+    const intro =
+      list.source === "none"
+        ? `This deployment trusts no key server: enter the URLs of key servers you trust (${list.message ?? ""}).`
+        : list.servers.length === 0
+          ? "No key server is registered on chain."
+          : "Registered on chain (a server answering another key than its registered one is refused; anyone may register one, so only the trusted ones are used unless you enter others):";
     mount(
       registeredList,
-      h(
-        "p",
-        { class: "muted" },
-        list.servers.length === 0
-          ? "No key server is registered on chain."
-          : "Registered on chain (a server answering another key than its registered one is refused):",
-      ),
+      h("p", { class: "muted", id: "key-server-trust" }, intro),
       h(
         "ul",
         {},
         list.servers.map((server) =>
           h(
             "li",
-            { class: "break", "data-url": server.url },
-            `${server.name}: ${server.url}, key ${bytesToHex(server.publicKey).slice(2, 18)}…`,
+            { class: "break", "data-url": server.url, "data-trusted": String(server.trusted) },
+            `${server.id}. ${server.name}: ${server.url}, key ${bytesToHex(server.publicKey).slice(2, 18)}… — `,
+            server.trusted
+              ? h("strong", {}, "trusted by this deployment")
+              : h("em", { class: "untrusted" }, "untrusted: not used"),
           ),
         ),
       ),
@@ -96,9 +102,8 @@ export function render(root: HTMLElement, ctx: AppContext): void {
   /** Each URL's key server; a URL registered on chain must answer its registered key. */
   async function servers() {
     const urls = keyServerUrls(serversInput.value);
-    if (urls.length === 0) throw new Error("Enter the key servers' URLs first.");
-    localStorage.setItem(KEY_SERVERS_STORAGE, serversInput.value.trim());
-    const registered = new Map((await known)?.servers.map((server) => [server.url, server]) ?? []);
+    if (urls.length === 0) throw new Error("Enter the URLs of key servers you trust first.");
+    const registered = new Map((await knownList)?.servers.map((server) => [server.url, server]) ?? []);
     const answered = await Promise.all(
       urls.map((url) => keyServerInfo(url, chainId, registered.get(trimUrl(url)))),
     );
@@ -188,9 +193,16 @@ export function render(root: HTMLElement, ctx: AppContext): void {
         if (!Number.isInteger(epochs) || epochs < 1) throw new Error("Epochs must be a whole number of at least 1.");
         const wallet = await ctx.requireWallet();
         const known = await servers();
+        const list = await knownList;
+        const trustedDefaults =
+          list !== null &&
+          list.threshold !== null &&
+          keyServerUrls(serversInput.value).map(trimUrl).join() === list.urls.join();
         const threshold = thresholdInput.value.trim()
           ? Number(thresholdInput.value)
-          : Math.floor(known.length / 2) + 1;
+          : trustedDefaults
+            ? (list.threshold as number)
+            : Math.floor(known.length / 2) + 1;
         if (!Number.isInteger(threshold) || threshold < 1 || threshold > known.length) {
           throw new Error(`Key servers needed must be between 1 and ${known.length}.`);
         }

@@ -1,7 +1,8 @@
 /** Talking to Seal key servers from the browser (CORS: backend/api/keyserver/app.py):
- * the ones registered on chain (the backend's GET /v1/keyservers lists the KeyServerRegistry:
- * a registered server answering another key than its registered one is refused, as the SDK
- * does), their public keys (GET /v1/seal/info), the EIP-712 session the wallet signs
+ * the ones the deployment trusts (the backend's GET /v1/keyservers: the registry ids named in
+ * the deployment file; other KeyServerRegistry entries are listed as untrusted, since anyone
+ * may register one; a registered server answering another key than its registered one is
+ * refused, as the SDK does), their public keys (GET /v1/seal/info), the EIP-712 session the wallet signs
  * (eth_signTypedData_v4: SealSession(requester, policy, sessionKey, expiresAt) in domain
  * {name "WalrusSeal", version "1", chainId}, backend/chain/seal_session.py), and the share
  * request (POST /v1/seal/share {header, session}). */
@@ -41,14 +42,20 @@ export interface RegisteredKeyServer {
   name: string;
   url: string;
   publicKey: Uint8Array;
+  /** Named by the deployment (or the backend's WALRUS_KEY_SERVERS): used by default. */
+  trusted: boolean;
 }
 
-/** GET /v1/keyservers: `source` "chain" (the registry's active entries in `servers`),
- * "env" (the backend's WALRUS_KEY_SERVERS) or "devnet" (URLs only). */
+/** GET /v1/keyservers: `urls` (with `threshold`) are the key servers to use by default:
+ * `source` "deployment" (the registry ids the deployment file trusts), "env" (the backend's
+ * WALRUS_KEY_SERVERS) or "none" (`message` says what to do); `servers` lists every active
+ * registry entry, `trusted` or not. */
 export interface KnownKeyServers {
   source: string;
   registry: string | null;
   urls: string[];
+  threshold: number | null;
+  message: string | null;
   servers: RegisteredKeyServer[];
 }
 
@@ -56,18 +63,30 @@ export function parseKnownKeyServers(body: {
   source?: string;
   registry?: string | null;
   urls?: string[];
-  servers?: { id: number; operator: string; name: string; url: string; public_key: string }[];
+  threshold?: number | null;
+  message?: string | null;
+  servers?: {
+    id: number;
+    operator: string;
+    name: string;
+    url: string;
+    public_key: string;
+    trusted?: boolean;
+  }[];
 }): KnownKeyServers {
   return {
-    source: body.source ?? "devnet",
+    source: body.source ?? "none",
     registry: body.registry ?? null,
-    urls: body.urls ?? [],
+    urls: (body.urls ?? []).map(trimUrl),
+    threshold: typeof body.threshold === "number" ? body.threshold : null,
+    message: body.message ?? null,
     servers: (body.servers ?? []).map((server) => ({
       id: server.id,
       operator: server.operator,
       name: server.name,
       url: trimUrl(server.url),
       publicKey: hexToBytes(`0x${server.public_key}`),
+      trusted: server.trusted === true,
     })),
   };
 }
