@@ -110,6 +110,7 @@ def load_client(settings: ClientSettings) -> Client:
     key = resolve_private_key(settings.private_key_file, probe.chain_id)
     chain = probe if key is None else probe.with_account(key)
     deployment = resolve_deployment(settings.deployment_file, probe.chain_id, artifacts)
+    _check_deployed(probe, deployment, settings.deployment_file)
     return Client.connect(
         chain,
         artifacts,
@@ -117,4 +118,19 @@ def load_client(settings: ClientSettings) -> Client:
         deployment.address("BlobRegistry"),
         node_timeout=settings.node_timeout,
         events_from_block=deployment.deploy_block,
+    )
+
+
+def _check_deployed(probe: ChainClient, deployment: Deployment, file: Path | None) -> None:
+    """A deployment file from another run of the devnet names addresses where this chain has
+    no code (`walrus devnet up` without deploy, or anvil restarted): say so instead of the
+    first contract call failing to decode an empty answer."""
+    registry = deployment.address("BlobRegistry")
+    if len(probe.w3.eth.get_code(registry)) > 0:
+        return
+    source = file or os.environ.get(DEPLOYMENT_ENV) or f"deployments/{probe.chain_id}.json"
+    raise DeploymentError(
+        f"no contract at the BlobRegistry address {registry} of {source} on the chain at "
+        f"{probe.rpc_url}: the deployment is from another chain (a fresh devnet?); deploy with "
+        "`walrus devnet deploy`, or start everything with `make up`"
     )
