@@ -12,6 +12,11 @@ from backend.chain.errors import ContractRevert
 
 Explain = Callable[[Sequence[Any]], str]
 
+NOT_STARTED = (
+    "the network has no storage committee yet (epoch 0): register and stake nodes, then start "
+    "epoch 1 (make up does all of it)"
+)
+
 EXPLANATIONS: dict[str, Explain] = {
     "BlobRegistryUnknownBlob": lambda a: f"no blob token {a[0]} exists on this network",
     "BlobRegistryNotAuthorized": lambda a: (
@@ -24,6 +29,8 @@ EXPLANATIONS: dict[str, Explain] = {
     "BlobRegistryBlobExpired": lambda a: f"token {a[0]} expired at epoch {a[1]}",
     "ERC721InvalidReceiver": lambda a: f"a blob token cannot be sent to {a[0]}",
     "ERC721NonexistentToken": lambda a: f"no blob token {a[0]} exists on this network",
+    "BlobRegistryNoCommittee": lambda a: NOT_STARTED,
+    "StakingUnknownEpoch": lambda a: NOT_STARTED if a[0] == 0 else f"epoch {a[0]} is not known",
     "StakingUnknownNode": lambda a: f"no storage node {a[0]}; walrus info --nodes lists them",
     "StakingNotOperator": lambda a: f"{a[1]} is not the operator of node {a[0]}",
     "StakingUnknownPosition": lambda a: f"no stake position {a[0]}; walrus rewards lists yours",

@@ -23,3 +23,16 @@ def test_other_reverts_keep_their_decoded_form() -> None:
     )
     # same name, other arguments (another contract's error): no made-up sentence
     assert explain_revert(ContractRevert("StakingNotOperator", ())) == "StakingNotOperator()"
+
+
+def test_a_network_that_has_not_started_says_so() -> None:
+    for revert in (
+        ContractRevert("BlobRegistryNoCommittee", ()),
+        ContractRevert("StakingUnknownEpoch", (0,)),
+    ):
+        line = explain_revert(revert)
+        assert line.startswith("the network has no storage committee yet (epoch 0)")
+        assert line.endswith(f"({revert.name})")
+    assert explain_revert(ContractRevert("StakingUnknownEpoch", (9,))) == (
+        "epoch 9 is not known (StakingUnknownEpoch)"
+    )
