@@ -14,7 +14,7 @@ Explain = Callable[[Sequence[Any]], str]
 
 NOT_STARTED = (
     "the network has no storage committee yet (epoch 0): register and stake nodes, then start "
-    "epoch 1 (make up does all of it)"
+    "epoch 1; make up does all of it"
 )
 
 EXPLANATIONS: dict[str, Explain] = {
