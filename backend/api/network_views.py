@@ -255,7 +255,8 @@ def key_servers() -> Any:
     """The Seal key servers the browser encrypts to and asks (`urls`, in sealing order, with
     `threshold`): WALRUS_KEY_SERVERS (the backend operator's comma-separated URLs, `source:
     "env"`), else the registry ids the deployment file trusts (`source: "deployment"`), else
-    none (`source: "none"`, `message` says what to do). `servers`: the registry's active
+    none (`source: "none"`); `message` says what to do then, or which trusted ids are gone
+    (those are left out of `urls`). `servers`: the registry's active
     entries (id, operator, name, url, public_key, `trusted`): the registry is permissionless,
     so an untrusted entry is shown, never used unless the user enters its URL."""
     client = _client()
@@ -264,14 +265,22 @@ def key_servers() -> Any:
     from_env = os.environ.get(KEY_SERVERS_ENV, "")
     env_urls = [url.strip().rstrip("/") for url in from_env.split(",") if url.strip()]
     trust = None if env_urls else _trusted(client)
+    message: str | None = None
     by_id = {entry.id: entry for entry in entries}
     if env_urls:
         source, urls, threshold = "env", env_urls, None
     elif trust is not None:
         chosen = [by_id[i] for i in trust.key_server_ids if i in by_id and by_id[i].active]
         source, urls, threshold = "deployment", [e.url for e in chosen], trust.threshold
+        gone = [str(i) for i in trust.key_server_ids if i not in by_id or not by_id[i].active]
+        if gone:
+            message = (
+                f"trusted key server(s) {', '.join(gone)} are deregistered or unknown: the "
+                "deployment's list needs updating (walrus keyserver trust ID...)"
+            )
     else:
         source, urls, threshold = "none", [], None
+        message = NO_TRUSTED_KEY_SERVERS
     trusted_ids = set(trust.key_server_ids) if trust is not None else set()
     return jsonify(
         source=source,
@@ -284,7 +293,7 @@ def key_servers() -> Any:
             if entry.active
         ],
         registry=registry.address if registry is not None else None,
-        message=NO_TRUSTED_KEY_SERVERS if source == "none" else None,
+        message=message,
     )
 
 

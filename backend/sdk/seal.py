@@ -401,8 +401,11 @@ class SealClient:
                 timeout=timeout,
                 threshold=trust.threshold,
             )
-        except ContractRevert as error:  # KeyServerRegistryUnknownKeyServer
-            raise NoKeyServers(f"the deployment's trusted key servers: {error}") from None
+        except (ContractRevert, NoKeyServers) as error:  # unknown or deregistered id
+            raise NoKeyServers(
+                f"the deployment's trusted key servers: {error} (update its list: walrus "
+                "keyserver trust ID...)"
+            ) from None
 
     def key_servers(self) -> list[KeyServer | str]:
         """The configured key servers (public keys cached once seen), or why each is not

@@ -73,7 +73,9 @@ export function render(root: HTMLElement, ctx: AppContext): void {
     const intro =
       list.source === "none"
         ? `This deployment trusts no key server: enter the URLs of key servers you trust (${list.message ?? ""}).`
-        : list.servers.length === 0
+        : list.message !== null
+          ? list.message
+          : list.servers.length === 0
           ? "No key server is registered on chain."
           : "Registered on chain (a server answering another key than its registered one is refused; anyone may register one, so only the trusted ones are used unless you enter others):";
     mount(
