@@ -208,6 +208,11 @@ def test_registered_key_servers_are_used_only_once_trusted_never_an_attackers(
     assert "--key-server-id" in untrusted
     bad_ids = one_line_error(run(*encrypt, env={**writer, "WALRUS_KEY_SERVER_IDS": "1,x"}))
     assert "WALRUS_KEY_SERVER_IDS: 'x' is not a key server id" in bad_ids
+    too_many = run("keyserver", "trust", "1", "2", "--threshold", "3", env=writer)
+    assert "threshold 3 must be between 1 and the 2 trusted" in one_line_error(too_many)
+    unknown = run("keyserver", "trust", "1", "9", env=writer)
+    assert "KeyServerRegistryUnknownKeyServer" in one_line_error(unknown)
+    assert "seal" not in json.loads(Path(writer["WALRUS_DEPLOYMENT"]).read_text())
     trusted = ok(run("keyserver", "trust", "1", "2", "3", env=writer))
     assert "sealed to key servers 1, 2, 3 by default, 2 of them needed" in trusted
     record = json.loads(Path(writer["WALRUS_DEPLOYMENT"]).read_text())
