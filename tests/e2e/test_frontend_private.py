@@ -290,6 +290,9 @@ def test_trusted_key_servers_are_used_by_default_never_an_attackers(
     with attacker_key_servers(chain.chain_id) as theirs:  # registered as ids 4 and 5
         for index, server in enumerate(theirs):
             attacker.register(f"evil-{index}", server.url, server.key.public_key)
+        # id 6 names a trusted server's URL with another key: it must not make the page
+        # refuse that server (its trusted entry's key is the one checked)
+        attacker.register("evil-shadow", urls[0], X25519KeyPair.generate().public_key)
         served = requests.get(f"{web.url}/v1/keyservers", timeout=30).json()
         assert (served["source"], served["registry"], served["urls"], served["threshold"]) == (
             "deployment",
@@ -303,6 +306,7 @@ def test_trusted_key_servers_are_used_by_default_never_an_attackers(
             (3, True),
             (4, False),
             (5, False),
+            (6, False),
         ]
         assert [entry["public_key"] for entry in served["servers"][:3]] == [
             key.hex() for key in trusted_keys
@@ -310,7 +314,7 @@ def test_trusted_key_servers_are_used_by_default_never_an_attackers(
         with private_page(browser, web) as session:  # nothing typed: the trusted ones prefill
             page = session.page
             listed = page.locator("#registered-key-servers li")
-            expect(listed).to_have_count(5)
+            expect(listed).to_have_count(6)
             expect(listed.nth(1)).to_contain_text(f"web-ks-1: {urls[1]}")
             expect(listed.nth(1)).to_have_attribute("data-trusted", "true")
             expect(listed.nth(3)).to_contain_text("evil-0")

@@ -105,7 +105,14 @@ export function render(root: HTMLElement, ctx: AppContext): void {
   async function servers() {
     const urls = keyServerUrls(serversInput.value);
     if (urls.length === 0) throw new Error("Enter the URLs of key servers you trust first.");
-    const registered = new Map((await knownList)?.servers.map((server) => [server.url, server]) ?? []);
+    // A URL's registered key: a trusted entry's wins over entries anyone else registered with
+    // the same URL (an untrusted entry must not make a trusted server fail its key check).
+    const listed = (await knownList)?.servers ?? [];
+    const byTrust = [
+      ...listed.filter((server) => !server.trusted),
+      ...listed.filter((server) => server.trusted),
+    ];
+    const registered = new Map(byTrust.map((server) => [server.url, server]));
     const answered = await Promise.all(
       urls.map((url) => keyServerInfo(url, chainId, registered.get(trimUrl(url)))),
     );
