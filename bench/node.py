@@ -194,12 +194,13 @@ def http(
             wire = primary.to_bytes()
             count = max(3, min(repeat, (128 * MIB) // len(wire)))
             conn = Connection(node.url)
-            put_times, get_times, baseline = [], [], []
+            put_times, get_times = [], []
             phases: dict[str, list[float]] = {}
+            # the baseline brackets the PUTs (half before, half after): its fsync latency drifts
+            # 20-40 % within a minute on this VM, and bracketing cancels a steady drift; each
+            # side is a steady stream (an fsync before every PUT slowed the PUTs ~30 %)
+            baseline = fsync_file_baseline(directory, wire, (count + 1) // 2)
             for _ in range(count):
-                # the baseline's writes interleaved with the PUTs: both see the same moments
-                # of a shared machine (its fsync latency alone drifts 20-40 % within a minute)
-                baseline.extend(fsync_file_baseline(directory, wire, 1))
                 start = time.perf_counter()
                 status, body, timing = conn.request("PUT", path, wire)
                 put_times.append(time.perf_counter() - start)
@@ -229,6 +230,7 @@ def http(
                     sum(sum(fsync_file_baseline(directory, w, 1)) for w in pair_wires)
                 )
             conn.close()
+            baseline.extend(fsync_file_baseline(directory, wire, count // 2))
             per_connection = max(2, count // connections)
             concurrent_seconds = concurrent_puts(node.url, path, wire, connections, per_connection)
             concurrent_rate = round(
