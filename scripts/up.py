@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
@@ -95,6 +95,8 @@ class Child:
     pid: int
     alive: Callable[[], bool]
     stop: Callable[[], None]
+    restart: str = ""
+    """For a child the network runs on without (a storage node): how to start it again."""
 
 
 class Supervisor:
@@ -107,8 +109,12 @@ class Supervisor:
     def add(self, child: Child) -> None:
         self.children.append(child)
 
-    def first_dead(self) -> Child | None:
-        return next((child for child in self.children if not child.alive()), None)
+    def first_dead(self, known: Collection[int] = ()) -> Child | None:
+        """The first child that has exited, other than those whose pid is in `known`."""
+        return next(
+            (child for child in self.children if child.pid not in known and not child.alive()),
+            None,
+        )
 
     def stop_all(self) -> None:
         if self._stopping:
@@ -153,9 +159,12 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
         process.wait(timeout)
 
 
-def spawn(supervisor: Supervisor, name: str, command: Sequence[str], log_path: Path) -> Child:
+def spawn(
+    supervisor: Supervisor, name: str, command: Sequence[str], log_path: Path, restart: str = ""
+) -> Child:
     """Start `command` (output to `log_path`) in its own session, so a terminal's Ctrl-C
-    reaches only the supervisor, which then stops it in order; register it as a child."""
+    reaches only the supervisor, which then stops it in order; register it as a child.
+    `restart`: the network runs on without this child if it exits (how to start it again)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -166,7 +175,9 @@ def spawn(supervisor: Supervisor, name: str, command: Sequence[str], log_path: P
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    child = Child(name, process.pid, lambda: process.poll() is None, lambda: stop_process(process))
+    child = Child(
+        name, process.pid, lambda: process.poll() is None, lambda: stop_process(process), restart
+    )
     supervisor.add(child)
     return child
 
@@ -398,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"node-{node.index}",
                 [sys.executable, "-m", "nodes", "run", "--config", str(node.config_path)],
                 node.log_path,
+                restart=f"walrus node run --config {node.config_path}",
             )
             for node in nodes
         ]
@@ -477,9 +489,17 @@ def main(argv: list[str] | None = None) -> int:
             extra_env=_cli_environment(devnet.url, port, deployment_file, args.deployments_dir),
         )
         say("ready; Ctrl-C stops everything")
+        gone: set[int] = set()  # storage nodes that exited: the network runs on without them
         while True:
-            dead = supervisor.first_dead()
-            if dead is not None:
+            dead = supervisor.first_dead(gone)
+            if dead is not None and dead.restart:
+                gone.add(dead.pid)
+                say(
+                    f"{dead.name} (pid {dead.pid}) exited; the network runs on without it "
+                    "(a store needs the nodes of more than 2/3 of the shards, a read 1/3); "
+                    f"start it again with `{dead.restart}` (this supervisor will not stop it)"
+                )
+            elif dead is not None:
                 say(f"{dead.name} (pid {dead.pid}) exited unexpectedly; stopping the rest")
                 return 1
             time.sleep(0.5)

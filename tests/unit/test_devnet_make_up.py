@@ -206,7 +206,16 @@ def test_make_up_serves_a_store_and_read_and_ctrl_c_stops_every_process(tmp_path
             assert opened.returncode == 0 and opened.stdout == secret.read_bytes(), opened.stderr
             assert [attacker.requests for attacker in theirs] == [[], []]
 
+        # a storage node dying does not take the network down: the blob still reads
+        os.kill(up.child_pids["node-3"], signal.SIGKILL)
+        time.sleep(1.5)  # the supervisor looks every 0.5 s
+        assert up.process.poll() is None, "make up stopped when one storage node died"
+        read = up.cli("read", "--", published)
+        assert read.returncode == 0 and read.stdout == data, read.stderr
+
         rest = up.stop(signal.SIGINT)
+    assert f"node-3 (pid {up.child_pids['node-3']}) exited; the network runs on" in rest
+    assert "walrus node run --config" in rest
     for name, pid in up.child_pids.items():
         assert f"stopped {name} (pid {pid})" in rest
         assert not pid_alive(pid), f"{name} (pid {pid}) still running"
