@@ -50,6 +50,12 @@ EXPLANATIONS: dict[str, Explain] = {
     "SharedBlobNotShared": lambda a: (
         f"token {a[0]} is not a shared blob; walrus share-blob {a[0]} shares it"
     ),
+    "SharedBlobExpired": lambda a: (
+        f"shared blob {a[0]} expired at epoch {a[1]}: funds sent now could never be spent"
+    ),
+    "SharedBlobInvalidated": lambda a: (
+        f"shared blob {a[0]} was invalidated: it can never be extended, so it takes no funds"
+    ),
     "SharedBlobInsufficientFunds": lambda a: (
         f"shared blob {a[0]} holds {a[2]} FROST, {a[1]} FROST needed; "
         "walrus fund-shared-blob adds funds"

@@ -57,8 +57,8 @@ def fund_shared_blob(
     end_epoch = client.registry.blob_info(token_id).end_epoch
     epoch = client.staking.current_epoch()
     if end_epoch <= epoch:
-        # SharedBlob.fund accepts it, but an expired blob cannot be extended: the WAL would
-        # stay locked in the contract for good
+        # SharedBlob.fund refuses it too (SharedBlobExpired: funds could never be spent);
+        # checked here first so that not even the approval is sent
         raise click.ClickException(
             f"shared blob {token_id} expired at epoch {end_epoch} (now {epoch}): its funds "
             "could never be spent, so nothing was sent"

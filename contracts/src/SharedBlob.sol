@@ -5,10 +5,32 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 
+/// @dev BlobRegistry.BlobInfo, field for field (ABI-compatible).
+struct SharedBlobInfo {
+    address owner;
+    bytes32 blobId;
+    bytes32 rootHash;
+    uint64 size;
+    uint8 encodingType;
+    uint64 encodedSize;
+    uint32 registeredEpoch;
+    uint32 certifiedEpoch;
+    uint32 endEpoch;
+    bool deletable;
+    bool invalidated;
+}
+
 /// @dev The BlobRegistry calls SharedBlob needs.
 interface IExtendableRegistry {
     function extensionCost(uint256 tokenId, uint32 extraEpochs) external view returns (uint256);
     function extendBlob(uint256 tokenId, uint32 extraEpochs) external;
+    function blobInfo(uint256 tokenId) external view returns (SharedBlobInfo memory);
+    function staking() external view returns (IEpochClock);
+}
+
+/// @dev The epoch counter of Staking.
+interface IEpochClock {
+    function currentEpoch() external view returns (uint32);
 }
 
 /// @title SharedBlob
@@ -38,6 +60,11 @@ contract SharedBlob is IERC721Receiver {
     error SharedBlobNotShared(uint256 tokenId);
     error SharedBlobZeroAmount();
     error SharedBlobInsufficientFunds(uint256 tokenId, uint256 cost, uint256 funds);
+    /// @notice The blob's storage ended at `endEpoch`: it can no longer be extended, so funds
+    /// sent now could never be used.
+    error SharedBlobExpired(uint256 tokenId, uint32 endEpoch);
+    /// @notice The blob id was invalidated: the blob can never be extended.
+    error SharedBlobInvalidated(uint256 tokenId);
 
     /// @param registry_ The BlobRegistry.
     /// @param wal_ The WAL token.
@@ -59,11 +86,18 @@ contract SharedBlob is IERC721Receiver {
     }
 
     /// @notice Adds `amount` FROST to the funds of shared blob `tokenId` (approve first).
-    /// @param tokenId A shared blob token.
+    /// Funds cannot be taken out again, so a blob that can no longer be extended (expired or
+    /// invalidated) is refused.
+    /// @param tokenId A shared blob token, still stored and not invalidated.
     /// @param amount FROST, more than 0.
     function fund(uint256 tokenId, uint256 amount) external {
         if (!_shared[tokenId]) revert SharedBlobNotShared(tokenId);
         if (amount == 0) revert SharedBlobZeroAmount();
+        SharedBlobInfo memory info = registry.blobInfo(tokenId);
+        if (info.invalidated) revert SharedBlobInvalidated(tokenId);
+        if (info.endEpoch <= registry.staking().currentEpoch()) {
+            revert SharedBlobExpired(tokenId, info.endEpoch);
+        }
         _funds[tokenId] += amount;
         emit SharedBlobFunded(tokenId, msg.sender, amount);
         wal.safeTransferFrom(msg.sender, address(this), amount);

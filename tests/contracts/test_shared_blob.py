@@ -82,6 +82,24 @@ def test_shared_blob_cannot_be_deleted_and_anyone_funds_and_extends(
         as_bob.fund(wal, token + 1000, 1)
 
 
+def test_an_expired_shared_blob_takes_no_funds(
+    env: RegistryEnv, users: list[ChainClient], shared: SharedBlobContract, wal: Contract
+) -> None:
+    alice, bob, _ = users
+    token = env.register(alice, epochs=1).token_id
+    SharedBlobContract(alice, shared.contract).share(env.registry.contract, token)
+    as_bob = SharedBlobContract(bob, shared.contract)
+    as_bob.fund(wal, token, 5)  # still stored: accepted
+    end = env.registry.blob_info(token).end_epoch
+    while env.epoch() < end:
+        env.next_epoch()
+    balance = wal.functions.balanceOf(bob.address).call()
+    with reverts("SharedBlobExpired"):  # it could never be spent: refused, nothing moves
+        as_bob.fund(wal, token, 5)
+    assert wal.functions.balanceOf(bob.address).call() == balance
+    assert shared.funds(token) == 5
+
+
 def test_blob_owner_policy_follows_the_token(
     env: RegistryEnv, users: list[ChainClient], artifacts: Artifacts, chain: ChainClient
 ) -> None:
