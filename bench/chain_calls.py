@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -39,10 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from web3 import Web3
 
 from backend.chain.client import ChainClient
-from backend.chain.compiler import compile_contracts
-from backend.chain.deployment import deploy, devnet_config
-from backend.chain.devnet import dev_accounts, start_anvil
 from backend.chain.errors import ContractRevert
+from bench.devnet import deployed_devnet
 from bench.report import bench_report
 
 
@@ -78,25 +75,16 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true", help="print only")
     arguments = parser.parse_args()
 
-    artifacts = compile_contracts()
-    accounts = dev_accounts()
-    with tempfile.TemporaryDirectory() as scratch:
-        devnet = start_anvil(log_path=Path(scratch) / "anvil.log")
-        try:
-            client = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(client, artifacts, devnet_config(accounts))
-            stock = Web3(Web3.HTTPProvider(devnet.url, exception_retry_configuration=None))
-            stock.middleware_onion.remove("validation")  # as ChainClient has always done
-            baseline = ChainClient(
-                devnet.url, accounts[0].key, w3=stock, error_abis=artifacts.all_abis()
-            )
-            assert client.direct is not None and baseline.direct is None
-            with bench_report("chain_calls", save=not arguments.no_save) as report:
-                run(report, arguments, client, baseline, deployment, artifacts, accounts)
-        finally:
-            devnet.stop()
+    with deployed_devnet() as devnet:
+        client, artifacts, accounts = devnet.chain, devnet.artifacts, devnet.accounts
+        stock = Web3(Web3.HTTPProvider(devnet.url, exception_retry_configuration=None))
+        stock.middleware_onion.remove("validation")  # as ChainClient has always done
+        baseline = ChainClient(
+            devnet.url, accounts[0].key, w3=stock, error_abis=artifacts.all_abis()
+        )
+        assert client.direct is not None and baseline.direct is None
+        with bench_report("chain_calls", save=not arguments.no_save) as report:
+            run(report, arguments, client, baseline, devnet.deployment, artifacts, accounts)
 
 
 def run(

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,11 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from web3 import Web3
 
 from backend.chain.client import ChainClient
-from backend.chain.compiler import compile_contracts
-from backend.chain.deployment import deploy, devnet_config
-from backend.chain.devnet import dev_accounts, start_anvil
 from backend.chain.events import plain
 from backend.chain.registry import BlobRegistryContract
+from bench.devnet import deployed_devnet
 from bench.report import bench_report
 from nodes.chain_view import ChainView
 from tests.contracts.blob_registry_env import (
@@ -104,32 +101,23 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true", help="print only")
     arguments = parser.parse_args()
 
-    artifacts = compile_contracts()
-    accounts = dev_accounts()
-    with tempfile.TemporaryDirectory() as scratch:
-        devnet = start_anvil(log_path=Path(scratch) / "anvil.log")
-        try:
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
+    with deployed_devnet() as devnet:
+        chain, artifacts = devnet.chain, devnet.artifacts
+        wal = devnet.deployment.contract(chain, artifacts, "WAL")
 
-            def client_for(key: bytes) -> ChainClient:
-                return chain.with_account(key)
+        def client_for(key: bytes) -> ChainClient:
+            return chain.with_account(key)
 
-            operators = [
-                fresh_client(chain, wal, client_for, b"bench-operator" + bytes([i]))
-                for i in range(len(STAKES))
-            ]
-            env = build_env(chain, artifacts, wal, operators, STAKES)
-            user = fresh_client(chain, wal, client_for, b"bench-user")
-            first, last = registered_blobs(env, user, arguments.blobs)
-            view = ChainView(chain, env.staking.address, env.registry.address, env.node_ids[0])
-            with bench_report("chain_logs", save=not arguments.no_save) as report:
-                run(report, arguments, env.registry, view, chain, first, last)
-        finally:
-            devnet.stop()
+        operators = [
+            fresh_client(chain, wal, client_for, b"bench-operator" + bytes([i]))
+            for i in range(len(STAKES))
+        ]
+        env = build_env(chain, artifacts, wal, operators, STAKES)
+        user = fresh_client(chain, wal, client_for, b"bench-user")
+        first, last = registered_blobs(env, user, arguments.blobs)
+        view = ChainView(chain, env.staking.address, env.registry.address, env.node_ids[0])
+        with bench_report("chain_logs", save=not arguments.no_save) as report:
+            run(report, arguments, env.registry, view, chain, first, last)
 
 
 def run(

@@ -29,7 +29,6 @@ import argparse
 import hashlib
 import statistics
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from backend.chain.client import ChainClient
-from backend.chain.compiler import Artifacts, compile_contracts
-from backend.chain.deployment import deploy, devnet_config
-from backend.chain.devnet import dev_accounts, start_anvil
+from backend.chain.compiler import Artifacts
 from backend.chain.registry import (
     BlobRegistryContract,
     RegistryParameters,
@@ -277,6 +274,7 @@ def summary(rows: list[dict[str, Any]], block_gas_limit: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    from bench.devnet import deployed_devnet
     from bench.report import bench_report
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -285,29 +283,20 @@ def main() -> None:
     args = parser.parse_args()
     shard_counts = [int(x) for x in args.shards.split(",")]
     node_counts = [int(x) for x in args.nodes.split(",")]
-    artifacts = compile_contracts()
-    accounts = dev_accounts()
-    with tempfile.TemporaryDirectory(prefix="gas-bench-") as scratch:
-        devnet = start_anvil(log_path=Path(scratch) / "anvil.log")
-        try:
-            chain = ChainClient.connect(
-                devnet.url, accounts[0].key, error_abis=artifacts.all_abis()
-            )
-            deployment = deploy(chain, artifacts, devnet_config(accounts))
-            wal = deployment.contract(chain, artifacts, "WAL")
-            block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
-            rows = []
-            with bench_report("gas", incremental=True) as report:
-                for n in shard_counts:
-                    for nodes in node_counts:
-                        if nodes > n:
-                            continue
-                        row = run_one(chain, artifacts, wal, n, nodes)
-                        rows.append(row)
-                        report.emit(row)
-                report.emit(summary(rows, block_gas_limit))
-        finally:
-            devnet.stop()
+    with deployed_devnet() as devnet:
+        chain, artifacts = devnet.chain, devnet.artifacts
+        wal = devnet.deployment.contract(chain, artifacts, "WAL")
+        block_gas_limit = int(chain.w3.eth.get_block("latest")["gasLimit"])
+        rows = []
+        with bench_report("gas", incremental=True) as report:
+            for n in shard_counts:
+                for nodes in node_counts:
+                    if nodes > n:
+                        continue
+                    row = run_one(chain, artifacts, wal, n, nodes)
+                    rows.append(row)
+                    report.emit(row)
+            report.emit(summary(rows, block_gas_limit))
 
 
 if __name__ == "__main__":
