@@ -5,32 +5,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
 
-/// @dev BlobRegistry.BlobInfo, field for field (ABI-compatible).
-struct SharedBlobInfo {
-    address owner;
-    bytes32 blobId;
-    bytes32 rootHash;
-    uint64 size;
-    uint8 encodingType;
-    uint64 encodedSize;
-    uint32 registeredEpoch;
-    uint32 certifiedEpoch;
-    uint32 endEpoch;
-    bool deletable;
-    bool invalidated;
-}
+import {BlobRegistry} from "./BlobRegistry.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @dev The BlobRegistry calls SharedBlob needs.
 interface IExtendableRegistry {
     function extensionCost(uint256 tokenId, uint32 extraEpochs) external view returns (uint256);
     function extendBlob(uint256 tokenId, uint32 extraEpochs) external;
-    function blobInfo(uint256 tokenId) external view returns (SharedBlobInfo memory);
-    function staking() external view returns (IEpochClock);
-}
-
-/// @dev The epoch counter of Staking.
-interface IEpochClock {
-    function currentEpoch() external view returns (uint32);
+    function blobInfo(uint256 tokenId) external view returns (BlobRegistry.BlobInfo memory);
+    function staking() external view returns (IStaking);
 }
 
 /// @title SharedBlob
@@ -93,7 +76,7 @@ contract SharedBlob is IERC721Receiver {
     function fund(uint256 tokenId, uint256 amount) external {
         if (!_shared[tokenId]) revert SharedBlobNotShared(tokenId);
         if (amount == 0) revert SharedBlobZeroAmount();
-        SharedBlobInfo memory info = registry.blobInfo(tokenId);
+        BlobRegistry.BlobInfo memory info = registry.blobInfo(tokenId);
         if (info.invalidated) revert SharedBlobInvalidated(tokenId);
         if (info.endEpoch <= registry.staking().currentEpoch()) {
             revert SharedBlobExpired(tokenId, info.endEpoch);
