@@ -37,10 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from web3 import Web3
 
 from backend.chain.client import ChainClient
-from backend.chain.events import plain
 from backend.chain.registry import BlobRegistryContract
 from bench.devnet import deployed_devnet
 from bench.report import bench_report
@@ -51,6 +49,7 @@ from tests.contracts.blob_registry_env import (
     build_env,
     fresh_client,
 )
+from tests.integration.web3_reference import web3_events
 
 STAKES = [4 * 10**9, 3 * 10**9, 2 * 10**9, 1 * 10**9]
 
@@ -58,20 +57,10 @@ STAKES = [4 * 10**9, 3 * 10**9, 2 * 10**9, 1 * 10**9]
 def web3_in_blocks(registry: BlobRegistryContract, first: int, last: int) -> list[Any]:
     """The follower's read before fast_logs: web3's get_logs and process_log per log."""
     contract = registry.contract
-    table = registry.events.table
-    by_topic = {bytes(Web3.keccak(text=contract.events[name].signature)): name for name in table}
     logs = contract.w3.eth.get_logs(
         {"address": contract.address, "fromBlock": first, "toBlock": last}
     )
-    events = []
-    for log in logs:
-        name = by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
-        if log["address"] != contract.address or name is None:
-            continue
-        event_type, fields = table[name]
-        args = contract.events[name]().process_log(log)["args"]
-        events.append(event_type(*(plain(args[field]) for field in fields)))
-    return events
+    return web3_events(contract, registry.events.table, logs)
 
 
 def timed(action: Callable[[], Any], count: int) -> tuple[float, float]:

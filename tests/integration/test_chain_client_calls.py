@@ -4,10 +4,8 @@ same error for a dead endpoint; receipts are formatted as web3 formats them."""
 
 from __future__ import annotations
 
-import inspect
 import socket
 import threading
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -22,6 +20,7 @@ from backend.chain.deployment import Deployment
 from backend.chain.devnet import free_port
 from backend.chain.errors import ChainUnreachable, ContractError, ContractRevert
 from backend.chain.rpc import direct_connection
+from tests.integration.web3_reference import requests_during
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def test_views_return_what_web3_returns(
     assert chain.direct is not None, "the test chain URL is plain http: the direct path is on"
     for function in _views(deployment, artifacts, chain, dev_accounts[1].address):
         expected = _outcome(web3_only, function)
-        answer, sent = _requests_during(chain, partial(_outcome, chain, function))
+        answer, sent = requests_during(chain.w3, partial(_outcome, chain, function))
         assert sent == [("eth_call", False)], function.fn_name
         assert answer == expected, function.fn_name
         assert type(answer) is type(expected), function.fn_name
@@ -89,7 +88,7 @@ def test_reverts_raise_the_same_named_errors(
     for function in reverting:
         with pytest.raises(ContractRevert) as direct:
             chain.call(function, sender=poor)
-        sent = _requests_during(chain, partial(_outcome, chain, function, poor))[1]
+        sent = requests_during(chain.w3, partial(_outcome, chain, function, poor))[1]
         assert sent == [("eth_call", False)], "decoded from the one answer, web3 not asked"
         with pytest.raises(ContractRevert) as reference:
             web3_only.call(function, sender=poor)
@@ -172,29 +171,6 @@ def test_proxy_settings_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     assert direct_connection("https://rpc.example", 5.0) is None
 
 
-def _requests_during(
-    client: ChainClient, action: Callable[[], Any]
-) -> tuple[Any, list[tuple[str, bool]]]:
-    """``action()``'s result and the requests its provider posted, each as (method, whether
-    web3's request formatting ran: its ``make_request`` is on the stack)."""
-    provider = client.w3.provider
-    sent: list[tuple[str, bool]] = []
-    original = provider._make_request  # type: ignore[attr-defined]
-
-    def counted(method: str, data: bytes) -> bytes:
-        through_web3 = any(
-            frame.function == "make_request" for frame in inspect.stack(context=0)[1:4]
-        )
-        sent.append((method, through_web3))
-        return original(method, data)  # type: ignore[no-any-return]
-
-    provider._make_request = counted  # type: ignore[attr-defined]
-    try:
-        return action(), sent
-    finally:
-        del provider._make_request  # type: ignore[attr-defined]
-
-
 def _outcome(client: ChainClient, function: ContractFunction, sender: str | None = None) -> Any:
     try:
         return client.call(function, sender=sender)
@@ -255,7 +231,7 @@ def test_gas_estimates_and_their_reverts_match_web3(
     data = wal.functions.transfer(dev_accounts[4].address, 7)._encode_transaction_data()
     tx: dict[str, Any] = {"from": chain.address, "to": wal.address, "data": data, "value": 0}
     tx.update({"chainId": chain.chain_id, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1})
-    estimate, sent = _requests_during(chain, lambda: chain._estimate_gas(tx, "transfer"))
+    estimate, sent = requests_during(chain.w3, lambda: chain._estimate_gas(tx, "transfer"))
     assert sent == [("eth_estimateGas", False)]
     assert estimate == web3_only._estimate_gas(tx, "transfer") > 21_000
 

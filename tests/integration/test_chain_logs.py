@@ -8,12 +8,11 @@ keeps running, stores nothing from them, and catches up once the logs are sound 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +27,7 @@ from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts
 from backend.chain.deployment import Deployment
 from backend.chain.errors import ChainError
-from backend.chain.events import ContractEvents, plain
+from backend.chain.events import ContractEvents
 from backend.chain.fast_logs import LogQueryFailed, MalformedLog, fetch_logs
 from backend.chain.governance import Call, Governance
 from backend.chain.registry import BlobRegistered
@@ -43,6 +42,7 @@ from tests.contracts.blob_registry_env import (
     registry_env_fixture,
     restore_chain_fixture,
 )
+from tests.integration.web3_reference import requests_during, web3_events
 
 STAKES = [4 * 10**9, 3 * 10**9, 2 * 10**9, 1 * 10**9]
 REGISTRY_EVENTS_OF_THE_FLOW = {
@@ -150,44 +150,9 @@ def flow(
     return Flow(chain.block_number(), register_block, governance, proposal_block)
 
 
-def web3_events(contract: Contract, table: Mapping[str, Any], logs: Sequence[Any]) -> list[Any]:
-    """The reference: each log through web3's ``process_log``, as events.py used to do."""
-    by_topic = {bytes(Web3.keccak(text=contract.events[name].signature)): name for name in table}
-    decoded = []
-    for log in logs:
-        name = by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
-        if log["address"] != contract.address or name is None:
-            continue
-        event_type, fields = table[name]
-        args = contract.events[name]().process_log(log)["args"]
-        decoded.append(event_type(*(plain(args[field]) for field in fields)))
-    return decoded
-
-
 def field_types(event: Any) -> list[type]:
     values = [getattr(event, field.name) for field in dataclasses.fields(event)]
     return [type(event), *(type(value) for value in values)]
-
-
-def requests_during(w3: Web3, action: Callable[[], Any]) -> tuple[Any, list[tuple[str, bool]]]:
-    """``action()``'s result and each request posted: (method, whether web3's request
-    formatting ran, i.e. its ``make_request`` is on the stack)."""
-    provider = w3.provider
-    sent: list[tuple[str, bool]] = []
-    original = provider._make_request  # type: ignore[attr-defined]
-
-    def counted(method: str, data: bytes) -> bytes:
-        through_web3 = any(
-            frame.function == "make_request" for frame in inspect.stack(context=0)[1:4]
-        )
-        sent.append((method, through_web3))
-        return original(method, data)  # type: ignore[no-any-return]
-
-    provider._make_request = counted  # type: ignore[attr-defined]
-    try:
-        return action(), sent
-    finally:
-        del provider._make_request  # type: ignore[attr-defined]
 
 
 def contracts_of(env: RegistryEnv, flow: Flow) -> list[tuple[ContractEvents[Any], Contract]]:
