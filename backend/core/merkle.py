@@ -30,7 +30,7 @@ try:  # batch hasher (backend/core/_native: SHA-NI or OpenSSL); hashlib gives th
     from backend.core._native import sha256batch as _sha256batch
 
     _native_digests = _sha256batch.prefixed_digests_of
-    _native_start = getattr(_sha256batch, "start_prefixed_digests_of", None)  # older builds
+    _native_start = _sha256batch.start_prefixed_digests_of
     _native_roots = _sha256batch.merkle_roots
 except ImportError:  # pragma: no cover - depends on the build
     _native_digests = _native_start = _native_roots = None
@@ -95,28 +95,6 @@ def _split_rows(
     return head, tail
 
 
-def _start_native_digests(
-    prefix: int, parts: Sequence[npt.NDArray[np.uint8]], size: int, out: Hashes
-) -> _NativeJob:
-    """`_native_digests` on the native worker thread; hashed at `wait()` by a build without it."""
-    assert _native_digests is not None
-    if _native_start is not None:
-        return _native_start(prefix, parts, size, out)
-    return _DeferredDigests(prefix, parts, size, out)
-
-
-@dataclass
-class _DeferredDigests:
-    prefix: int
-    parts: Sequence[npt.NDArray[np.uint8]]
-    size: int
-    out: Hashes
-
-    def wait(self) -> None:
-        assert _native_digests is not None
-        _native_digests(self.prefix, self.parts, self.size, self.out)
-
-
 def _native_hash_rows(prefix: bytes, parts: Sequence[npt.NDArray[np.uint8]]) -> Hashes:
     """``H(prefix || row)`` for the rows of (count_i, size) arrays, in order, natively.
 
@@ -125,7 +103,7 @@ def _native_hash_rows(prefix: bytes, parts: Sequence[npt.NDArray[np.uint8]]) -> 
     thread the other, unless the worker is busy (other requests hashing): then the caller
     takes that half back rather than wait.
     """
-    assert _native_digests is not None
+    assert _native_digests is not None and _native_start is not None
     size = parts[0].shape[1]
     flat = [np.ascontiguousarray(part) for part in parts if part.shape[0]]
     total = sum(part.shape[0] for part in flat)
@@ -133,7 +111,7 @@ def _native_hash_rows(prefix: bytes, parts: Sequence[npt.NDArray[np.uint8]]) -> 
     first = 2 * ((total + 1) // 2 // 2)  # half the row pairs, so no thread hashes a lone row
     if first and total * size >= NATIVE_PARALLEL_MIN_BYTES:
         head, tail = _split_rows(flat, first)
-        helped = _start_native_digests(prefix[0], head, size, out[:first])
+        helped = _native_start(prefix[0], head, size, out[:first])
         _native_digests(prefix[0], tail, size, out[first:])
         helped.wait()
     elif total:
@@ -154,7 +132,8 @@ class LeafHashesInProgress:
             total = sum(part.shape[0] for part in self._parts)
             self._out = np.empty((total, HASH_SIZE), dtype=np.uint8)
             size = self._parts[0].shape[1]
-            self._job = _start_native_digests(LEAF_PREFIX[0], self._parts, size, self._out)
+            assert _native_start is not None  # built with prefixed_digests_of
+            self._job = _native_start(LEAF_PREFIX[0], self._parts, size, self._out)
 
     def result(self) -> Hashes:
         if self._job is not None:
