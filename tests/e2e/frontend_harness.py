@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -313,7 +314,29 @@ class TestWallet:
         self.page = page
 
     def use_account(self, address: str) -> None:
+        """Switch the wallet to `address` and wait until the app has rebuilt the page for it:
+        the app re-renders the page on an account change, so a field filled before that would
+        be filled in the page being replaced (and lost, or mixed with the new page's)."""
+        replaced = self.page.evaluate(
+            """(address) => {
+                const shown = document.querySelector("#account")?.getAttribute("title");
+                const current = document.querySelector("#main section.page");
+                if (!shown || !current || shown.toLowerCase() === address.toLowerCase()) {
+                    return false;
+                }
+                current.setAttribute("data-replaced", "");
+                return true;
+            }""",
+            address,
+        )
         self.page.evaluate("(a) => window.__testWallet.setAccount(a)", address)
+        if replaced:
+            expect(self.page.locator("#account")).to_have_attribute(
+                "title", re.compile(f"^{address}$", re.IGNORECASE), timeout=UI_TIMEOUT_MS
+            )
+            expect(self.page.locator("#main section.page[data-replaced]")).to_have_count(
+                0, timeout=UI_TIMEOUT_MS
+            )
 
     def reject_requests(self, reject: bool = True) -> None:
         """Every request needing the user's approval fails with code 4001."""
