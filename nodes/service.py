@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from waitress.server import create_server
-
 from backend.chain.client import ChainClient
 from backend.chain.errors import ChainError
 from backend.core.blob_id import BlobId
@@ -22,6 +20,7 @@ from nodes.config import NodeConfig, NodeConfigError, read_secret
 from nodes.epoch_sync import EpochSync
 from nodes.follower import EventFollower
 from nodes.gc import collect_garbage
+from nodes.http_server import create_node_server
 from nodes.inconsistency import InconsistencyMonitor
 from nodes.memory import keep_freed_heap_memory
 from nodes.metrics import NodeMetrics
@@ -115,7 +114,7 @@ def run(config_path: Path) -> int:
     context.recoverer = recoverer
     context.follower = follower
     context.epoch_sync = epoch_sync
-    server = create_server(
+    server = create_node_server(
         create_app(context),
         host=config.host,
         port=config.port,
