@@ -1,4 +1,5 @@
-"""The node's waitress server, with request bodies received into a buffer grown by doubling.
+"""The node's waitress server: JSON error answers (backend/http_server.py), and request
+bodies received into a buffer grown by doubling.
 
 waitress keeps a body in a `BytesIO` that grows by 1/8 at a time (CPython's policy), so a
 1 MiB sliver arriving in 64-256 KiB reads is copied again at nearly every read: ~6 % of a
@@ -15,10 +16,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.receiver import FixedStreamReceiver
-from waitress.server import BaseWSGIServer, create_server
+from waitress.server import BaseWSGIServer
+
+from backend.http_server import JsonErrorChannel, create_json_server
 
 FIRST_CAPACITY = 1 << 20
 
@@ -70,21 +72,20 @@ class GrowingBody:
 class _Parser(HTTPRequestParser):  # type: ignore[misc]  # waitress ships no type hints
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
-        if isinstance(getattr(self, "body_rcv", None), FixedStreamReceiver):
+        receiver = getattr(self, "body_rcv", None)
+        if isinstance(receiver, FixedStreamReceiver) and (
+            self.content_length <= self.adj.inbuf_overflow  # else waitress's temp file
+        ):
             self.body_rcv = FixedStreamReceiver(
                 self.content_length, GrowingBody(self.content_length)
             )
 
 
-class _Channel(HTTPChannel):  # type: ignore[misc]
+class _Channel(JsonErrorChannel):
     parser_class = _Parser
 
 
 def create_node_server(app: Any, **settings: Any) -> BaseWSGIServer:
-    """waitress's `create_server(app, **settings)` for one listening socket, its requests'
-    bodies received into `GrowingBody`."""
-    server = create_server(app, **settings)
-    if not isinstance(server, BaseWSGIServer):
-        raise ValueError("the node listens on one socket (host and port), not several")
-    server.channel_class = _Channel
-    return server
+    """`backend.http_server.create_json_server` (JSON error answers), its requests' bodies
+    received into `GrowingBody`."""
+    return create_json_server(app, channel_class=_Channel, **settings)

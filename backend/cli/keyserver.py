@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-import waitress
 
 from backend.api.keyserver.app import create_keyserver_app
 from backend.chain.client import ChainClient
@@ -28,6 +27,7 @@ from backend.cli.client_options import (
     with_user_errors,
 )
 from backend.core.seal.envelope import X25519KeyPair
+from backend.http_server import serve as serve_http
 from backend.sdk.config import DEPLOYMENT_ENV, resolve_deployment, resolve_rpc_url
 from backend.sdk.seal import KeyServer, fetch_key_servers, key_server_registry
 
@@ -116,7 +116,7 @@ def run(
         f"on http://{host}:{port}{registered}",
         err=True,
     )
-    waitress.serve(app, host=host, port=port, threads=threads, ident="walrus-keyserver")
+    serve_http(app, host=host, port=port, threads=threads, ident="walrus-keyserver")
 
 
 def _own_entry(

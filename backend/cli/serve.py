@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import click
-import waitress
 
 from backend.api.app import create_app
 from backend.api.frontend import DEPLOYMENT_FILE_KEY
@@ -17,6 +16,7 @@ from backend.api.indexer.service import EXTENSION_KEY, IndexService, block_hash
 from backend.api.publisher import MAX_BLOB_BYTES_KEY
 from backend.cli.client_options import Connection, connection_options, with_user_errors
 from backend.core.params import max_blob_size
+from backend.http_server import serve as serve_http
 from backend.sdk.client import Client
 from backend.sdk.quilt import QuiltClient
 
@@ -76,7 +76,7 @@ def serve(
         indexer.start()
     click.echo(f"walrus backend on http://{host}:{port} (API: /v1/api)", err=True)
     try:
-        waitress.serve(
+        serve_http(
             app,
             host=host,
             port=port,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -160,6 +162,52 @@ def test_malformed_requests_get_4xx_json(
     response = requests.request(method, network.nodes[0].url + path, data=body)
     assert response.status_code == status, response.text
     assert _error(response) == code
+
+
+def _raw_answer(base_url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of the server's answer to raw request bytes (requests and
+    http.client refuse to send most of these)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):  # the server closes after an error answer
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        # waitress answers these itself, before the app sees the request
+        (
+            b"PUT /v1/blobs/x/metadata HTTP/1.1\r\nHost: n\r\nContent-Length: 1099511627776"
+            b"\r\n\r\n",
+            413,
+            "PayloadTooLarge",
+        ),
+        (b"PUT /v1/health HTTP/1.1\r\nHost: n\r\nContent-Length: ten\r\n\r\n", 400, "BadRequest"),
+        (
+            b"GET /v1/health HTTP/1.1\r\nHost: n\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n",
+            431,
+            "RequestHeaderFieldsTooLarge",
+        ),
+    ],
+    ids=["declared-body-too-large", "bad-content-length", "headers-too-large"],
+)
+def test_requests_the_http_server_refuses_get_json_errors(
+    network: Network, request_bytes: bytes, status: int, code: str
+) -> None:
+    answer_status, headers, body = _raw_answer(network.nodes[0].url, request_bytes)
+    assert answer_status == status, body
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert requests.get(network.nodes[0].url + routes.HEALTH).status_code == 200
 
 
 def test_malformed_metadata_for_a_registered_blob_is_400(network: Network) -> None:

@@ -5,6 +5,7 @@ key in any log."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import stat
@@ -86,6 +87,13 @@ def declared_length_answer(base_url: str, method: str, path: str, length: int) -
             return b""
 
 
+def json_error_code(answer: bytes) -> str:
+    """The `error.code` of a raw JSON error answer (its Content-Type must say JSON)."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nContent-Type: application/json" in head, head
+    return str(json.loads(body)["error"]["code"])
+
+
 def test_node_refuses_slivers_of_shards_it_does_not_own(
     network: Network, scenarios: ScenarioLog
 ) -> None:
@@ -114,6 +122,7 @@ def test_node_refuses_bodies_over_its_limits(network: Network, scenarios: Scenar
     )
     scenario.run(failed=b" 413 " not in metadata_answer.split(b"\r\n")[0])
     assert metadata_answer.startswith(b"HTTP/1.1 413"), metadata_answer[:200]
+    assert json_error_code(metadata_answer) == "PayloadTooLarge"
     pair = next(p for p in range(network.n_shards) if network.owner_of_pair(encoded, p) is node)
     sliver = encoded.sliver_pair(pair)[0]
     limit = 5 + sliver_size(encoded.metadata, sliver.kind)
@@ -141,6 +150,7 @@ def test_backend_refuses_a_blob_over_the_maximum_size(
     scenario.run(failed=not refused)
     scenario.note = "refused before the body is sent (waitress max_request_body_size)"
     assert refused, answer[:200]
+    assert json_error_code(answer) == "PayloadTooLarge"
 
 
 def test_no_path_traversal_in_any_route(
