@@ -19,7 +19,7 @@ from backend.cli.client_options import (
     parse_blob_id,
     with_user_errors,
 )
-from backend.cli.output_files import check_output_file, write_output_file
+from backend.cli.output_files import check_output_file, write_output_file, write_to_stdout
 from backend.cli.seal_options import (
     SealOptions,
     decrypt_after_read,
@@ -153,8 +153,7 @@ def read(
         else:
             click.echo(f"Wrote {len(data)} bytes of blob {blob} to {out}.", err=True)
         return
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    write_to_stdout(data, f"blob {blob}")
 
 
 @click.command("blob-id")

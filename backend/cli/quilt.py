@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from backend.cli.output_files import (
     check_output_file,
     make_output_directory,
     write_output_file,
+    write_to_stdout,
 )
 from backend.cli.stragglers import MIN_GRACE_SECONDS, wait_for_stragglers
 from backend.core.blob_id import BLOB_ID_TEXT_LENGTH
@@ -215,8 +215,7 @@ class _bar:
 def _write_patch(read: PatchRead, out: Path | None, as_json: bool) -> None:
     patch = read.patch
     if out is None:
-        sys.stdout.buffer.write(patch.data)
-        sys.stdout.buffer.flush()
+        write_to_stdout(patch.data, f"patch {patch.identifier!r}")
         return
     write_output_file(out, patch.data)
     if as_json:

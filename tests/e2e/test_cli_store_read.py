@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ from backend.chain.compiler import Artifacts
 from backend.chain.devnet import free_port
 from backend.core.encoder import encode_blob
 from tests.e2e.cli_harness import cli_env, one_line_error, run, wallet_env, write_deployment
-from tests.integration.network import Network
+from tests.integration.network import REPO_ROOT, Network
 from tests.reliability.backend_process import BackendProcess
 
 __all__ = ["cli_env"]  # the module fixture, used here by name
@@ -54,6 +57,61 @@ def test_store_then_read_back_is_byte_identical(
 
     status = run("blob-status", "--json", "--", result["blob_id"], env=cli_env)
     assert json.loads(status.stdout)["state"] == "certified"
+
+
+def _read_to_a_terminal(blob_id: str, env: dict[str, str]) -> tuple[int, bytes, str]:
+    """`walrus read BLOB_ID` with its stdout on a pseudo-terminal, as typed in a shell:
+    (exit code, what reached the terminal, stderr)."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli.main", "read", "--", blob_id],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+    return process.returncode, shown, stderr.decode()
+
+
+def test_read_refuses_binary_to_a_terminal_but_prints_text(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    binary = tmp_path / "photo.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + os.urandom(4000))
+    text = tmp_path / "note.txt"
+    text.write_text("caf\u00e9 notes\n\tindented line\n")
+    ids = {}
+    for source in (binary, text):
+        stored = run("store", str(source), "--epochs", "1", "--json", env=cli_env)
+        assert stored.returncode == 0, stored.stderr.decode()
+        ids[source.name] = json.loads(stored.stdout)["blob_id"]
+
+    code, shown, stderr = _read_to_a_terminal(ids["photo.bin"], cli_env)
+    assert code == 1, stderr
+    assert shown == b""
+    assert "binary data, not written to the terminal" in stderr
+    assert "--out" in stderr and len(stderr.strip().splitlines()) == 1
+
+    code, shown, stderr = _read_to_a_terminal(ids["note.txt"], cli_env)
+    assert code == 0, stderr
+    assert shown.replace(b"\r\n", b"\n") == text.read_bytes()  # the tty maps \n to \r\n
+
+    piped = run("read", "--", ids["photo.bin"], env=cli_env)  # not a terminal: written
+    assert piped.returncode == 0 and piped.stdout == binary.read_bytes()
 
 
 def test_storing_again_answers_already_certified(cli_env: dict[str, str], tmp_path: Path) -> None:
