@@ -12,32 +12,31 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-ERROR_CODES = {
-    400: "BadRequest",
-    413: "PayloadTooLarge",  # the code the apps use for their own size refusals
-    431: "RequestHeaderFieldsTooLarge",
-    500: "InternalServerError",
-    501: "NotImplemented",
-}
 
-
-def json_error_body(status: int, reason: str, detail: str) -> bytes:
+def json_error_body(code: str, reason: str, detail: str) -> bytes:
     """The JSON body of an error waitress answers itself."""
-    code = ERROR_CODES.get(status, reason.title().replace(" ", ""))
     message = f"{reason}: {detail}" if detail else reason
     return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 class JsonErrorTask(ErrorTask):  # type: ignore[misc]  # waitress ships no type hints
+    """The code is the reason phrase without spaces ("RequestEntityTooLarge", "BadRequest",
+    "RequestHeaderFieldsTooLarge", "InternalServerError": werkzeug's names, which the
+    publisher's own refusals use), unless `codes` names it otherwise."""
+
+    codes: ClassVar[Mapping[int, str]] = {}
+
     def execute(self) -> None:
         error = self.request.error
-        body = json_error_body(error.code, error.reason, str(error.body).strip())
+        code = self.codes.get(error.code, error.reason.replace(" ", ""))
+        body = json_error_body(code, error.reason, str(error.body).strip())
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()

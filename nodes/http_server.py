@@ -14,13 +14,14 @@ The app still sees a `BytesIO` holding exactly the body (nodes/app.py borrows it
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from waitress.parser import HTTPRequestParser
 from waitress.receiver import FixedStreamReceiver
 from waitress.server import BaseWSGIServer
 
-from backend.http_server import JsonErrorChannel, create_json_server
+from backend.http_server import JsonErrorChannel, JsonErrorTask, create_json_server
 
 FIRST_CAPACITY = 1 << 20
 
@@ -81,8 +82,13 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]  # waitress ships no typ
             )
 
 
+class _ErrorTask(JsonErrorTask):
+    codes: ClassVar[Mapping[int, str]] = {413: "PayloadTooLarge"}  # as the node's own 413s
+
+
 class _Channel(JsonErrorChannel):
     parser_class = _Parser
+    error_task_class = _ErrorTask
 
 
 def create_node_server(app: Any, **settings: Any) -> BaseWSGIServer:
