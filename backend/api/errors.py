@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from backend.chain.client import InsufficientGasFunds
 from backend.chain.errors import ChainError, ChainUnreachable, ContractRevert
 from backend.core.errors import CoreError, InvalidBlobId
 from backend.sdk.errors import (
@@ -33,6 +34,7 @@ STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
     (NotEnoughConfirmations, 503),
     (NotEnoughSlivers, 503),
     (ChainUnreachable, 503),
+    (InsufficientGasFunds, 503),  # the publisher's wallet: its operator must fund it
     (ContractRevert, 409),
     (CoreError, 400),
     (SdkError, 400),

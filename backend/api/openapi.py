@@ -36,7 +36,10 @@ OPENAPI: dict[str, Any] = {
                     "200": {"description": "newlyCreated or alreadyCertified"},
                     "400": _ERROR,
                     "402": {"description": "Not enough WAL"},
-                    "503": {"description": "Too few storage nodes confirmed"},
+                    "503": {
+                        "description": "Too few storage nodes confirmed, or the publisher's "
+                        "wallet cannot pay the gas (InsufficientGasFunds)"
+                    },
                 },
             }
         },

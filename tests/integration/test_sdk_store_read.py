@@ -39,7 +39,7 @@ from backend.sdk.errors import (
 from nodes.store import NodeStore
 from tests.contracts.blob_registry_env import fresh_client
 from tests.integration.network import Network, NodeProcess
-from tests.integration.user_client import user_client
+from tests.integration.user_client import network_client, user_client
 
 
 @pytest.fixture(scope="module")
@@ -547,6 +547,25 @@ def test_expired_blob_is_reported_as_expired(client: Client, network: Network) -
     assert client.status(result.blob_id, ask_nodes=False).state == "expired"
     with pytest.raises(BlobExpired, match=f"expired at epoch {result.end_epoch}"):
         client.read(result.blob_id)
+
+
+def test_publisher_without_gas_money_answers_503_naming_its_wallet(
+    client: Client, network: Network, artifacts: Artifacts
+) -> None:
+    """The publisher's wallet holds WAL but no ETH: the operator's problem, not the
+    uploader's (503, as a node outage), told by name with the wallet to fund."""
+    from backend.api.app import create_app
+
+    penniless = client.chain.with_account("0x" + "6c" * 32)
+    funds = wal_balance(client) // 4  # plenty for a few bytes over one epoch
+    client.chain.transact(client.wal.functions.transfer(penniless.address, funds))
+    publisher = network_client(network, artifacts, chain=penniless)
+    answer = create_app(publisher).test_client().put("/v1/blobs?epochs=1", data=b"no gas")
+    assert answer.status_code == 503, answer.get_json()
+    error = answer.get_json()["error"]
+    assert error["code"] == "InsufficientGasFunds"
+    assert penniless.address in error["message"] and "0 ETH" in error["message"]
+    assert wal_balance(publisher) == funds  # nothing paid
 
 
 def test_publisher_refuses_a_body_over_its_limit_before_paying(client: Client) -> None:
