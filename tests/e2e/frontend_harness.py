@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -305,6 +306,21 @@ def stop_web_stack(stack: WebStack) -> None:
     stop_by_pid(stack.process)
 
 
+@contextmanager
+def rebuilt_page(page: Page) -> Iterator[None]:
+    """Wait, after the block, until the app has replaced its page element: it renders the
+    page again when the wallet's account or chain changes, and a field filled in the page
+    being replaced is lost (or mixed with the new page's text: CI once saw two key server
+    URLs run together). Use it around an action that changes the wallet's state."""
+    page.evaluate(
+        "() => document.querySelector('#main section.page')?.setAttribute('data-replaced', '')"
+    )
+    yield
+    expect(page.locator("#main section.page[data-replaced]")).to_have_count(
+        0, timeout=UI_TIMEOUT_MS
+    )
+
+
 class TestWallet:
     """Controls the injected wallet of one page (state survives reloads of the origin)."""
 
@@ -314,28 +330,17 @@ class TestWallet:
         self.page = page
 
     def use_account(self, address: str) -> None:
-        """Switch the wallet to `address` and wait until the app has rebuilt the page for it:
-        the app re-renders the page on an account change, so a field filled before that would
-        be filled in the page being replaced (and lost, or mixed with the new page's)."""
-        replaced = self.page.evaluate(
-            """(address) => {
-                const shown = document.querySelector("#account")?.getAttribute("title");
-                const current = document.querySelector("#main section.page");
-                if (!shown || !current || shown.toLowerCase() === address.toLowerCase()) {
-                    return false;
-                }
-                current.setAttribute("data-replaced", "");
-                return true;
-            }""",
-            address,
-        )
-        self.page.evaluate("(a) => window.__testWallet.setAccount(a)", address)
-        if replaced:
-            expect(self.page.locator("#account")).to_have_attribute(
+        """Switch the wallet to `address`; when the app shows another account, wait until it
+        has rebuilt the page for this one (see `rebuilt_page`)."""
+        shown = self.page.locator("#account")
+        current = shown.get_attribute("title") if shown.count() else None
+        if current is None or current.lower() == address.lower():
+            self.page.evaluate("(a) => window.__testWallet.setAccount(a)", address)
+            return
+        with rebuilt_page(self.page):
+            self.page.evaluate("(a) => window.__testWallet.setAccount(a)", address)
+            expect(shown).to_have_attribute(
                 "title", re.compile(f"^{address}$", re.IGNORECASE), timeout=UI_TIMEOUT_MS
-            )
-            expect(self.page.locator("#main section.page[data-replaced]")).to_have_count(
-                0, timeout=UI_TIMEOUT_MS
             )
 
     def reject_requests(self, reject: bool = True) -> None:
@@ -368,8 +373,9 @@ class WalletPage:
         )
 
     def connect(self) -> None:
-        self.page.get_by_role("button", name="Connect wallet").click()
-        expect(self.page.locator("#account")).to_be_visible(timeout=UI_TIMEOUT_MS)
+        with rebuilt_page(self.page):  # the app renders the page again for the account
+            self.page.get_by_role("button", name="Connect wallet").click()
+            expect(self.page.locator("#account")).to_be_visible(timeout=UI_TIMEOUT_MS)
 
 
 def wallet_script(stack: WebStack, accounts: list[str] | None = None) -> str:
