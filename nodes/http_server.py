@@ -74,9 +74,9 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]  # waitress ships no typ
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
         receiver = getattr(self, "body_rcv", None)
-        if isinstance(receiver, FixedStreamReceiver) and (
-            self.content_length <= self.adj.inbuf_overflow  # else waitress's temp file
-        ):
+        # bodies waitress would put in a temp file, or refuses (413), keep waitress's buffer
+        limit = min(self.adj.inbuf_overflow, self.adj.max_request_body_size)
+        if isinstance(receiver, FixedStreamReceiver) and self.content_length <= limit:
             self.body_rcv = FixedStreamReceiver(
                 self.content_length, GrowingBody(self.content_length)
             )
