@@ -357,12 +357,17 @@ def deployment_path(chain_id: int, directory: Path = DEPLOYMENTS_DIR) -> Path:
     return directory / f"{chain_id}.json"
 
 
+def write_deployment_file(path: Path, raw: dict[str, Any]) -> None:
+    """Write deployment JSON `raw` to `path` whole: readers never see half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(raw, indent=2) + "\n")
+    partial.replace(path)
+
+
 def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = deployment_path(deployment.chain_id, directory)
-    partial = path.with_name(path.name + ".partial")  # readers never see half a file
-    partial.write_text(json.dumps(deployment.to_json(), indent=2) + "\n")
-    partial.replace(path)
+    write_deployment_file(path, deployment.to_json())
     return path
 
 

@@ -15,9 +15,10 @@ import click
 from backend.api.keyserver.app import create_keyserver_app
 from backend.chain.client import ChainClient
 from backend.chain.compiler import Artifacts, compile_contracts
-from backend.chain.deployment import DEPLOYMENTS_DIR, Deployment, deployment_path
+from backend.chain.deployment import Deployment, deployment_path, write_deployment_file
 from backend.chain.keyserver_registry import CONTRACT_NAME as KEY_SERVER_REGISTRY
 from backend.chain.keyserver_registry import KeyServerRegistryContract, RegisteredKeyServer
+from backend.chain.seal_trust import SECTION as SEAL_SECTION
 from backend.chain.seal_trust import SealTrust
 from backend.cli.client_options import (
     Connection,
@@ -28,7 +29,7 @@ from backend.cli.client_options import (
 )
 from backend.core.seal.envelope import X25519KeyPair
 from backend.http_server import serve as serve_http
-from backend.sdk.config import DEPLOYMENT_ENV, resolve_deployment, resolve_rpc_url
+from backend.sdk.config import named_deployment_file, resolve_deployment, resolve_rpc_url
 from backend.sdk.seal import KeyServer, fetch_key_servers, key_server_registry
 
 CHECK_TIMEOUT = 5.0
@@ -295,12 +296,12 @@ def trust(
         if not entry.active:
             raise click.ClickException(f"key server {entry.id} ({entry.name}) is deregistered")
     chosen = SealTrust(ids, threshold or len(ids) // 2 + 1)
-    path = _deployment_file(connection, deployment.chain_id)
+    path = named_deployment_file(connection.settings.deployment_file) or deployment_path(
+        deployment.chain_id
+    )
     raw = json.loads(path.read_text())  # keep whatever else the file holds
-    raw["seal"] = chosen.to_json()
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(raw, indent=2) + "\n")
-    partial.replace(path)
+    raw[SEAL_SECTION] = chosen.to_json()
+    write_deployment_file(path, raw)
     if as_json:
         emit_json({"deployment": str(path), **chosen.to_json()})
     else:
@@ -308,16 +309,6 @@ def trust(
             f"{path}: Seal blobs are sealed to key servers {', '.join(map(str, ids))} by "
             f"default, {chosen.threshold} of them needed to decrypt"
         )
-
-
-def _deployment_file(connection: Connection, chain_id: int) -> Path:
-    """The deployment file this command read (--deployment, $WALRUS_DEPLOYMENT or
-    deployments/<chain id>.json)."""
-    if connection.settings.deployment_file is not None:
-        return connection.settings.deployment_file
-    if os.environ.get(DEPLOYMENT_ENV):
-        return Path(os.environ[DEPLOYMENT_ENV])
-    return deployment_path(chain_id, DEPLOYMENTS_DIR)
 
 
 @keyserver.command("update-url")

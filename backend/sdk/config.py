@@ -77,8 +77,14 @@ def _checked_key(text: str, source: str) -> str:
     return digits
 
 
+def named_deployment_file(path: Path | None) -> Path | None:
+    """The deployment file a command was given: `path` (its --deployment), else
+    $WALRUS_DEPLOYMENT; None: deployments/<chain id>.json."""
+    return path or (Path(os.environ[DEPLOYMENT_ENV]) if os.environ.get(DEPLOYMENT_ENV) else None)
+
+
 def resolve_deployment(path: Path | None, chain_id: int, artifacts: Artifacts) -> Deployment:
-    file = path or (Path(os.environ[DEPLOYMENT_ENV]) if os.environ.get(DEPLOYMENT_ENV) else None)
+    file = named_deployment_file(path)
     if file is None:
         return load_deployment(chain_id, artifacts)
     try:
@@ -128,7 +134,7 @@ def _check_deployed(probe: ChainClient, deployment: Deployment, file: Path | Non
     registry = deployment.address("BlobRegistry")
     if len(probe.w3.eth.get_code(registry)) > 0:
         return
-    source = file or os.environ.get(DEPLOYMENT_ENV) or f"deployments/{probe.chain_id}.json"
+    source = named_deployment_file(file) or f"deployments/{probe.chain_id}.json"
     raise DeploymentError(
         f"no contract at the BlobRegistry address {registry} of {source} on the chain at "
         f"{probe.rpc_url}: the deployment is from another chain (a fresh devnet?); deploy with "
