@@ -12,7 +12,6 @@ seconds.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -32,13 +31,16 @@ from backend.chain.governed_parameters import (
 )
 from backend.chain.seal_trust import SealTrust
 from backend.sdk.client import Client
-from backend.sdk.seal import NO_TRUSTED_KEY_SERVERS, key_server_registry
+from backend.sdk.seal import (
+    NO_TRUSTED_KEY_SERVERS,
+    key_server_registry,
+    key_server_urls_from_env,
+)
 from backend.sdk.staking import APY_EPOCHS, MIN_ANNUALISED_EPOCH_SECONDS, StakingClient
 
 network_views = Blueprint("network_views", __name__)
 
 GOVERNANCE_CONTRACTS: Final = ("WalrusGovernor", "WalrusTimelock")
-KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
 
 
 def _client() -> Client:
@@ -262,8 +264,7 @@ def key_servers() -> Any:
     client = _client()
     registry = key_server_registry(client, _deployment(client), _artifacts())
     entries = registry.all() if registry is not None else []
-    from_env = os.environ.get(KEY_SERVERS_ENV, "")
-    env_urls = [url.strip().rstrip("/") for url in from_env.split(",") if url.strip()]
+    env_urls = key_server_urls_from_env()
     trust = None if env_urls else _trusted(client)
     message: str | None = None
     by_id = {entry.id: entry for entry in entries}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +26,7 @@ from backend.cli.seal_options import (
     seal_read_options,
     seal_store_options,
 )
-from backend.cli.stragglers import MIN_GRACE_SECONDS, wait_for_stragglers
+from backend.cli.stragglers import grace_for_stragglers
 from backend.core.encoder import compute_blob_id_of
 from backend.sdk.client import SLOWER_THAN_QUORUM, StoreResult, read_input
 from backend.sdk.client import Progress as ProgressCallback
@@ -93,11 +92,10 @@ def store(
     data = _input_file(file)
     client = connection.client()
     data = encrypt_for_store(data, client, seal)
-    started = time.monotonic()
-    with progress_bar(not as_json) as progress:
-        result = client.store(data, epochs=epochs, deletable=deletable, progress=progress)
-    _print_store_result(result, as_json)
-    wait_for_stragglers(client, grace=max(MIN_GRACE_SECONDS, time.monotonic() - started))
+    with grace_for_stragglers(client):
+        with progress_bar(not as_json) as progress:
+            result = client.store(data, epochs=epochs, deletable=deletable, progress=progress)
+        _print_store_result(result, as_json)
 
 
 def _print_store_result(result: StoreResult, as_json: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -23,7 +22,7 @@ from backend.cli.output_files import (
     write_output_file,
     write_to_stdout,
 )
-from backend.cli.stragglers import MIN_GRACE_SECONDS, wait_for_stragglers
+from backend.cli.stragglers import grace_for_stragglers
 from backend.core.blob_id import BLOB_ID_TEXT_LENGTH
 from backend.core.quilt import QuiltFile, QuiltPatchId
 from backend.sdk.client import read_input
@@ -114,11 +113,10 @@ def store_quilt(
     if not files:
         raise click.ClickException("no files to store")
     quilts = QuiltClient(connection.client(), max_quilt_bytes=max_quilt_bytes)
-    started = time.monotonic()
-    _store_and_print(
-        quilts, files, paths, manifest, tag_map, epochs, deletable, batch, concurrency, as_json
-    )
-    wait_for_stragglers(quilts.client, grace=max(MIN_GRACE_SECONDS, time.monotonic() - started))
+    with grace_for_stragglers(quilts.client):
+        _store_and_print(
+            quilts, files, paths, manifest, tag_map, epochs, deletable, batch, concurrency, as_json
+        )
 
 
 def _store_and_print(

@@ -24,10 +24,15 @@ from backend.chain.compiler import compile_contracts
 from backend.core.seal.header import is_sealed
 from backend.sdk.client import Client
 from backend.sdk.config import resolve_deployment
-from backend.sdk.seal import DEFAULT_THRESHOLD, NoKeyServers, SealClient, key_server_registry
+from backend.sdk.seal import (
+    DEFAULT_THRESHOLD,
+    NoKeyServers,
+    SealClient,
+    key_server_registry,
+    key_server_urls_from_env,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
-KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
 KEY_SERVER_IDS_ENV: Final = "WALRUS_KEY_SERVER_IDS"
 
 
@@ -54,7 +59,7 @@ class SealOptions:
             return SealClient(client, list(self.key_servers), threshold=threshold)
         ids = self.key_server_ids
         if not ids:
-            urls = _env_list(KEY_SERVERS_ENV)
+            urls = key_server_urls_from_env()
             if urls:
                 return SealClient(client, urls, threshold=threshold)
             ids = _env_ids()
@@ -70,14 +75,10 @@ class SealOptions:
         return trusted
 
 
-def _env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
 def _env_ids() -> tuple[int, ...]:
     """WALRUS_KEY_SERVER_IDS as registry ids (NoKeyServers naming a bad one)."""
     ids = []
-    for item in _env_list(KEY_SERVER_IDS_ENV):
+    for item in filter(None, map(str.strip, os.environ.get(KEY_SERVER_IDS_ENV, "").split(","))):
         if not item.isdigit() or int(item) < 1:
             raise NoKeyServers(f"{KEY_SERVER_IDS_ENV}: {item!r} is not a key server id (>= 1)")
         ids.append(int(item))

@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -21,6 +24,15 @@ MIN_GRACE_SECONDS = 2.0
 """Slow nodes get at least this long after the store (and at least as long as it took)."""
 
 _left_behind = threading.Event()
+
+
+@contextmanager
+def grace_for_stragglers(client: Client) -> Iterator[None]:
+    """Around a store and the printing of its result: afterwards, `wait_for_stragglers` as
+    long as the store took, at least MIN_GRACE_SECONDS (not after an error)."""
+    started = time.monotonic()
+    yield
+    wait_for_stragglers(client, grace=max(MIN_GRACE_SECONDS, time.monotonic() - started))
 
 
 def wait_for_stragglers(client: Client, grace: float) -> None:

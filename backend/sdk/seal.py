@@ -18,6 +18,7 @@ error; no plaintext is returned unless the whole ciphertext authenticates.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from concurrent import futures
@@ -114,6 +115,16 @@ def key_server_info(
             "on chain: refused (its operator must fix the server or its registered URL)"
         )
     return KeyServer(url.rstrip("/"), public_key, registered.name if registered else "")
+
+
+KEY_SERVERS_ENV: Final = "WALRUS_KEY_SERVERS"
+"""Comma-separated key server URLs a user (or a backend operator) trusts, over the deployment's."""
+
+
+def key_server_urls_from_env() -> list[str]:
+    """The URLs in $WALRUS_KEY_SERVERS (empty when unset)."""
+    from_env = os.environ.get(KEY_SERVERS_ENV, "")
+    return [url.strip().rstrip("/") for url in from_env.split(",") if url.strip()]
 
 
 NO_TRUSTED_KEY_SERVERS: Final = (
