@@ -46,17 +46,14 @@ def fund(connection: Connection, as_json: bool, address: str, eth: str, frost: i
         client = connection.client()
         chain = client.chain
         if frost:
-            balance = int(chain.call(client.wal.functions.balanceOf(chain.address)))
+            balance = client.wal_balance(chain.address)
             if balance < frost:
                 raise InsufficientWal(frost, balance, "the transfer")
         if wei:
             chain.send_value(address, wei)
         if frost:
             chain.transact(client.wal.functions.transfer(address, frost))
-        eth_now, frost_now = (
-            chain.balance(address),
-            int(chain.call(client.wal.functions.balanceOf(address))),
-        )
+        eth_now, frost_now = chain.balance(address), client.wal_balance(address)
     if as_json:
         emit_json(
             {

@@ -393,10 +393,14 @@ class Client:
             return cannot_pay
         return lambda: (cost, permit)
 
+    def wal_balance(self, owner: str) -> int:
+        """FROST that `owner` holds."""
+        return int(self.chain.call(self.wal.functions.balanceOf(owner)))
+
     def _wallet_state(self) -> tuple[int, int, int]:
         """(WAL balance, the registry's allowance, latest block time) of this wallet."""
         owner = self._address()
-        balance = int(self.chain.call(self.wal.functions.balanceOf(owner)))
+        balance = self.wal_balance(owner)
         allowance = int(self.chain.call(self.wal.functions.allowance(owner, self.registry.address)))
         now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
         return balance, allowance, now

@@ -264,7 +264,7 @@ def _prepare_payment(
     if total == 0:
         return
     owner = client.chain.address
-    balance = int(client.chain.call(client.wal.functions.balanceOf(owner)))
+    balance = client.wal_balance(owner)
     if balance < total:
         raise InsufficientWal(total, balance, "the batch")
     allowance = int(

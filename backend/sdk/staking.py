@@ -122,7 +122,7 @@ class StakingClient:
         """Stake `amount` FROST with `node_id` (approving Staking for exactly that first)."""
         owner = self._address()
         self.staking.node(node_id)  # StakingUnknownNode before any approval
-        balance = int(self.client.chain.call(self.client.wal.functions.balanceOf(owner)))
+        balance = self.client.wal_balance(owner)
         if balance < amount:
             raise InsufficientWal(amount, balance, "the stake")
         self.client.chain.transact(self.client.wal.functions.approve(self.staking.address, amount))
