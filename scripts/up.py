@@ -441,12 +441,13 @@ def main(argv: list[str] | None = None) -> int:
             client, deployment.address("KeyServerRegistry"), artifacts
         )
         key_server_urls, key_server_ids, key_servers = [], [], []
+        key_files, key_ports = [], []
         for index in range(KEY_SERVERS):
-            key_file = network_dir / f"keyserver-{index}.key"
+            key_files.append(network_dir / f"keyserver-{index}.key")
             key_pair = X25519KeyPair.generate()
-            write_secret(key_file, key_pair.private_key.hex().encode())
-            key_port = port_or_free(KEY_SERVER_BASE_PORT + index, f"key server {index}")
-            key_server_urls.append(f"http://127.0.0.1:{key_port}")
+            write_secret(key_files[-1], key_pair.private_key.hex().encode())
+            key_ports.append(port_or_free(KEY_SERVER_BASE_PORT + index, f"key server {index}"))
+            key_server_urls.append(f"http://127.0.0.1:{key_ports[-1]}")
             key_server_ids.append(
                 key_registry.register(f"devnet-{index}", key_server_urls[-1], key_pair.public_key)
             )
@@ -454,10 +455,12 @@ def main(argv: list[str] | None = None) -> int:
             deployment, seal=SealTrust(tuple(key_server_ids), KEY_SERVER_THRESHOLD)
         )
         save_deployment(deployment, args.deployments_dir)
-        for index, (entry, key_url) in enumerate(zip(key_server_ids, key_server_urls, strict=True)):
+        for index, (entry, key_file, key_port) in enumerate(
+            zip(key_server_ids, key_files, key_ports, strict=True)
+        ):
             command = [sys.executable, "-m", "backend.cli.main", "keyserver", "run"]
-            command += ["--key-file", str(network_dir / f"keyserver-{index}.key")]
-            command += ["--rpc-url", devnet.url, "--port", key_url.rsplit(":", 1)[1]]
+            command += ["--key-file", str(key_file)]
+            command += ["--rpc-url", devnet.url, "--port", str(key_port)]
             command += ["--key-server-id", str(entry), "--deployment", str(deployment_file)]
             log = network_dir / f"keyserver-{index}.log"
             key_servers.append((spawn(supervisor, f"keyserver-{index}", command, log), log))
